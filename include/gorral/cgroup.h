@@ -1,0 +1,120 @@
+/* cgroup.h: cgroup discovery and limit reading (L1).
+ *
+ * Pure parsers over buffers (cg_parse_*) and one reader (cg_read_limits)
+ * that does the I/O under an optional sysroot. Nothing here logs; errors
+ * come back as -errno, and malformed files as entries in cg_limits.errors
+ * that name the file and its content. A missing file, controller or
+ * cgroupfs is "no limit known", not an error. Never hard-codes
+ * /sys/fs/cgroup: every mount comes from mountinfo. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cg_layout { CG_LAYOUT_NONE, CG_LAYOUT_V1, CG_LAYOUT_V2, CG_LAYOUT_HYBRID };
+const char *cg_layout_to_string(enum cg_layout l); /* "none", "v1", "v2", "hybrid" */
+
+/* One cgroup or cgroup2 line of /proc/PID/mountinfo (other fs types are
+ * skipped by the parser). Octal escapes (\040 ...) are undone. */
+struct cg_mount {
+        char *mount_point;   /* as seen inside the namespace, no sysroot */
+        char *root;          /* field 4: the hierarchy path mounted there */
+        bool v2;             /* fstype cgroup2 */
+        char *super_options; /* "rw,cpu,cpuacct" (v1 controllers live here) */
+};
+
+/* -EBADMSG on a malformed line (fewer than 10 fields, no " - " separator,
+ * non-numeric ids), with *reterr_line set (1-based). */
+int cg_parse_mountinfo(const char *buf, size_t n, struct cg_mount **ret, size_t *ret_n, unsigned *reterr_line);
+void cg_mounts_free(struct cg_mount *m, size_t n);
+
+/* One line of /proc/PID/cgroup: "id:controllers:path". */
+struct cg_member {
+        unsigned id;
+        char *controllers; /* "cpu,cpuacct", "" for v2, "name=systemd" */
+        char *path;        /* must start with '/' */
+};
+int cg_parse_proc_cgroup(const char *buf, size_t n, struct cg_member **ret, size_t *ret_n, unsigned *reterr_line);
+void cg_members_free(struct cg_member *m, size_t n);
+
+/* Where a controller lives for a process: a v1 line naming the controller
+ * wins over "0::"; the first mount whose root is a path-boundary prefix of
+ * the cgroup path wins; roots not starting with '/' (nsfs) are skipped; a
+ * remainder starting with "/.." is outside the namespace (unreachable). */
+struct cg_dir {
+        bool v2;
+        char *dir; /* leaf directory: mount point + remainder (no sysroot) */
+        char *top; /* the mount point: the ancestor walk stops here */
+        char *cgroup_path; /* the path from /proc/PID/cgroup */
+};
+/* 0 on success; -ENOENT no such controller/mount (no limit known);
+ * -EXDEV the cgroup is outside this namespace's view. */
+int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
+               const char *controller, struct cg_dir *ret);
+void cg_dir_done(struct cg_dir *d);
+
+/* v2 cpu.max "<quota|max> <period>\n". quota_us < 0 means "max". Period 0,
+ * negative quota, one or three fields, garbage: -EBADMSG. */
+struct cg_quota {
+        int64_t quota_us;
+        uint64_t period_us;
+};
+int cg_parse_cpu_max(const char *buf, size_t n, struct cg_quota *ret);
+/* v1 number files (cpu.cfs_quota_us, cpu.cfs_period_us,
+ * memory.limit_in_bytes): "<int64>\n" (trailing newline optional). */
+int cg_parse_v1_int(const char *buf, size_t n, int64_t *ret);
+/* v2 memory.max / memory.high: "<bytes>\n" or "max\n" (-> UINT64_MAX).
+ * "512M" and negatives are -EBADMSG. */
+int cg_parse_memory_max(const char *buf, size_t n, uint64_t *ret);
+/* "key value\n" files (memory.stat, cpu.stat): the value of key; -ENOENT
+ * when absent, -EBADMSG when a line is malformed. */
+int cg_parse_kv(const char *buf, size_t n, const char *key, uint64_t *ret);
+/* cpuset lists "0-3,8,10-11\n": number of CPUs. Empty list: 0. */
+int cg_parse_cpuset(const char *buf, size_t n, unsigned *ret_count);
+
+struct cg_error {
+        char *file;    /* full path read (with sysroot) */
+        char *message; /* what was wrong, quoting the content */
+};
+
+struct cg_limits {
+        enum cg_layout layout;
+        char *cpu_cgroup;    /* the process's cgroup for cpu, or NULL */
+        char *memory_cgroup; /* the process's cgroup for memory, or NULL */
+
+        /* Tightest quota/period over the leaf and every visible ancestor. */
+        bool cpu_limited;
+        uint64_t cpu_quota_us, cpu_period_us;
+        char *cpu_file;
+        /* The leaf alone (what Go >= 1.25's runtime reads). */
+        bool cpu_leaf_limited;
+        uint64_t cpu_leaf_quota_us, cpu_leaf_period_us;
+        bool cpu_error; /* a CPU file was malformed: leave GOMAXPROCS unset */
+
+        /* Effective cpuset of the leaf (cpuset.effective_cpus on v1,
+         * cpuset.cpus.effective on v2); 0 when unknown. */
+        unsigned cpuset_cpus;
+        char *cpuset_file;
+
+        /* Minimum hard limit over the levels (v2 memory.max; v1
+         * memory.limit_in_bytes and hierarchical_memory_limit). */
+        bool mem_limited;
+        uint64_t mem_bytes;
+        char *mem_file;
+        /* v2 memory.high, minimum over the levels. */
+        bool high_limited;
+        uint64_t high_bytes;
+        char *high_file;
+        bool mem_error;
+
+        struct cg_error *errors;
+        size_t n_errors;
+};
+
+/* Read everything for pid (0: self) under sysroot (NULL or "" for "/").
+ * Returns -errno only for failures of gorral itself (ENOMEM); malformed
+ * files land in ret->errors. */
+int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret);
+void cg_limits_done(struct cg_limits *l);

@@ -1,0 +1,9 @@
+/* commands.h: one entry point per subcommand. Each returns the process exit
+ * status; only main.c calls exit(). argv[0] is the subcommand name. */
+#pragma once
+
+int cmd_limits(int argc, char **argv);
+int cmd_env(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_run(int argc, char **argv);

@@ -1,0 +1,96 @@
+/* util.h: L0 helpers shared by every module: cleanup attributes, fd and
+ * file helpers, number/size/duration/signal parsing, monotonic time.
+ * Every function returns >= 0 on success or -errno; outputs are written
+ * only on success. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <fcntl.h>
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_ __attribute__((noreturn))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+
+/* Largest file any reader slurps (cgroup, proc, ELF notes are far smaller;
+ * mountinfo on a busy host is the biggest, a few hundred KiB). */
+#define GR_READ_MAX ((size_t)4 << 20)
+
+static inline void freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ _cleanup_(freep)
+
+/* Close an fd, keep errno, return -1 so "fd = safe_close(fd)" resets it. */
+int safe_close(int fd);
+static inline void closep(int *fd) { safe_close(*fd); }
+#define _cleanup_close_ _cleanup_(closep)
+
+static inline void fclosep(FILE **f) {
+        if (*f) { int e = errno; fclose(*f); errno = e; }
+}
+#define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d) {
+        if (*d) { int e = errno; closedir(*d); errno = e; }
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+#define DEFINE_CLEANUP_FUNC(type, fn)                      \
+        static inline void fn##p(type *p) {                \
+                if (*p) fn(*p);                            \
+        }
+
+static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
+
+/* Read at most max bytes of a file (NUL-terminated; *ret_len excludes the
+ * NUL). -EFBIG when the file is larger than max. */
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+static inline int read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
+        return read_file_at(AT_FDCWD, path, max, ret, ret_len);
+}
+
+/* Write a whole string to a file (O_WRONLY|O_CLOEXEC, no O_CREAT). */
+int write_file(const char *path, const char *s);
+
+/* Write all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t n);
+
+/* Strict decimal parsers: no sign, no leading/trailing space, no overflow. */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_u64_n(const char *s, size_t n, uint64_t *ret);
+int parse_i64(const char *s, int64_t *ret);     /* optional leading '-' */
+int parse_u32(const char *s, uint32_t *ret);
+
+/* "1.5s", "250ms", "10", "2m", "1h", "100us": to microseconds (bare number:
+ * seconds). */
+int parse_duration_usec(const char *s, uint64_t *ret);
+/* Human bytes: "512", "512K", "256MiB", "1G" (K/M/G/T binary). */
+int parse_size_bytes(const char *s, uint64_t *ret);
+
+/* "TERM", "SIGTERM", "15" -> 15. */
+int parse_signal(const char *s, int *ret);
+/* 15 -> "SIGTERM"; unknown -> "SIG<n>" in a static per-call buffer. */
+const char *signal_to_name(int sig);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t now_usec(void);
+
+/* Join two path pieces with exactly one '/' between them (malloc'd). */
+char *path_join(const char *a, const char *b);
+
+/* strdup that aborts never: returns NULL on ENOMEM like strdup. */
+char *strndup_safe(const char *s, size_t n);
+
+/* Skip leading spaces/tabs. */
+const char *skip_blanks(const char *s);
+
+/* Is s a prefix of path on a path-component boundary ("/a" of "/a/b", not
+ * of "/ab"). "/" is a prefix of every absolute path. */
+bool path_has_prefix(const char *path, const char *prefix);

@@ -1,0 +1,57 @@
+/* main.c: the command line. The only file that calls exit(). */
+#include <stdio.h>
+#include <string.h>
+
+#include "gorral/commands.h"
+#include "gorral/exitcodes.h"
+#include "gorral/log.h"
+
+static const struct {
+        const char *name;
+        int (*fn)(int argc, char **argv);
+        const char *summary;
+} commands[] = {
+        { "limits", cmd_limits, "show the cgroup limits found and the GOMAXPROCS/GOMEMLIMIT gorral would set" },
+        { "env", cmd_env, "print GOMAXPROCS/GOMEMLIMIT for eval or an init container" },
+        { "exec", cmd_exec, "set GOMAXPROCS/GOMEMLIMIT and exec a command (no gorral process remains)" },
+        { "inspect", cmd_inspect, "show a Go binary's version, module and build settings" },
+        { "run", cmd_run, "supervise a command: PID 1 or subreaper, signals, restart" },
+};
+
+static void usage(FILE *f) {
+        fprintf(f, "Usage: gorral COMMAND [OPTIONS] [-- CMD ARGS...]\n\n"
+                   "A container-aware process supervisor for Go services.\n\nCommands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "\n`gorral COMMAND --help` shows each command's options.\n"
+                   "Environment: GORRAL_LOG_LEVEL (debug|info|warn|error), GORRAL_LOG_FORMAT (logfmt|json),\n"
+                   "             GORRAL_SYSROOT (read /proc and /sys under this directory).\n");
+}
+
+int main(int argc, char **argv) {
+        const char *e;
+
+        if ((e = getenv("GORRAL_LOG_LEVEL")) && log_level_from_string(e) >= 0)
+                log_set_level((enum log_level)log_level_from_string(e));
+        if ((e = getenv("GORRAL_LOG_FORMAT")) && log_format_from_string(e) >= 0)
+                log_set_format((enum log_format)log_format_from_string(e));
+
+        if (argc < 2) {
+                usage(stderr);
+                exit(GR_EXIT_USAGE);
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                usage(stdout);
+                exit(GR_EXIT_OK);
+        }
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+                printf("gorral %s\n", GORRAL_VERSION);
+                exit(GR_EXIT_OK);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (strcmp(argv[1], commands[i].name) == 0)
+                        exit(commands[i].fn(argc - 1, argv + 1));
+        fprintf(stderr, "gorral: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        exit(GR_EXIT_USAGE);
+}

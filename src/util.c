@@ -1,0 +1,317 @@
+/* util.c: L0 helpers (fd, file, number, duration, signal parsing, time). */
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gorral/util.h"
+
+int safe_close(int fd) {
+        if (fd >= 0) {
+                int e = errno;
+                close(fd);
+                errno = e;
+        }
+        return -1;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 4096;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        /* procfs and cgroupfs report st_size 0: read until EOF. */
+        buf = malloc(cap + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *nb;
+
+                        if (cap >= max)
+                                return -EFBIG;
+                        cap = cap * 2 > max ? max : cap * 2;
+                        nb = realloc(buf, cap + 1);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                if (n == 0)
+                        break;
+                len += (size_t)n;
+        }
+        buf[len] = '\0';
+        *ret = buf;
+        buf = NULL;
+        if (ret_len)
+                *ret_len = len;
+        return 0;
+}
+
+int write_all(int fd, const void *buf, size_t n) {
+        const char *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                p += k;
+                n -= (size_t)k;
+        }
+        return 0;
+}
+
+int write_file(const char *path, const char *s) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return negative_errno();
+        return write_all(fd, s, strlen(s));
+}
+
+int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                unsigned d;
+
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                d = (unsigned)(s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *ret = v;
+        return 0;
+}
+
+int parse_u64(const char *s, uint64_t *ret) {
+        return parse_u64_n(s, strlen(s), ret);
+}
+
+int parse_i64(const char *s, int64_t *ret) {
+        bool neg = s[0] == '-';
+        uint64_t u;
+        int r = parse_u64(s + neg, &u);
+
+        if (r < 0)
+                return r;
+        if (neg) {
+                if (u > (uint64_t)INT64_MAX + 1)
+                        return -ERANGE;
+                *ret = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+        } else {
+                if (u > INT64_MAX)
+                        return -ERANGE;
+                *ret = (int64_t)u;
+        }
+        return 0;
+}
+
+int parse_u32(const char *s, uint32_t *ret) {
+        uint64_t u;
+        int r = parse_u64(s, &u);
+
+        if (r < 0)
+                return r;
+        if (u > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t)u;
+        return 0;
+}
+
+/* Split "<digits>[.<digits>]<suffix>" into an integer part, a fraction
+ * scaled to 1e6 and the suffix. */
+static int parse_decimal(const char *s, uint64_t *ret_int, uint64_t *ret_frac_e6, const char **ret_suffix) {
+        const char *p = s;
+        uint64_t frac = 0, scale = 100000;
+        uint64_t ip;
+        int r;
+
+        while (*p >= '0' && *p <= '9')
+                p++;
+        r = parse_u64_n(s, (size_t)(p - s), &ip);
+        if (r < 0)
+                return r;
+        if (*p == '.') {
+                p++;
+                if (!(*p >= '0' && *p <= '9'))
+                        return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        frac += (uint64_t)(*p - '0') * scale;
+                        scale /= 10;
+                }
+        }
+        *ret_int = ip;
+        *ret_frac_e6 = frac;
+        *ret_suffix = p;
+        return 0;
+}
+
+static int scale_checked(uint64_t ip, uint64_t frac_e6, uint64_t mult, uint64_t *ret) {
+        if (mult && ip > UINT64_MAX / mult)
+                return -ERANGE;
+        uint64_t v = ip * mult;
+        uint64_t f = mult >= 1000000 ? frac_e6 * (mult / 1000000) : frac_e6 * mult / 1000000;
+        if (v > UINT64_MAX - f)
+                return -ERANGE;
+        *ret = v + f;
+        return 0;
+}
+
+int parse_duration_usec(const char *s, uint64_t *ret) {
+        static const struct { const char *suffix; uint64_t usec; } units[] = {
+                { "",    1000000 }, { "s",   1000000 }, { "ms", 1000 },  { "us", 1 },
+                { "m",   60000000 }, { "min", 60000000 }, { "h", 3600000000ULL },
+        };
+        uint64_t ip, frac;
+        const char *suffix;
+        int r = parse_decimal(s, &ip, &frac, &suffix);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcmp(suffix, units[i].suffix) == 0)
+                        return scale_checked(ip, frac, units[i].usec, ret);
+        return -EINVAL;
+}
+
+int parse_size_bytes(const char *s, uint64_t *ret) {
+        static const struct { const char *suffix; uint64_t mult; } units[] = {
+                { "", 1 }, { "B", 1 },
+                { "K", 1ULL << 10 }, { "KiB", 1ULL << 10 },
+                { "M", 1ULL << 20 }, { "MiB", 1ULL << 20 },
+                { "G", 1ULL << 30 }, { "GiB", 1ULL << 30 },
+                { "T", 1ULL << 40 }, { "TiB", 1ULL << 40 },
+        };
+        uint64_t ip, frac;
+        const char *suffix;
+        int r = parse_decimal(s, &ip, &frac, &suffix);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strcmp(suffix, units[i].suffix) == 0) {
+                        if (units[i].mult == 1 && frac)
+                                return -EINVAL;
+                        return scale_checked(ip, frac, units[i].mult, ret);
+                }
+        return -EINVAL;
+}
+
+static const struct { int sig; const char *name; } signal_names[] = {
+        { SIGHUP, "HUP" },   { SIGINT, "INT" },     { SIGQUIT, "QUIT" }, { SIGILL, "ILL" },
+        { SIGTRAP, "TRAP" }, { SIGABRT, "ABRT" },   { SIGBUS, "BUS" },   { SIGFPE, "FPE" },
+        { SIGKILL, "KILL" }, { SIGUSR1, "USR1" },   { SIGSEGV, "SEGV" }, { SIGUSR2, "USR2" },
+        { SIGPIPE, "PIPE" }, { SIGALRM, "ALRM" },   { SIGTERM, "TERM" }, { SIGSTKFLT, "STKFLT" },
+        { SIGCHLD, "CHLD" }, { SIGCONT, "CONT" },   { SIGSTOP, "STOP" }, { SIGTSTP, "TSTP" },
+        { SIGTTIN, "TTIN" }, { SIGTTOU, "TTOU" },   { SIGURG, "URG" },   { SIGXCPU, "XCPU" },
+        { SIGXFSZ, "XFSZ" }, { SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" },
+        { SIGIO, "IO" },     { SIGPWR, "PWR" },     { SIGSYS, "SYS" },
+};
+
+int parse_signal(const char *s, int *ret) {
+        uint32_t n;
+
+        if (parse_u32(s, &n) >= 0) {
+                if (n < 1 || n >= (uint32_t)NSIG)
+                        return -ERANGE;
+                *ret = (int)n;
+                return 0;
+        }
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (size_t i = 0; i < ELEMENTSOF(signal_names); i++)
+                if (strcasecmp(s, signal_names[i].name) == 0) {
+                        *ret = signal_names[i].sig;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+const char *signal_to_name(int sig) {
+        static const char *const full[] = {
+                [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL",
+                [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE",
+                [SIGKILL] = "SIGKILL", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+                [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM", [SIGSTKFLT] = "SIGSTKFLT",
+                [SIGCHLD] = "SIGCHLD", [SIGCONT] = "SIGCONT", [SIGSTOP] = "SIGSTOP", [SIGTSTP] = "SIGTSTP",
+                [SIGTTIN] = "SIGTTIN", [SIGTTOU] = "SIGTTOU", [SIGURG] = "SIGURG", [SIGXCPU] = "SIGXCPU",
+                [SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+                [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR", [SIGSYS] = "SIGSYS",
+        };
+        static char buf[16];
+
+        if (sig > 0 && (size_t)sig < ELEMENTSOF(full) && full[sig])
+                return full[sig];
+        snprintf(buf, sizeof buf, "SIG%d", sig);
+        return buf;
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+char *path_join(const char *a, const char *b) {
+        size_t la = strlen(a);
+        char *p;
+
+        while (la > 0 && a[la - 1] == '/')
+                la--;
+        while (*b == '/')
+                b++;
+        p = malloc(la + 1 + strlen(b) + 1);
+        if (!p)
+                return NULL;
+        memcpy(p, a, la);
+        p[la] = '/';
+        strcpy(p + la + 1, b);
+        return p;
+}
+
+char *strndup_safe(const char *s, size_t n) {
+        return strndup(s, n);
+}
+
+const char *skip_blanks(const char *s) {
+        while (*s == ' ' || *s == '\t')
+                s++;
+        return s;
+}
+
+bool path_has_prefix(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        while (n > 1 && prefix[n - 1] == '/')
+                n--;
+        if (n == 1 && prefix[0] == '/')
+                return path[0] == '/';
+        if (strncmp(path, prefix, n) != 0)
+                return false;
+        return path[n] == '\0' || path[n] == '/';
+}

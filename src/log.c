@@ -132,12 +132,13 @@ static void put_field(struct line *l, bool first, const char *k, const char *v) 
 static void put_header(struct line *l, enum log_level level) {
         struct timespec ts;
         struct tm tm;
-        char t[40];
+        char t[64];
+        size_t k;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        snprintf(t, sizeof t, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+        k = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(t + k, sizeof t - k, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
         put_field(l, true, "ts", t);
         put_field(l, false, "level", level_names[level]);
 }

@@ -22,7 +22,7 @@ int safe_close(int fd) {
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len) {
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 4096;
+        size_t len = 0, cap = max < 4096 ? max : 4096;
 
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
@@ -37,8 +37,21 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
                 if (len == cap) {
                         char *nb;
 
-                        if (cap >= max)
-                                return -EFBIG;
+                        if (cap >= max) {
+                                char c;
+                                ssize_t k;
+
+                                /* Full at the limit: one more byte tells
+                                 * "exactly max" from "too big". */
+                                do
+                                        k = read(fd, &c, 1);
+                                while (k < 0 && errno == EINTR);
+                                if (k < 0)
+                                        return negative_errno();
+                                if (k > 0)
+                                        return -EFBIG;
+                                break;
+                        }
                         cap = cap * 2 > max ? max : cap * 2;
                         nb = realloc(buf, cap + 1);
                         if (!nb)
@@ -174,7 +187,7 @@ static int scale_checked(uint64_t ip, uint64_t frac_e6, uint64_t mult, uint64_t 
         if (mult && ip > UINT64_MAX / mult)
                 return -ERANGE;
         uint64_t v = ip * mult;
-        uint64_t f = mult >= 1000000 ? frac_e6 * (mult / 1000000) : frac_e6 * mult / 1000000;
+        uint64_t f = (uint64_t)((unsigned __int128)frac_e6 * mult / 1000000u);
         if (v > UINT64_MAX - f)
                 return -ERANGE;
         *ret = v + f;

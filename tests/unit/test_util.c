@@ -1,0 +1,145 @@
+/* Unit tests for src/util.c: number, size, duration and signal parsing,
+ * paths, file reading. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <string.h>
+
+#include "gorral/util.h"
+
+Test(util, parse_u64) {
+        uint64_t v;
+
+        cr_assert_eq(parse_u64("0", &v), 0);
+        cr_assert_eq(v, 0);
+        cr_assert_eq(parse_u64("18446744073709551615", &v), 0);
+        cr_assert_eq(v, UINT64_MAX);
+        cr_assert_eq(parse_u64("18446744073709551616", &v), -ERANGE);
+        cr_assert_eq(parse_u64("", &v), -EINVAL);
+        cr_assert_eq(parse_u64(" 1", &v), -EINVAL);
+        cr_assert_eq(parse_u64("1 ", &v), -EINVAL);
+        cr_assert_eq(parse_u64("+1", &v), -EINVAL);
+        cr_assert_eq(parse_u64("-1", &v), -EINVAL);
+        cr_assert_eq(parse_u64("0x10", &v), -EINVAL);
+}
+
+Test(util, parse_i64) {
+        int64_t v;
+
+        cr_assert_eq(parse_i64("-1", &v), 0);
+        cr_assert_eq(v, -1);
+        cr_assert_eq(parse_i64("9223372036854775807", &v), 0);
+        cr_assert_eq(v, INT64_MAX);
+        cr_assert_eq(parse_i64("-9223372036854775808", &v), 0);
+        cr_assert_eq(v, INT64_MIN);
+        cr_assert_eq(parse_i64("9223372036854775808", &v), -ERANGE);
+        cr_assert_eq(parse_i64("-9223372036854775809", &v), -ERANGE);
+        cr_assert_eq(parse_i64("-", &v), -EINVAL);
+}
+
+Test(util, parse_u32) {
+        uint32_t v;
+
+        cr_assert_eq(parse_u32("4294967295", &v), 0);
+        cr_assert_eq(v, UINT32_MAX);
+        cr_assert_eq(parse_u32("4294967296", &v), -ERANGE);
+}
+
+/* Arrays, not pointers: Criterion may run parameters in a fresh process
+ * where string-literal addresses differ. */
+struct dur_case { char s[32]; int r; uint64_t usec; };
+ParameterizedTestParameters(util, duration) {
+        static struct dur_case cases[] = {
+                { "10", 0, 10000000 },   { "1.5s", 0, 1500000 }, { "250ms", 0, 250000 },
+                { "100us", 0, 100 },     { "2m", 0, 120000000 },  { "1h", 0, 3600000000ULL },
+                { "0", 0, 0 },           { "0.1", 0, 100000 },    { "1.25ms", 0, 1250 },
+                { "", -EINVAL, 0 },      { "s", -EINVAL, 0 },     { "1.s", -EINVAL, 0 },
+                { "-1s", -EINVAL, 0 },   { "1d", -EINVAL, 0 },    { "1 s", -EINVAL, 0 },
+                { "99999999999999999999", -ERANGE, 0 },           { "999999999999999h", -ERANGE, 0 },
+        };
+        return cr_make_param_array(struct dur_case, cases, sizeof cases / sizeof cases[0]);
+}
+ParameterizedTest(struct dur_case *c, util, duration) {
+        uint64_t v = 42;
+        int r = parse_duration_usec(c->s, &v);
+
+        cr_assert_eq(r, c->r, "'%s': r=%d want %d", c->s, r, c->r);
+        if (r == 0)
+                cr_assert_eq(v, c->usec, "'%s': %llu want %llu", c->s, (unsigned long long)v,
+                             (unsigned long long)c->usec);
+        else
+                cr_assert_eq(v, 42, "output written on failure");
+}
+
+Test(util, size) {
+        uint64_t v;
+
+        cr_assert_eq(parse_size_bytes("512", &v), 0);
+        cr_assert_eq(v, 512);
+        cr_assert_eq(parse_size_bytes("256MiB", &v), 0);
+        cr_assert_eq(v, 256ULL << 20);
+        cr_assert_eq(parse_size_bytes("1.5G", &v), 0);
+        cr_assert_eq(v, 3ULL << 29);
+        cr_assert_eq(parse_size_bytes("1.5", &v), -EINVAL);
+        cr_assert_eq(parse_size_bytes("1MB", &v), -EINVAL);
+        cr_assert_eq(parse_size_bytes("99999999999T", &v), -ERANGE);
+}
+
+Test(util, signals) {
+        int s;
+
+        cr_assert_eq(parse_signal("TERM", &s), 0);
+        cr_assert_eq(s, SIGTERM);
+        cr_assert_eq(parse_signal("SIGQUIT", &s), 0);
+        cr_assert_eq(s, SIGQUIT);
+        cr_assert_eq(parse_signal("sigusr1", &s), 0);
+        cr_assert_eq(s, SIGUSR1);
+        cr_assert_eq(parse_signal("9", &s), 0);
+        cr_assert_eq(s, SIGKILL);
+        cr_assert_eq(parse_signal("0", &s), -ERANGE);
+        cr_assert_eq(parse_signal("65", &s), -ERANGE);
+        cr_assert_eq(parse_signal("NOPE", &s), -EINVAL);
+        cr_assert_str_eq(signal_to_name(SIGTERM), "SIGTERM");
+        cr_assert_str_eq(signal_to_name(SIGWINCH), "SIGWINCH");
+        cr_assert_str_eq(signal_to_name(40), "SIG40");
+        for (int i = 1; i < 32; i++) {
+                if (strncmp(signal_to_name(i), "SIG", 3) != 0 || parse_signal(signal_to_name(i), &s) < 0)
+                        continue;
+                cr_assert_eq(s, i, "round trip of %s", signal_to_name(i));
+        }
+}
+
+Test(util, paths) {
+        char *p = path_join("/sys/fs/cgroup/", "/cpu");
+
+        cr_assert_str_eq(p, "/sys/fs/cgroup/cpu");
+        free(p);
+        cr_assert(path_has_prefix("/a/b", "/a"));
+        cr_assert(path_has_prefix("/a", "/a"));
+        cr_assert(path_has_prefix("/a/b", "/a/"));
+        cr_assert(!path_has_prefix("/ab", "/a"));
+        cr_assert(path_has_prefix("/anything", "/"));
+        cr_assert(!path_has_prefix("relative", "/"));
+}
+
+Test(util, read_file) {
+        char tmpl[] = "/tmp/gorral-util-XXXXXX";
+        int fd = mkstemp(tmpl);
+        char *buf;
+        size_t len;
+
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write_all(fd, "hello\n", 6), 0);
+        close(fd);
+        cr_assert_eq(read_file(tmpl, 100, &buf, &len), 0);
+        cr_assert_eq(len, 6);
+        cr_assert_str_eq(buf, "hello\n");
+        free(buf);
+        cr_assert_eq(read_file(tmpl, 3, &buf, &len), -EFBIG);
+        unlink(tmpl);
+        cr_assert_eq(read_file(tmpl, 100, &buf, &len), -ENOENT);
+        /* procfs reports size 0 but has content */
+        cr_assert_eq(read_file("/proc/self/status", GR_READ_MAX, &buf, &len), 0);
+        cr_assert(len > 0 && strstr(buf, "Threads:"));
+        free(buf);
+}

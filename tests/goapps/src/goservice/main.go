@@ -1,0 +1,293 @@
+// goservice is the demo service that gorral's integration tests, the demo
+// and the benchmarks supervise. It can leak goroutines and OS threads, burn
+// CPU, allocate memory and exit on request, so that every monitor and
+// detector has a real Go process to observe.
+//
+// On start it prints a banner of key=value lines to stdout (pid, go_version,
+// num_cpu, gomaxprocs, memory_limit, gc_percent, env_*) and last
+// listening=ADDR, the address actually bound (so -listen 127.0.0.1:0 works).
+package main
+
+import (
+	"encoding/json"
+	"expvar"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+var (
+	leakedGoroutines int64
+	leakedThreads    int64
+	burning          int64
+	retainedMu       sync.Mutex
+	retained         [][]byte
+	block            = make(chan struct{}) // never closed: leaked goroutines wait here
+	requests         = expvar.NewInt("requests")
+)
+
+func leakGoroutines(n int) {
+	for i := 0; i < n; i++ {
+		go func() { <-block }()
+	}
+	atomic.AddInt64(&leakedGoroutines, int64(n))
+}
+
+// Each leaked thread is a goroutine locked to its M and blocked for ever,
+// so the runtime can neither reuse nor free the OS thread.
+func leakThreads(n int) {
+	var started sync.WaitGroup
+	started.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			runtime.LockOSThread()
+			started.Done()
+			<-block
+		}()
+	}
+	started.Wait()
+	atomic.AddInt64(&leakedThreads, int64(n))
+}
+
+func burn(d time.Duration, workers int) {
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		atomic.AddInt64(&burning, 1)
+		go func() {
+			defer wg.Done()
+			defer atomic.AddInt64(&burning, -1)
+			x := uint64(1)
+			for time.Now().Before(deadline) {
+				for j := 0; j < 100000; j++ {
+					x = x*6364136223846793005 + 1442695040888963407
+				}
+			}
+			_ = x
+		}()
+	}
+	wg.Wait()
+}
+
+// alloc retains mb MiB and touches every page so it counts in RSS.
+func alloc(mb int) {
+	for i := 0; i < mb; i++ {
+		b := make([]byte, 1<<20)
+		for j := 0; j < len(b); j += 4096 {
+			b[j] = 1
+		}
+		retainedMu.Lock()
+		retained = append(retained, b)
+		retainedMu.Unlock()
+	}
+}
+
+func intParam(r *http.Request, name string, def int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad %s=%q", name, s)
+	}
+	return v, nil
+}
+
+func floatParam(r *http.Request, name string, def float64) (float64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("bad %s=%q", name, s)
+	}
+	return v, nil
+}
+
+func threadCount() int {
+	n, _ := runtime.ThreadCreateProfile(nil)
+	return n
+}
+
+func stats() map[string]interface{} {
+	retainedMu.Lock()
+	mb := len(retained)
+	retainedMu.Unlock()
+	return map[string]interface{}{
+		"pid":               os.Getpid(),
+		"go_version":        runtime.Version(),
+		"num_cpu":           runtime.NumCPU(),
+		"gomaxprocs":        runtime.GOMAXPROCS(0),
+		"memlimit":          debug.SetMemoryLimit(-1),
+		"numgoroutine":      runtime.NumGoroutine(),
+		"threads":           threadCount(),
+		"leaked_goroutines": atomic.LoadInt64(&leakedGoroutines),
+		"leaked_threads":    atomic.LoadInt64(&leakedThreads),
+		"burning_workers":   atomic.LoadInt64(&burning),
+		"retained_mb":       mb,
+	}
+}
+
+func handle(pattern string, f func(w http.ResponseWriter, r *http.Request) error) {
+	http.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if err := f(w, r); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:8080", "HTTP listen address (port 0: any free port)")
+	nLeakG := flag.Int("leak-goroutines", 0, "leak N goroutines at start")
+	nLeakT := flag.Int("leak-threads", 0, "leak N locked OS threads at start")
+	burnFor := flag.Duration("burn", 0, "burn CPU on GOMAXPROCS workers for this long at start")
+	graceful := flag.Bool("graceful", false, "on SIGTERM/SIGINT log and exit 0 (default: die by the signal)")
+	exitAfter := flag.Duration("exit-after", 0, "exit after this long (0: never)")
+	exitCode := flag.Int("exit-code", 0, "exit status for -exit-after")
+	flag.Parse()
+
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Printf("listen %s: %v", *listen, err)
+		os.Exit(1)
+	}
+
+	if *graceful {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+		go func() {
+			s := <-sigs
+			log.Printf("received %v, exiting gracefully", s)
+			os.Exit(0)
+		}()
+	}
+	if *exitAfter > 0 {
+		code := *exitCode
+		time.AfterFunc(*exitAfter, func() {
+			log.Printf("exit-after %v elapsed, exiting with status %d", *exitAfter, code)
+			os.Exit(code)
+		})
+	}
+	if *nLeakG > 0 {
+		leakGoroutines(*nLeakG)
+	}
+	if *nLeakT > 0 {
+		leakThreads(*nLeakT)
+	}
+	if *burnFor > 0 {
+		go burn(*burnFor, runtime.GOMAXPROCS(0))
+	}
+
+	http.Handle("/metrics", promhttp.Handler())
+	http.Handle("/metrics-om", promhttp.HandlerFor(prometheus.DefaultGatherer,
+		promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	handle("/leak/goroutines", func(w http.ResponseWriter, r *http.Request) error {
+		n, err := intParam(r, "n", 100)
+		if err != nil {
+			return err
+		}
+		leakGoroutines(n)
+		fmt.Fprintf(w, "leaked %d goroutines, total %d, numgoroutine %d\n", n,
+			atomic.LoadInt64(&leakedGoroutines), runtime.NumGoroutine())
+		return nil
+	})
+	handle("/leak/threads", func(w http.ResponseWriter, r *http.Request) error {
+		n, err := intParam(r, "n", 10)
+		if err != nil {
+			return err
+		}
+		leakThreads(n)
+		fmt.Fprintf(w, "leaked %d threads, total %d, threads %d\n", n,
+			atomic.LoadInt64(&leakedThreads), threadCount())
+		return nil
+	})
+	// /burn returns at once; &wait=1 returns when the burn is over.
+	handle("/burn", func(w http.ResponseWriter, r *http.Request) error {
+		secs, err := floatParam(r, "seconds", 1)
+		if err != nil {
+			return err
+		}
+		workers, err := intParam(r, "workers", runtime.GOMAXPROCS(0))
+		if err != nil {
+			return err
+		}
+		d := time.Duration(secs * float64(time.Second))
+		if r.URL.Query().Get("wait") == "1" {
+			burn(d, workers)
+			fmt.Fprintf(w, "burned %v on %d workers\n", d, workers)
+		} else {
+			go burn(d, workers)
+			fmt.Fprintf(w, "burning %v on %d workers\n", d, workers)
+		}
+		return nil
+	})
+	handle("/alloc", func(w http.ResponseWriter, r *http.Request) error {
+		mb, err := intParam(r, "mb", 10)
+		if err != nil {
+			return err
+		}
+		alloc(mb)
+		retainedMu.Lock()
+		total := len(retained)
+		retainedMu.Unlock()
+		fmt.Fprintf(w, "retained %d MiB more, %d MiB in total\n", mb, total)
+		return nil
+	})
+	handle("/gc", func(w http.ResponseWriter, r *http.Request) error {
+		runtime.GC()
+		fmt.Fprintln(w, "gc done")
+		return nil
+	})
+	// /exit answers first, then exits, so the client sees a response.
+	handle("/exit", func(w http.ResponseWriter, r *http.Request) error {
+		code, err := intParam(r, "code", 0)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "exiting with status %d\n", code)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			log.Printf("/exit requested, exiting with status %d", code)
+			os.Exit(code)
+		}()
+		return nil
+	})
+	handle("/stats", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		return json.NewEncoder(w).Encode(stats())
+	})
+
+	// SetGCPercent has no getter: read the value by setting and restoring it.
+	gcPercent := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gcPercent)
+	fmt.Printf("pid=%d\ngo_version=%s\nnum_cpu=%d\ngomaxprocs=%d\nmemory_limit=%d\ngc_percent=%d\n",
+		os.Getpid(), runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		debug.SetMemoryLimit(-1), gcPercent)
+	fmt.Printf("env_GOMAXPROCS=%q env_GOMEMLIMIT=%q env_GOGC=%q\n",
+		os.Getenv("GOMAXPROCS"), os.Getenv("GOMEMLIMIT"), os.Getenv("GOGC"))
+	fmt.Printf("listening=%s\n", ln.Addr())
+	log.Fatal(http.Serve(ln, nil))
+}

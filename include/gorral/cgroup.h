@@ -111,6 +111,12 @@ struct cg_limits {
 
         struct cg_error *errors;
         size_t n_errors;
+
+        /* Informational, not errors (e.g. the cgroup is outside this
+         * namespace's view, so no limit is known). Added after the first
+         * contract; callers that ignore it lose nothing. */
+        char **notes;
+        size_t n_notes;
 };
 
 /* Read everything for pid (0: self) under sysroot (NULL or "" for "/").

@@ -1,18 +1,28 @@
 /* limits.h: the GOMAXPROCS/GOMEMLIMIT policy (L1, pure) and the glue that
- * applies it to a child's environment. See README "Policy". */
+ * applies it to a child's environment. See README "Policy".
+ *
+ * Policy, in short (every decision comes with a human reason):
+ *   GOMAXPROCS = min(affinity CPUs, cpuset CPUs, max(min_procs, round(quota/period)))
+ *     round = ceil (default, min 2: Go >= 1.25's own rule) or floor (min 1:
+ *     automaxprocs); exported only when below the affinity count, and for
+ *     Go >= 1.25 children only when lower than what their runtime picks.
+ *   GOMEMLIMIT = floor(min(memory hard limit, memory.high) * ratio), plain
+ *     decimal bytes, never 0.
+ *   A GOMAXPROCS/GOMEMLIMIT already in the environment always wins. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-struct cg_limits;
-struct go_buildinfo;
+#include "gorral/buildinfo.h"
+#include "gorral/cgroup.h"
 
 enum limits_rounding { LIMITS_ROUND_CEIL, LIMITS_ROUND_FLOOR, _LIMITS_ROUND_INVALID = -22 };
 
 struct limits_options {
         enum limits_rounding rounding; /* default ceil (Go >= 1.25's rule) */
-        unsigned min_procs;            /* default 2 (ceil) */
+        unsigned min_procs;            /* default 2 (ceil), 1 after --rounding floor */
+        bool min_procs_set;            /* --min-procs given: --rounding no longer changes it */
         uint64_t mem_ratio_ppm;        /* GOMEMLIMIT = budget * ppm / 1e6; default 900000 */
         unsigned cpus_override;        /* --cpus N: stands in for the affinity count; 0 = none */
         const char *sysroot;           /* --sysroot DIR or GORRAL_SYSROOT */
@@ -20,12 +30,23 @@ struct limits_options {
         bool no_gomaxprocs, no_gomemlimit;
 };
 
+/* Defaults; sysroot from $GORRAL_SYSROOT when set and not empty. */
 void limits_options_init(struct limits_options *o);
-/* Parse one policy option (getopt-style "--rounding", value) shared by
- * limits, env, exec and run: 1 consumed, 0 not a policy option, -EINVAL bad value. */
+/* Parse one policy option shared by limits, env, exec and run. opt is the
+ * option as typed ("--rounding" or "--rounding=floor"); value is the next
+ * argument (used only when the option takes one and opt has no "=").
+ * Returns 1 consumed, 0 not a policy option, -EINVAL bad or missing value.
+ * Use limits_option_takes_value() to know whether to skip the next
+ * argument. */
 int limits_options_parse(struct limits_options *o, const char *opt, const char *value);
+/* 1 the option takes a value (and opt has no "=value"), 0 it does not,
+ * -ENOENT not a policy option. */
+int limits_option_takes_value(const char *opt);
 /* The help text for the policy options. */
 extern const char limits_options_help[];
+
+/* "0.9" -> 900000 ppm; accepts (0,1] with at most 6 decimals. */
+int limits_parse_ratio(const char *s, uint64_t *ret_ppm);
 
 struct limits_decision {
         unsigned affinity_cpus;
@@ -39,6 +60,12 @@ struct limits_decision {
         char gomemlimit_reason[512];
         char warnings[4][512];        /* e.g. an inherited GOMEMLIMIT Go would die of */
         unsigned n_warnings;
+        /* Refinements (added after the first contract): */
+        uint64_t mem_budget;          /* min(hard limit, memory.high) when mem_budget_known */
+        bool mem_budget_known;
+        int go_sizes_gomaxprocs;      /* buildinfo_runtime_sizes_gomaxprocs(): 1, 0, or -errno/unknown */
+        unsigned go_runtime_gomaxprocs; /* what a Go >= 1.25 runtime picks itself (when go_sizes == 1) */
+        bool gomemlimit_env_fatal;    /* inherited GOMEMLIMIT that Go dies of (exit 2): an error */
 };
 
 /* The pure policy. env_* are the values already in the child's
@@ -55,6 +82,25 @@ int go_gomemlimit_valid(const char *s, uint64_t *ret);
 
 /* Affinity CPU count (sched_getaffinity) or o->cpus_override. */
 unsigned limits_affinity_cpus(const struct limits_options *o);
+
+/* Everything the commands show: the cgroup reading, the child's build
+ * info, the environment seen and the decision. */
+struct limits_state {
+        struct cg_limits cg;
+        char *exe_path;            /* exe resolved on PATH, or NULL */
+        bool have_go;
+        struct go_buildinfo go;    /* valid when have_go */
+        int go_err;                /* buildinfo_read() result when !have_go and exe_path */
+        const char *env_gomaxprocs, *env_gomemlimit; /* from environ, or NULL */
+        struct limits_decision d;
+        unsigned n_errors;         /* cgroup errors + a fatal inherited GOMEMLIMIT */
+};
+/* Read, inspect and decide; does not log. -errno only for gorral's own
+ * failures (ENOMEM). */
+int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret);
+void limits_state_done(struct limits_state *s);
+/* Log the decision: one "limits" event per variable, warnings and errors. */
+void limits_log(const struct limits_state *s);
 
 /* Everything a launcher needs: read the cgroups, inspect exe (resolved on
  * PATH; may be NULL), decide, log the decision (one line each), and

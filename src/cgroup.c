@@ -786,7 +786,7 @@ static int mem_take(struct cg_limits *l, bool high, uint64_t v, const char *path
         return set_str(high ? &l->high_file : &l->mem_file, strdup(path));
 }
 
-static int visit_mem(const char *level, bool leaf, void *ud) {
+static int visit_mem(const char *level, _unused_ bool leaf, void *ud) {
         struct walk *w = ud;
         struct cg_limits *l = w->l;
         int r;
@@ -835,28 +835,32 @@ static int visit_mem(const char *level, bool leaf, void *ud) {
                 if (r < 0)
                         return r;
         }
-        if (leaf) {
-                /* The leaf's hierarchical_memory_limit covers the ancestors
-                 * this namespace cannot see (Docker mounts only its subtree). */
-                _cleanup_free_ char *spath = root_path(w->sysroot, level, "memory.stat"), *sbuf = NULL;
-                uint64_t h;
-
-                if (!spath)
-                        return -ENOMEM;
-                r = read_one(l, spath, CG_FILE_MAX, &l->mem_error, &sbuf, &n);
-                if (r <= 0)
-                        return r;
-                r = cg_parse_kv(sbuf, n, "hierarchical_memory_limit", &h);
-                if (r == -ENOENT)
-                        return 0;
-                if (r < 0) {
-                        l->mem_error = true;
-                        return add_bad_content(l, spath, "\"<key> <value>\" lines", sbuf, n);
-                }
-                if (h < w->nolimit_v1)
-                        return mem_take(l, false, h, spath);
-        }
         return 0;
+}
+
+/* v1: the leaf's hierarchical_memory_limit covers the ancestors this
+ * namespace cannot see (Docker mounts only its own subtree). Read after
+ * the walk so that, on a tie, the level's own limit file is named. */
+static int read_v1_stat(struct walk *w, const char *leaf) {
+        struct cg_limits *l = w->l;
+        _cleanup_free_ char *path = root_path(w->sysroot, leaf, "memory.stat"), *buf = NULL;
+        size_t n;
+        uint64_t h;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_one(l, path, CG_FILE_MAX, &l->mem_error, &buf, &n);
+        if (r <= 0)
+                return r;
+        r = cg_parse_kv(buf, n, "hierarchical_memory_limit", &h);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                l->mem_error = true;
+                return add_bad_content(l, path, "\"<key> <value>\" lines", buf, n);
+        }
+        return h < w->nolimit_v1 ? mem_take(l, false, h, path) : 0;
 }
 
 static int read_cpuset(struct cg_limits *l, const char *sysroot, const struct cg_dir *d) {
@@ -1004,6 +1008,8 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
                 r = set_str(&l->memory_cgroup, strdup(d.cgroup_path));
                 if (r >= 0)
                         r = walk_levels(&d, visit_mem, &w);
+                if (r >= 0 && !d.v2)
+                        r = read_v1_stat(&w, d.dir);
                 cg_dir_done(&d);
         }
 out:

@@ -1,0 +1,260 @@
+/* cmd-run.c: `gorral run [OPTIONS] [--] CMD [ARGS...]`: the options, then
+ * the supervisor. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gorral/commands.h"
+#include "gorral/exitcodes.h"
+#include "gorral/limits.h"
+#include "gorral/log.h"
+#include "gorral/service.h"
+#include "gorral/supervisor.h"
+
+static const char run_help[] =
+        "Usage: gorral run [OPTIONS] [--] CMD [ARGS...]\n"
+        "\n"
+        "Run CMD as a supervised child: reap every zombie (as PID 1, or as a child\n"
+        "subreaper otherwise), forward signals, restart by policy, set GOMAXPROCS and\n"
+        "GOMEMLIMIT from the cgroup limits, and exit with the child's status.\n"
+        "\n"
+        "Child:\n"
+        "  -g, --group              forward signals to the child's whole process group\n"
+        "      --setsid             start the child in a new session (default: a new\n"
+        "                           process group, which gets the terminal if gorral had it)\n"
+        "      --pdeathsig SIG      signal the child receives if gorral dies\n"
+        "      --no-limits          do not set GOMAXPROCS/GOMEMLIMIT\n"
+        "Signals:\n"
+        "      --rewrite FROM:TO    forward FROM as TO (names or numbers; TO 0 drops FROM);\n"
+        "                           repeatable\n"
+        "      --drain-delay DUR    wait DUR after a SIGTERM before stopping the child (so\n"
+        "                           endpoints drain first); a second SIGTERM or a SIGINT\n"
+        "                           during the delay stops it at once\n"
+        "      --stop-signal SIG    what a SIGTERM to gorral sends to the child's group, and\n"
+        "                           what stops leftovers of an exited child (default TERM)\n"
+        "      --stop-timeout DUR   SIGKILL the group DUR after the stop signal (default 10s)\n"
+        "Restart:\n"
+        "      --restart POLICY     no (default, like tini) | on-failure | always\n"
+        "      --backoff-initial DUR  first restart delay (default 100ms); doubles after\n"
+        "                           each failed start\n"
+        "      --backoff-max DUR    cap of the doubling (default 30s; at most 1h)\n"
+        "      --backoff-jitter PCT spread each delay by +-PCT percent (default 20), so a\n"
+        "                           delay lies within [0.8, 1.2] x min(initial x 2^(n-1), max)\n"
+        "      --restart-budget N   at most N restarts within the window, then give up and\n"
+        "                           exit with the child's last status (default 5; 0:\n"
+        "                           unlimited; at most 1000)\n"
+        "      --restart-window DUR the budget's window (default 60s)\n"
+        "      --start-grace DUR    an exit within DUR of the start is a failed start and\n"
+        "                           doubles the next delay; a later exit resets it (default 1s)\n"
+        "Exit:\n"
+        "      --remap-exit FROM:TO exit with TO when the status would be FROM (0-255 each;\n"
+        "                           e.g. 143:0); repeatable\n"
+        "Logging (stderr only; stdout belongs to the child):\n"
+        "      --log-format FMT     logfmt (default) | json\n"
+        "      --log-level LEVEL    debug | info (default) | warn | error\n"
+        "  -h, --help               this text\n"
+        "\n"
+        "DUR is a number with a unit: 100ms, 1.5s, 2m, 1h (a bare number is seconds).\n"
+        "\n"
+        "Signals: HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH PWR TSTP URG IO XCPU XFSZ\n"
+        "VTALRM PROF STKFLT and the real-time signals are forwarded. TERM and INT also\n"
+        "mean shut down: nothing restarts after them, and the group gets SIGKILL after\n"
+        "the stop timeout. gorral ignores PIPE, TTIN and TTOU (the child gets them back\n"
+        "at their defaults) and never catches SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS.\n"
+        "gorral exits as soon as the child and the rest of its process group are gone.\n"
+        "\n"
+        "Exit status:\n"
+        "  0-255    the child's exit status (after --remap-exit), also after giving up\n"
+        "  128+N    the child was killed by signal N (143 = SIGTERM, 137 = SIGKILL)\n"
+        "  126      CMD was found but could not be executed (EACCES, ENOEXEC, ...)\n"
+        "  127      CMD was not found\n"
+        "  2        usage error\n"
+        "  70       internal error (gorral stopped everything)\n"
+        "  71       gorral itself failed (epoll, signalfd, fork)\n"
+        "\n"
+        "GOMAXPROCS/GOMEMLIMIT policy options (computed again at every start):\n";
+
+/* Options that take a value, in "--opt VALUE" or "--opt=VALUE" form. */
+static const char *const valued[] = {
+        "--pdeathsig", "--rewrite", "--drain-delay", "--stop-signal", "--stop-timeout", "--restart",
+        "--backoff-initial", "--backoff-max", "--backoff-jitter", "--restart-budget", "--restart-window",
+        "--start-grace", "--remap-exit", "--log-format", "--log-level",
+};
+
+static bool takes_value(const char *name) {
+        for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
+                if (strcmp(name, valued[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int bad(const char *opt, const char *value) {
+        fprintf(stderr, "gorral run: invalid value '%s' for %s (see gorral run --help)\n", value ? value : "",
+                opt);
+        return GR_EXIT_USAGE;
+}
+
+static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t *ret) {
+        uint64_t u;
+
+        if (parse_duration_usec(v, &u) < 0 || u > max_usec)
+                return bad(opt, v);
+        *ret = u;
+        return 0;
+}
+
+/* One long or short option; value is its argument when it takes one.
+ * Returns 0 or an exit status. */
+static int apply(struct supervisor_options *so, struct service_config *sc, const char *name, const char *v) {
+        uint64_t u;
+        int r, sig;
+
+        if (!strcmp(name, "-g") || !strcmp(name, "--group"))
+                so->signals.group = true;
+        else if (!strcmp(name, "--setsid"))
+                so->setsid = true;
+        else if (!strcmp(name, "--no-limits"))
+                so->no_limits = true;
+        else if (!strcmp(name, "--pdeathsig")) {
+                if (parse_signal(v, &sig) < 0)
+                        return bad(name, v);
+                so->pdeathsig = sig;
+        } else if (!strcmp(name, "--rewrite")) {
+                if (signals_parse_rewrite(&so->signals, v) < 0)
+                        return bad(name, v);
+        } else if (!strcmp(name, "--drain-delay"))
+                return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &so->signals.drain_delay_usec);
+        else if (!strcmp(name, "--stop-signal")) {
+                if (parse_signal(v, &sig) < 0 || sig == SIGCHLD)
+                        return bad(name, v);
+                sc->stop_signal = sig;
+        } else if (!strcmp(name, "--stop-timeout"))
+                return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->stop_timeout_usec);
+        else if (!strcmp(name, "--restart")) {
+                r = service_restart_from_string(v);
+                if (r < 0)
+                        return bad(name, v);
+                sc->restart = (enum service_restart)r;
+        } else if (!strcmp(name, "--backoff-initial"))
+                return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->backoff_initial_usec);
+        else if (!strcmp(name, "--backoff-max"))
+                return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->backoff_max_usec);
+        else if (!strcmp(name, "--backoff-jitter")) {
+                if (parse_u64(v, &u) < 0 || u > 100)
+                        return bad(name, v);
+                sc->jitter_pct = (unsigned)u;
+        } else if (!strcmp(name, "--restart-budget")) {
+                if (parse_u64(v, &u) < 0 || u > SERVICE_BUDGET_MAX)
+                        return bad(name, v);
+                sc->restart_budget = (unsigned)u;
+        } else if (!strcmp(name, "--restart-window"))
+                return duration(name, v, 24ULL * 3600 * 1000000, &sc->restart_window_usec);
+        else if (!strcmp(name, "--start-grace"))
+                return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->start_grace_usec);
+        else if (!strcmp(name, "--remap-exit")) {
+                if (supervisor_parse_remap(so, v) < 0)
+                        return bad(name, v);
+        } else if (!strcmp(name, "--log-format")) {
+                r = log_format_from_string(v);
+                if (r < 0)
+                        return bad(name, v);
+                log_set_format((enum log_format)r);
+        } else if (!strcmp(name, "--log-level")) {
+                r = log_level_from_string(v);
+                if (r < 0)
+                        return bad(name, v);
+                log_set_level((enum log_level)r);
+        } else {
+                fprintf(stderr, "gorral run: unknown option '%s' (see gorral run --help)\n", name);
+                return GR_EXIT_USAGE;
+        }
+        return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+        struct supervisor_options so;
+        struct service_config sc = {
+                .name = "main",
+                .restart = SERVICE_RESTART_NO,
+                .stop_signal = SIGTERM,
+                .stop_timeout_usec = 10 * 1000000ULL,
+                .backoff_initial_usec = 100 * 1000ULL,
+                .backoff_max_usec = 30 * 1000000ULL,
+                .jitter_pct = 20,
+                .restart_budget = 5,
+                .restart_window_usec = 60 * 1000000ULL,
+                .start_grace_usec = 1000000ULL,
+        };
+        struct supervisor *s = NULL;
+        int i, r;
+
+        supervisor_options_init(&so);
+        for (i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = NULL;
+                char name[64];
+                const char *eq;
+
+                if (!strcmp(a, "--")) {
+                        i++;
+                        break;
+                }
+                if (a[0] != '-' || a[1] == '\0')
+                        break;
+                if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+                        fputs(run_help, stdout);
+                        fputs(limits_options_help, stdout);
+                        return GR_EXIT_OK;
+                }
+                r = limits_options_parse(&so.limits, a, i + 1 < argc ? argv[i + 1] : NULL);
+                if (r < 0) {
+                        fprintf(stderr, "gorral run: invalid or missing value for %s\n", a);
+                        return GR_EXIT_USAGE;
+                }
+                if (r > 0) {
+                        if (limits_option_takes_value(a) == 1)
+                                i++;
+                        continue;
+                }
+                /* Our own: split "--opt=value". */
+                eq = a[1] == '-' ? strchr(a, '=') : NULL;
+                if (eq) {
+                        if ((size_t)(eq - a) >= sizeof name)
+                                return apply(&so, &sc, a, NULL);
+                        memcpy(name, a, (size_t)(eq - a));
+                        name[eq - a] = '\0';
+                        v = eq + 1;
+                } else {
+                        snprintf(name, sizeof name, "%s", a);
+                        if (takes_value(name)) {
+                                if (i + 1 >= argc)
+                                        return bad(name, NULL);
+                                v = argv[++i];
+                        }
+                }
+                if (takes_value(name) != (v != NULL))
+                        return bad(name, v);
+                r = apply(&so, &sc, name, v);
+                if (r != 0)
+                        return r;
+        }
+        if (i >= argc) {
+                fprintf(stderr, "gorral run: no command given (usage: gorral run [OPTIONS] [--] CMD [ARGS...])\n");
+                return GR_EXIT_USAGE;
+        }
+        if (sc.backoff_max_usec < sc.backoff_initial_usec)
+                sc.backoff_max_usec = sc.backoff_initial_usec;
+        sc.argv = argv + i;
+
+        r = supervisor_new(&so, &s);
+        if (r < 0)
+                return GR_EXIT_SYSTEM;
+        r = supervisor_add_service(s, &sc);
+        if (r < 0) {
+                log_error_errno(r, "cannot set up the service");
+                supervisor_free(s);
+                return GR_EXIT_SYSTEM;
+        }
+        r = supervisor_run(s);
+        supervisor_free(s);
+        return r;
+}

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# `make demo`: what gorral does for a Go service, in one minute.
+#   1. creates a demo cgroup (v1 cpu + memory, or v2) with 0.5 CPU and
+#      256 MiB, where this machine lets us (root, writable cgroupfs);
+#   2. shows what `gorral limits` finds there and what it would set, why;
+#   3. runs the demo Go service (Go 1.19) under `gorral exec` in that
+#      cgroup, shows its banner (what the Go runtime really uses), asks it
+#      over HTTP (bash /dev/tcp, no curl), burns some CPU to show the quota
+#      at work, and stops it;
+#   4. runs the same service without gorral, for comparison;
+#   5. removes the cgroup.
+# Usage: demo.sh BUILD_DIR (containing gorral and goapps/goservice)
+set -uo pipefail
+
+[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+BUILD=$(cd "$1" && pwd)
+GORRAL=$BUILD/gorral
+SERVICE=$BUILD/goapps/goservice
+for f in "$GORRAL" "$SERVICE"; do
+	[ -x "$f" ] || { echo "demo: $f is missing: run 'make all goapps' first" >&2; exit 1; }
+done
+unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT
+
+TMP=$(mktemp -d /tmp/gorral-demo.XXXXXX)
+CREATED=()   # cgroup directories to remove, parents first
+SVC_PID=
+
+if [ -t 1 ]; then B=$'\e[1m' D=$'\e[2m' R=$'\e[0m'; else B= D= R=; fi
+step() { printf '\n%s== %s ==%s\n' "$B" "$*" "$R"; }
+say() { printf '%s\n' "$*"; }
+run() { # show the command as a user would type it, then run it
+	local s="$*"
+	s=${s#cg }
+	printf '%s$ %s%s\n' "$D" "${s//$GORRAL/gorral}" "$R"
+	"$@"
+}
+
+cleanup() {
+	local i
+	if [ -n "$SVC_PID" ] && kill -0 "$SVC_PID" 2>/dev/null; then
+		kill -TERM "$SVC_PID" 2>/dev/null
+		wait "$SVC_PID" 2>/dev/null
+	fi
+	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
+		[ -d "${CREATED[i]}" ] && ! rmdir "${CREATED[i]}" 2>/dev/null &&
+			say "note: could not remove ${CREATED[i]} (remove it by hand)"
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# ---------------------------------------------------------------------------
+# The demo cgroup. Mount points come from /proc/self/mountinfo; the cgroup
+# is created below the one this script already runs in.
+mount_of() { # v1 controller -> mount point
+	awk -v c="$1" '$0 ~ / - cgroup / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo
+}
+own_v1() { # v1 controller -> this process's cgroup path
+	awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }' /proc/self/cgroup
+}
+CG_KIND=none CG_DIRS=() WHY_NOT=
+make_cgroup() {
+	local tag=gorral-demo-$$ cpu mem v2mnt own
+	if [ "$(id -u)" -ne 0 ]; then
+		WHY_NOT="not running as root"
+		return 1
+	fi
+	cpu=$(mount_of cpu)
+	mem=$(mount_of memory)
+	if [ -n "$cpu" ] && [ -n "$mem" ]; then
+		cpu=$cpu$(own_v1 cpu) mem=$mem$(own_v1 memory)
+		cpu=${cpu%/}/$tag mem=${mem%/}/$tag
+		mkdir "$cpu" 2>/dev/null && CREATED+=("$cpu") || { WHY_NOT="cannot create $cpu"; return 1; }
+		mkdir "$mem" 2>/dev/null && CREATED+=("$mem") || { WHY_NOT="cannot create $mem"; return 1; }
+		echo 100000 >"$cpu/cpu.cfs_period_us" && echo 50000 >"$cpu/cpu.cfs_quota_us" &&
+			echo $((256 * 1024 * 1024)) >"$mem/memory.limit_in_bytes" ||
+			{ WHY_NOT="cannot write the limits"; return 1; }
+		CG_KIND="cgroup v1" CG_DIRS=("$cpu" "$mem")
+		return 0
+	fi
+	v2mnt=$(awk '$0 ~ / - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+	own=$(awk -F: '$1 == "0" { print $3; exit }' /proc/self/cgroup)
+	if [ -n "$v2mnt" ] && grep -qw cpu "$v2mnt$own/cgroup.controllers" 2>/dev/null &&
+		grep -qw memory "$v2mnt$own/cgroup.controllers" 2>/dev/null; then
+		local d=${v2mnt%/}${own%/}/$tag
+		# v2 hands controllers down only through subtree_control.
+		echo "+cpu +memory" >"${v2mnt%/}${own%/}/cgroup.subtree_control" 2>/dev/null
+		mkdir "$d" 2>/dev/null && CREATED+=("$d") || { WHY_NOT="cannot create $d"; return 1; }
+		echo "50000 100000" >"$d/cpu.max" 2>/dev/null && echo $((256 * 1024 * 1024)) >"$d/memory.max" 2>/dev/null ||
+			{ WHY_NOT="cannot enable the cpu and memory controllers for $d"; return 1; }
+		CG_KIND="cgroup v2" CG_DIRS=("$d")
+		return 0
+	fi
+	WHY_NOT="no writable cgroup with the cpu and memory controllers found"
+	return 1
+}
+
+# in_cgroup CMD...: run CMD in the demo cgroup: a bash moves itself in,
+# then execs CMD, so CMD keeps that pid (and `CMD &` gives CMD's pid in $!).
+in_cgroup() {
+	if [ "$CG_KIND" = none ]; then
+		exec "$@"
+	fi
+	exec bash -c 'for d in "${@:2:$1}"; do echo $$ >"$d/cgroup.procs" || exit 99; done; shift $(($1 + 1)); exec "$@"' \
+		_ "${#CG_DIRS[@]}" "${CG_DIRS[@]}" "$@"
+}
+# cg CMD...: in_cgroup in a subshell, for foreground commands.
+cg() { (in_cgroup "$@"); }
+
+# http_get PORT PATH: the response body, over bash's /dev/tcp (5 s bound).
+http_get() {
+	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
+		sed "1,/^\r\{0,1\}$/d" <&3' _ "$1" "$2"
+}
+
+# start_service LABEL CMD...: start in the background, wait (bounded) for
+# the banner's listening= line; sets SVC_PID and PORT.
+start_service() {
+	local log=$TMP/$1.out i
+	(in_cgroup "${@:2}") >"$log" 2>"$TMP/$1.err" &
+	SVC_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^listening=' "$log" 2>/dev/null && break
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q '^listening=' "$log"; then
+		say "the service did not start; its stderr:"
+		cat "$TMP/$1.err"
+		return 1
+	fi
+	PORT=$(sed -n 's/^listening=.*:\([0-9]*\)$/\1/p' "$log")
+}
+banner() { sed -n "s/^$2=//p" "$TMP/$1.out"; }
+stop_service() {
+	kill -TERM "$SVC_PID" 2>/dev/null
+	wait "$SVC_PID" 2>/dev/null
+	SVC_PID=
+}
+
+# ---------------------------------------------------------------------------
+step "1. This machine"
+say "CPUs (affinity): $(nproc)"
+say "Go 1.19 reads neither the CPU quota nor the memory limit: left alone, a Go"
+say "service in a 0.5-CPU, 256 MiB container runs $(nproc) Ps and has no memory limit."
+
+step "2. A demo cgroup with 0.5 CPU (quota 50000/100000 us) and 256 MiB"
+if make_cgroup; then
+	say "created ($CG_KIND):"
+	printf '  %s\n' "${CG_DIRS[@]}"
+else
+	say "no demo cgroup: $WHY_NOT."
+	say "The demo goes on with this host's own limits (probably none), so gorral"
+	say "will have little to set. Run 'sudo make demo' on a cgroup host to see more."
+fi
+
+step "3. What gorral finds there, and what it would set"
+cg "$GORRAL" limits
+say
+say "With the default policy (Go >= 1.25's rule: round up, at least 2), 0.5 CPU gives"
+say "GOMAXPROCS=2; gorral exports it only when that is below the CPU count ($(nproc) here)."
+say "With automaxprocs' rounding (floor, minimum 1) it is 1:"
+run cg "$GORRAL" env --rounding floor 2>/dev/null
+say
+say "And as a Docker/systemd env file (default policy):"
+run cg "$GORRAL" env --format dotenv 2>/dev/null
+
+step "4. The Go service under 'gorral exec'"
+say "$D\$ gorral exec -- goservice -listen 127.0.0.1:0 -graceful$R"
+if start_service under "$GORRAL" exec -- "$SERVICE" -listen 127.0.0.1:0 -graceful; then
+	say "gorral's decisions (its log on stderr):"
+	sed 's/^/  /' "$TMP/under.err"
+	say "The service's banner (what the Go runtime itself uses):"
+	for k in go_version num_cpu gomaxprocs memory_limit; do
+		say "  $k=$(banner under "$k")"
+	done
+	say "  $(grep '^env_GOMAXPROCS=' "$TMP/under.out")"
+	say "Started as pid $SVC_PID; the banner says pid=$(banner under pid), and /proc/$SVC_PID/comm is"
+	say "'$(cat "/proc/$SVC_PID/comm" 2>/dev/null)': gorral exec'd into the service, no gorral process remains."
+	say "Asking the service over HTTP (GET /stats):"
+	http_get "$PORT" /stats | sed 's/^/  /'
+	if [ "$CG_KIND" = "cgroup v1" ] && [ -r "${CG_DIRS[0]}/cpu.stat" ]; then
+		before=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
+		say "Burning CPU for 2 s on every P (GET /burn?seconds=2&wait=1):"
+		http_get "$PORT" "/burn?seconds=2&wait=1" | sed 's/^/  /'
+		after=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
+		say "The kernel throttled the cgroup in $((after - before)) CFS periods meanwhile (cpu.stat nr_throttled):"
+		say "that is the 0.5-CPU quota at work, whatever GOMAXPROCS is."
+	fi
+	stop_service
+	say "Stopped (SIGTERM)."
+fi
+
+step "5. The same service without gorral, for comparison"
+if start_service alone "$SERVICE" -listen 127.0.0.1:0 -graceful; then
+	say "  gomaxprocs=$(banner alone gomaxprocs)"
+	say "  memory_limit=$(banner alone memory_limit)   (9223372036854775807 = no limit)"
+	stop_service
+fi
+
+step "Done"
+if [ "$CG_KIND" != none ]; then
+	say "The demo cgroup is removed on exit."
+fi
+say "Try: gorral limits --json, gorral env, gorral exec -- YOUR-GO-SERVICE"

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -110,7 +111,57 @@ static void close_fds_except(int keep) {
         }
 }
 
-static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent) {
+/* execvpe() without its fallbacks: glibc runs a file that fails with
+ * ENOEXEC through /bin/sh, musl does not; gorral wants the same answer
+ * (126) from both builds. Search path (captured before vfork) as the
+ * shell does; EACCES seen on the way wins over a later ENOENT. Returns
+ * only on failure, with errno set. Runs in the vfork child: stack only. */
+static void exec_search(const char *file, char *const *argv, char *const *envp, const char *path) {
+        char buf[4096];
+        bool eacces = false;
+        size_t flen = strlen(file);
+
+        if (strchr(file, '/')) {
+                execve(file, argv, envp);
+                return;
+        }
+        if (flen == 0 || flen >= sizeof buf - 2) {
+                errno = flen ? ENAMETOOLONG : ENOENT;
+                return;
+        }
+        for (const char *p = path, *e; ; p = e + 1) {
+                size_t dlen;
+
+                e = strchr(p, ':');
+                if (!e)
+                        e = p + strlen(p);
+                dlen = (size_t)(e - p);
+                if (dlen + 1 + flen < sizeof buf) {
+                        /* An empty entry means the current directory. */
+                        memcpy(buf, dlen ? p : ".", dlen ? dlen : 1);
+                        dlen = dlen ? dlen : 1;
+                        buf[dlen] = '/';
+                        memcpy(buf + dlen + 1, file, flen + 1);
+                        execve(buf, argv, envp);
+                        switch (errno) {
+                        case EACCES:
+                                eacces = true;
+                                break;
+                        case ENOENT: case ENOTDIR: case ENAMETOOLONG: case ELOOP: case ENODEV: case ETIMEDOUT:
+                        case ESTALE:
+                                break;
+                        default:
+                                return;
+                        }
+                }
+                if (!*e)
+                        break;
+        }
+        errno = eacces ? EACCES : ENOENT;
+}
+
+static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent,
+                                                       const char *path) {
         struct sigaction sa_dfl;
         sigset_t empty;
         int err;
@@ -151,7 +202,7 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
 
         close_fds_except(errfd);
 
-        execvpe(p->argv[0], p->argv, p->envp);
+        exec_search(p->argv[0], p->argv, p->envp, path);
 fail:
         err = errno;
         (void)!write(errfd, &err, sizeof err);
@@ -161,6 +212,7 @@ fail:
 int spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_exec_errno) {
         int pfd[2], exec_errno = 0;
         pid_t parent = getpid(), pid;
+        const char *path = getenv("PATH");
         ssize_t n;
 
         if (!p->argv || !p->argv[0] || !p->envp)
@@ -175,7 +227,7 @@ int spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_exec_er
                 return r;
         }
         if (pid == 0)
-                child(p, pfd[1], parent);
+                child(p, pfd[1], parent, path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 
         safe_close(pfd[1]);
         /* EOF: exec closed the write end; an int: exec's errno. With vfork

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# gorral inspect on the real Go 1.19 binaries `make goapps` built (default,
+# -trimpath, CGO_ENABLED=0, -ldflags='-s -w', module mode, the demo
+# service), compared line by line with `go version -m`; on one with its
+# section headers removed and one truncated; on a non-Go ELF, a non-ELF
+# file and bad usage; and once with the static build.
+source "$(dirname "$0")/lib.sh"
+
+have_go=false
+command -v go >/dev/null 2>&1 && have_go=true
+have_py=false
+command -v python3 >/dev/null 2>&1 && have_py=true
+
+# inspect NAME FILE [ARGS...]: stdout in $TMP/NAME.out, stderr in
+# $TMP/NAME.err, status in $rc.
+inspect() {
+	local name=$1 file=$2; shift 2
+	"$GORRAL" inspect "$@" "$file" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	rc=$?
+}
+
+field() { # NAME LABEL: the value of "LABEL:   value" in NAME.out
+	sed -n "s/^$2: *//p" "$TMP/$1.out" | head -1
+}
+
+# `go version -m`'s "\tbuild\t..." lines vs our "build: ..." lines.
+compare_with_go() {
+	local name=$1 file=$2
+	if ! $have_go; then
+		skip "$name.matches_go_version_m" "go not installed"
+		return
+	fi
+	go version -m "$file" >"$TMP/$name.gov" 2>&1
+	local want got
+	want=$(sed -n 's/^\tbuild\t//p' "$TMP/$name.gov")
+	got=$(sed -n 's/^build: *//p' "$TMP/$name.out")
+	expect_eq "$name.settings_match_go_version_m" "$got" "$want"
+	want=$(sed -n 's/^\tpath\t//p' "$TMP/$name.gov")
+	expect_eq "$name.path_matches_go_version_m" "$(field "$name" path)" "$want"
+	want=$(sed -n '1s/^.*: //p' "$TMP/$name.gov")
+	expect_eq "$name.version_matches_go_version_m" "$(field "$name" 'go version')" "$want"
+	want=$(awk -F'\t' '$2 == "mod" { print $3 " " $4 }' "$TMP/$name.gov")
+	if [ -n "$want" ]; then
+		expect_eq "$name.module_matches_go_version_m" "$(field "$name" 'main module')" "$want"
+	fi
+}
+
+# JSON: valid, settings equal to `go version -m` (values unquoted), and
+# runtime_sizes_gomaxprocs false for Go 1.19.
+check_json() {
+	local name=$1 file=$2
+	if ! $have_py; then
+		skip "$name.json" "python3 not installed (needed to read the JSON)"
+		return
+	fi
+	"$GORRAL" inspect --json "$file" >"$TMP/$name.json" 2>"$TMP/$name.jerr"
+	local r=$?
+	[ $r -eq 0 ] || { fail "$name.json" "exit $r: $(head -c 300 "$TMP/$name.jerr")"; return; }
+	local gov=/dev/null
+	$have_go && gov=$TMP/$name.gov
+	local out
+	out=$(python3 - "$TMP/$name.json" "$gov" <<'PY' 2>&1
+import json, sys
+j = json.load(open(sys.argv[1]))
+errs = []
+if not j["go_version"].startswith("go1.19."):
+    errs.append("go_version %r" % j["go_version"])
+if j["runtime_sizes_gomaxprocs"] is not False:
+    errs.append("runtime_sizes_gomaxprocs %r" % j["runtime_sizes_gomaxprocs"])
+if not isinstance(j["settings"], dict) or "GOOS" not in j["settings"]:
+    errs.append("settings %r" % j.get("settings"))
+want = {}
+for line in open(sys.argv[2]):
+    if line.startswith("\tbuild\t"):
+        k, _, v = line[len("\tbuild\t"):].rstrip("\n").partition("=")
+        want[k] = json.loads(v) if v.startswith('"') else v
+if want and want != j["settings"]:
+    errs.append("settings %r != go version -m %r" % (j["settings"], want))
+print("; ".join(errs) if errs else "ok")
+PY
+)
+	expect_eq "$name.json" "$out" "ok"
+}
+
+built=0
+for name in goprobe goprobe-trimpath goprobe-nocgo goprobe-stripped goprobe-mod goservice; do
+	f=$GOAPPS/$name
+	if [ ! -x "$f" ]; then
+		skip "$name" "$f not built (make goapps)"
+		continue
+	fi
+	built=$((built + 1))
+	inspect "$name" "$f"
+	expect_eq "$name.exit" "$rc" 0
+	v=$(field "$name" 'go version')
+	if [[ $v == go1.19.* ]]; then pass "$name.go_version"; else fail "$name.go_version" "got '$v'"; fi
+	if grep -q '^cgroup-aware: *no: go1.19' "$TMP/$name.out" && grep -q '^gorral: *exports GOMAXPROCS' "$TMP/$name.out"; then
+		pass "$name.gomaxprocs_verdict"
+	else
+		fail "$name.gomaxprocs_verdict" "$(grep -E '^(cgroup-aware|gorral):' "$TMP/$name.out" | tr '\n' '|')"
+	fi
+	compare_with_go "$name" "$f"
+	check_json "$name" "$f"
+	case $name in
+	goprobe-trimpath) check "$name.trimpath_setting" grep -qx 'build: *-trimpath=true' "$TMP/$name.out" ;;
+	goprobe-nocgo) check "$name.cgo_disabled" grep -qx 'build: *CGO_ENABLED=0' "$TMP/$name.out" ;;
+	goprobe-stripped) check "$name.ldflags_setting" grep -qx 'build: *-ldflags="-s -w"' "$TMP/$name.out" ;;
+	goprobe) check "$name.cgo_enabled" grep -qx 'build: *CGO_ENABLED=1' "$TMP/$name.out" ;;
+	goprobe-mod) expect_eq "$name.main_module" "$(field "$name" 'main module')" "example.com/goprobe (devel)" ;;
+	esac
+done
+[ $built -gt 0 ] || exit 0
+
+# Section headers removed (e_shoff, e_shnum, e_shstrndx zeroed, as sstrip
+# leaves a file): found by scanning the writable segment.
+if $have_py && [ -x "$GOAPPS/goprobe-nocgo" ]; then
+	cp "$GOAPPS/goprobe-nocgo" "$TMP/noshdr"
+	python3 -c 'import struct, sys
+f = open(sys.argv[1], "r+b"); b = bytearray(f.read())
+assert b[4] == 2 and b[5] == 1  # ELF64 little endian
+struct.pack_into("<Q", b, 40, 0); struct.pack_into("<HHH", b, 58, 0, 0, 0)
+f.seek(0); f.write(b)' "$TMP/noshdr"
+	if readelf -S "$TMP/noshdr" 2>&1 | grep -q 'no sections'; then pass noshdr.prepared; else fail noshdr.prepared "readelf still sees sections"; fi
+	inspect noshdr "$TMP/noshdr"
+	inspect nocgo "$GOAPPS/goprobe-nocgo"
+	expect_eq noshdr.exit "$rc" 0
+	expect_eq noshdr.same_build_info "$(grep -E '^(go version|path|build):' "$TMP/noshdr.out")" \
+		"$(grep -E '^(go version|path|build):' "$TMP/nocgo.out")"
+fi
+
+# Truncated: the data segment runs past the end of the file.
+if [ -x "$GOAPPS/goprobe" ]; then
+	head -c 1048576 "$GOAPPS/goprobe" >"$TMP/truncated"
+	inspect truncated "$TMP/truncated"
+	expect_eq truncated.exit "$rc" 1
+	check truncated.message grep -q 'truncated or inconsistent' "$TMP/truncated.err"
+fi
+
+# Not Go, not ELF, missing.
+inspect true /bin/true
+expect_eq not_go.exit "$rc" 1
+expect_eq not_go.message "$(cat "$TMP/true.err")" "gorral inspect: /bin/true: not a Go binary (no .go.buildinfo)"
+expect_eq not_go.no_stdout "$(cat "$TMP/true.out")" ""
+printf '#!/bin/sh\necho hello\n' >"$TMP/script.sh"
+inspect script "$TMP/script.sh"
+expect_eq not_elf.exit "$rc" 1
+expect_eq not_elf.message "$(cat "$TMP/script.err")" "gorral inspect: $TMP/script.sh: not an ELF file"
+inspect missing "$TMP/does-not-exist"
+expect_eq missing.exit "$rc" 1
+check missing.message grep -q 'No such file or directory' "$TMP/missing.err"
+inspect dir "$TMP"
+expect_eq directory.exit "$rc" 1
+
+# Usage.
+"$GORRAL" inspect >/dev/null 2>"$TMP/u1.err"
+expect_eq usage.no_binary "$?" 2
+"$GORRAL" inspect --frobnicate /bin/true >/dev/null 2>&1
+expect_eq usage.unknown_option "$?" 2
+"$GORRAL" inspect /bin/true /bin/false >/dev/null 2>&1
+expect_eq usage.two_binaries "$?" 2
+"$GORRAL" inspect --help >"$TMP/help.out" 2>&1
+expect_eq help.exit "$?" 0
+check help.text grep -q '^Usage: gorral inspect' "$TMP/help.out"
+expect_eq version "$("$GORRAL" inspect --version)" "$("$GORRAL" --version)"
+
+# The static (musl) build gives the same report.
+if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ] && [ -x "$GOAPPS/goprobe-stripped" ]; then
+	"$GORRAL_STATIC" inspect "$GOAPPS/goprobe-stripped" >"$TMP/static.out" 2>"$TMP/static.err"
+	expect_eq static.exit "$?" 0
+	"$GORRAL" inspect "$GOAPPS/goprobe-stripped" >"$TMP/dynamic.out" 2>&1
+	expect_eq static.same_output "$(cat "$TMP/static.out")" "$(cat "$TMP/dynamic.out")"
+else
+	skip static "GORRAL_STATIC not built"
+fi

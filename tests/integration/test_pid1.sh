@@ -117,7 +117,7 @@ for v in $(gorral_variants); do
 	wait_for_file "$rec.ready"
 	t0=$(now_ms)
 	kill -TERM "$gp"
-	for ((i = 0; i < 50; i++)); do grep -q 'event=drain ' "$TMP/drain.log" && break; sleep 0.02; done
+	for ((i = 0; i < 50; i++)); do grep -qs 'event=drain ' "$TMP/drain.log" && break; sleep 0.02; done
 	held=$(grep -c . "$rec")
 	kill -TERM "$gp"
 	wait $u

@@ -467,11 +467,7 @@ int cg_parse_cpuset(const char *buf, size_t n, unsigned *ret_count) {
         size_t len;
         const char *p, *end;
 
-        if (n == 1 && buf[0] == '\n') {
-                *ret_count = 0;
-                return 0;
-        }
-        if (n == 0) {
+        if (n == 0 || (n == 1 && buf[0] == '\n')) {
                 *ret_count = 0;
                 return 0;
         }
@@ -824,18 +820,13 @@ static int visit_mem(const char *level, _unused_ bool leaf, void *ud) {
         if (!path)
                 return -ENOMEM;
         r = read_one(l, path, CG_FILE_MAX, &l->mem_error, &buf, &n);
-        if (r < 0)
+        if (r <= 0)
                 return r;
-        if (r > 0) {
-                if (cg_parse_v1_int(buf, n, &v) < 0 || v < 0) {
-                        l->mem_error = true;
-                        r = add_bad_content(l, path, "a byte count", buf, n);
-                } else
-                        r = (uint64_t)v >= w->nolimit_v1 ? 0 : mem_take(l, false, (uint64_t)v, path);
-                if (r < 0)
-                        return r;
+        if (cg_parse_v1_int(buf, n, &v) < 0 || v < 0) {
+                l->mem_error = true;
+                return add_bad_content(l, path, "a byte count", buf, n);
         }
-        return 0;
+        return (uint64_t)v >= w->nolimit_v1 ? 0 : mem_take(l, false, (uint64_t)v, path);
 }
 
 /* v1: the leaf's hierarchical_memory_limit covers the ancestors this

@@ -55,8 +55,12 @@ int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem,
                const char *controller, struct cg_dir *ret);
 void cg_dir_done(struct cg_dir *d);
 
-/* v2 cpu.max "<quota|max> <period>\n". quota_us < 0 means "max". Period 0,
- * negative quota, one or three fields, garbage: -EBADMSG. */
+/* The value parsers below take exactly the kernel's format: the final
+ * newline is optional, but leading or doubled blanks, CR, NUL bytes and
+ * extra lines are -EBADMSG. None reads past buf[n - 1]. */
+
+/* v2 cpu.max "<quota|max> <period>\n". quota_us < 0 means "max" (-1).
+ * Period 0, quota <= 0, one or three fields, garbage: -EBADMSG. */
 struct cg_quota {
         int64_t quota_us;
         uint64_t period_us;
@@ -71,7 +75,8 @@ int cg_parse_memory_max(const char *buf, size_t n, uint64_t *ret);
 /* "key value\n" files (memory.stat, cpu.stat): the value of key; -ENOENT
  * when absent, -EBADMSG when a line is malformed. */
 int cg_parse_kv(const char *buf, size_t n, const char *key, uint64_t *ret);
-/* cpuset lists "0-3,8,10-11\n": number of CPUs. Empty list: 0. */
+/* cpuset lists "0-3,8,10-11\n": number of CPUs. Empty list: 0. Ranges
+ * must be ascending and disjoint, as the kernel prints them. */
 int cg_parse_cpuset(const char *buf, size_t n, unsigned *ret_count);
 
 struct cg_error {
@@ -121,6 +126,10 @@ struct cg_limits {
 
 /* Read everything for pid (0: self) under sysroot (NULL or "" for "/").
  * Returns -errno only for failures of gorral itself (ENOMEM); malformed
- * files land in ret->errors. */
+ * files land in ret->errors. Reads are bounded (64 KiB for limit files,
+ * GR_READ_MAX for /proc files). Besides the cases in the field comments:
+ * an empty or unreadable file, and a v1 quota without its period file,
+ * are errors; v1 limits >= LONG_MAX rounded down to the page size mean
+ * "no limit"; on a tie between levels the one nearer the leaf is named. */
 int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret);
 void cg_limits_done(struct cg_limits *l);

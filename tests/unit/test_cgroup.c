@@ -428,6 +428,25 @@ Test(resolve, outside_namespace) {
         cg_dir_done(&d);
 }
 
+/* From fuzz_mountinfo (crash-dotdot-root): in a cgroup namespace, a mount
+ * made outside it shows a root with ".." in it; a process in exactly that
+ * cgroup resolves to the mount point (only a ".." in the remainder means
+ * out of view). The harness had wrongly flagged the mount point. */
+Test(resolve, root_outside_namespace_mounted_in) {
+        struct cg_mount m[] = { MNT("/mnt/outside", "/../outside/", false, "rw,memory") };
+        struct cg_member mem[] = { MEM(3, "memory", "/../outside"), };
+        struct cg_member below[] = { MEM(3, "memory", "/../outside/svc") };
+        struct cg_dir d;
+
+        cr_assert_eq(cg_resolve(m, 1, mem, 1, "memory", &d), 0);
+        cr_assert_str_eq(d.dir, "/mnt/outside");
+        cr_assert_str_eq(d.top, "/mnt/outside");
+        cg_dir_done(&d);
+        cr_assert_eq(cg_resolve(m, 1, below, 1, "memory", &d), 0);
+        cr_assert_str_eq(d.dir, "/mnt/outside/svc");
+        cg_dir_done(&d);
+}
+
 Test(resolve, namespace_root) {
         struct cg_mount m[] = { MNT("/sys/fs/cgroup/", "/", true, "rw") };
         struct cg_member mem[] = { MEM(0, "", "/") };

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# A real Go 1.19 service (goprobe) under `gorral run`, with gorral placed in
+# cgroup v1 cpu and memory sub-cgroups (quota 50000/100000, 256 MiB): the
+# child's runtime reports the GOMAXPROCS/GOMEMLIMIT of the limits policy
+# (what `gorral env` computes in the same cgroups), for both builds, also
+# as PID 1 of a PID namespace; --no-limits leaves them alone. Without cgroup
+# write access, a --sysroot fixture stands in for the cgroups.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/run_helpers.sh"
+
+unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT
+PROBE=$GOAPPS/goprobe
+CREATED=()
+cleanup() {
+	local i
+	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
+		[ -d "${CREATED[i]}" ] && ! rmdir "${CREATED[i]}" 2>/dev/null &&
+			echo "warning: could not remove ${CREATED[i]}" >&2
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap "exit 143" TERM INT HUP
+
+if [ ! -x "$PROBE" ]; then
+	fail run_go "$PROBE not built (make goapps)"
+	exit 0
+fi
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+own_cgroup() {
+	awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }' /proc/self/cgroup
+}
+cpu_mnt=$(v1_mount cpu) mem_mnt=$(v1_mount memory)
+CPU="" MEM=""
+if is_root && [ -n "$cpu_mnt" ] && [ -n "$mem_mnt" ]; then
+	tag=gorral-run-it-$$
+	c=$cpu_mnt$(own_cgroup cpu); c=${c%/}/$tag
+	m=$mem_mnt$(own_cgroup memory); m=${m%/}/$tag
+	if mkdir "$c" 2>/dev/null; then CREATED+=("$c"); CPU=$c; fi
+	if mkdir "$m" 2>/dev/null; then CREATED+=("$m"); MEM=$m; fi
+fi
+
+if [ -n "$CPU" ] && [ -n "$MEM" ] && echo 100000 >"$CPU/cpu.cfs_period_us" && echo 50000 >"$CPU/cpu.cfs_quota_us" &&
+	echo $((256 * 1024 * 1024)) >"$MEM/memory.limit_in_bytes"; then
+	# in_cg CMD...: run CMD with this shell moved into both test cgroups.
+	in_cg() { sh -c 'echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" && shift 2 && exec "$@"' sh "$CPU" "$MEM" "$@"; }
+	where="cgroup v1 quota 50000/100000, 256 MiB"
+	want_mem=$(( 256 * 1024 * 1024 * 9 / 10 ))
+else
+	# No cgroup write access: the fixture sysroot of the limits tests.
+	fx=$(cd "$(dirname "$0")/../fixtures" && pwd)
+	root=$(ls -d "$fx"/cgroup/v1* 2>/dev/null | head -1)
+	if [ -z "$root" ]; then
+		skip run_go "no writable cgroup v1 cpu+memory hierarchy and no v1 fixture sysroot"
+		exit 0
+	fi
+	in_cg() { GORRAL_SYSROOT=$root "$@"; }
+	where="fixture $root"
+	want_mem=""
+fi
+
+for v in $(gorral_variants); do
+	kind=${v%%:*} G=${v#*:}
+	# What the policy says in these cgroups (floor/min 1 so the quota of
+	# 0.5 CPU gives 1, which differs from Go's default of the CPU count).
+	envs=$(in_cg "$G" env --format dotenv --rounding floor 2>/dev/null)
+	want_procs=$(echo "$envs" | sed -n 's/^GOMAXPROCS=//p')
+	want_lim=$(echo "$envs" | sed -n 's/^GOMEMLIMIT=//p')
+	out=$(in_cg "$G" run --rounding floor -- "$PROBE" 2>"$TMP/go-$kind.log")
+	rc=$?
+	expect_eq "$kind: goprobe under gorral run exits 0" "$rc" 0
+	if [ -n "$want_procs" ]; then
+		expect_eq "$kind: GOMAXPROCS from the policy ($where)" "$(field "$out" gomaxprocs)" "$want_procs"
+	else
+		fail "$kind: GOMAXPROCS from the policy ($where)" "gorral env set no GOMAXPROCS: $envs"
+	fi
+	if [ -n "$want_lim" ]; then
+		expect_eq "$kind: GOMEMLIMIT from the policy ($where)" "$(field "$out" memlimit)" "$want_lim"
+	else
+		fail "$kind: GOMEMLIMIT from the policy ($where)" "gorral env set no GOMEMLIMIT: $envs"
+	fi
+	[ -n "$want_mem" ] && expect_eq "$kind: GOMEMLIMIT is 90% of 256 MiB" "$want_lim" "$want_mem"
+	check "$kind: limits decision logged" grep -q 'event=limits' "$TMP/go-$kind.log"
+
+	out=$(in_cg "$G" run --no-limits -- "$PROBE" 2>/dev/null)
+	expect_eq "$kind: --no-limits leaves Go's defaults" \
+		"$(field "$out" gomaxprocs) $(field "$out" memlimit)" "$(nproc) 9223372036854775807"
+
+	if is_root && unshare --pid --fork --mount-proc true 2>/dev/null; then
+		out=$(in_cg unshare --pid --fork --mount-proc "$G" run --rounding floor -- "$PROBE" 2>/dev/null)
+		expect_eq "$kind: as PID 1 too" "$(field "$out" gomaxprocs) $(field "$out" memlimit)" "$want_procs $want_lim"
+	fi
+done

@@ -92,8 +92,7 @@ bool service_policy_restarts(enum service_restart policy, int exit_code) {
 
 uint64_t service_backoff_usec(uint64_t initial_usec, uint64_t max_usec, unsigned jitter_pct,
                               unsigned failures, uint32_t rnd) {
-        uint64_t base = initial_usec, span;
-        double u;
+        uint64_t base = initial_usec, span, delta;
 
         if (max_usec < initial_usec)
                 max_usec = initial_usec;
@@ -101,14 +100,14 @@ uint64_t service_backoff_usec(uint64_t initial_usec, uint64_t max_usec, unsigned
          * any failure count. */
         for (unsigned i = 1; i < failures && base < max_usec; i++)
                 base = base > max_usec / 2 ? max_usec : base * 2;
-        if (base > max_usec)
-                base = max_usec;
         if (jitter_pct > 100)
                 jitter_pct = 100;
         span = base / 100 * jitter_pct + base % 100 * jitter_pct / 100;
-        /* u uniform in [-1, 1). */
-        u = (double)rnd / 2147483648.0 - 1.0;
-        return (uint64_t)((double)base + u * (double)span);
+        /* Integer maths (no double rounding at large values): delta is
+         * uniform in [0, 2 x span), the result in [base - span, base + span). */
+        delta = (uint64_t)(((unsigned __int128)span * 2 * rnd) >> 32);
+        base -= span;
+        return delta > UINT64_MAX - base ? UINT64_MAX : base + delta;
 }
 
 bool service_budget_allows(const struct service *s, uint64_t now) {
@@ -287,7 +286,9 @@ static void h_exit_running(struct service *s, const struct service_event_data *d
 }
 
 static void h_exit_stopping(struct service *s, const struct service_event_data *d) {
-        /* Stopped on request: not a failed start, whatever the timing. */
+        /* Stopped on request: not a failed start, whatever the timing, and
+         * never restarted. */
+        s->stop_requested = true;
         main_gone(s, d, false);
 }
 

@@ -616,7 +616,18 @@ static char *resolve_exe(const char *exe) {
         return NULL;
 }
 
-int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret) {
+/* The value of name in a NULL-terminated "K=V" array, or NULL. */
+static const char *env_lookup(char *const *env, const char *name) {
+        size_t n = strlen(name);
+
+        for (; env && *env; env++)
+                if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+                        return *env + n + 1;
+        return NULL;
+}
+
+int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
+                      struct limits_state *ret) {
         struct limits_state s = { .go_err = -ENOENT };
         int r;
 
@@ -633,8 +644,8 @@ int limits_gather(const struct limits_options *o, const char *exe, struct limits
                                 s.go_err = r;
                 }
         }
-        s.env_gomaxprocs = getenv("GOMAXPROCS");
-        s.env_gomemlimit = getenv("GOMEMLIMIT");
+        s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");
+        s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT");
         r = limits_decide(&s.cg, limits_affinity_cpus(o), s.have_go ? &s.go : NULL, s.env_gomaxprocs,
                           s.env_gomemlimit, o, &s.d);
         if (r < 0) {
@@ -644,6 +655,10 @@ int limits_gather(const struct limits_options *o, const char *exe, struct limits
         s.n_errors = (unsigned)s.cg.n_errors + (s.d.gomemlimit_env_fatal ? 1u : 0u);
         *ret = s;
         return 0;
+}
+
+int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret) {
+        return limits_gather_for(o, exe, environ, ret);
 }
 
 void limits_state_done(struct limits_state *s) {
@@ -675,20 +690,20 @@ void limits_log(const struct limits_state *s) {
                   d->mem_budget_known ? LF_U64(d->mem_budget) : "none", "reason", d->gomemlimit_reason, NULL);
 }
 
-/* A copy of environ plus the variables the decision sets. The decision
+/* A copy of base plus the variables the decision sets. The decision
  * only sets a variable absent from the environment, so appending never
  * shadows an existing entry. */
-static int build_env(const struct limits_decision *d, char ***ret) {
+static int build_env(const struct limits_decision *d, char *const *base, char ***ret) {
         size_t n = 0, k = 0;
         char **env;
 
-        while (environ && environ[n])
+        while (base && base[n])
                 n++;
         env = calloc(n + 3, sizeof(char *));
         if (!env)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                env[k] = strdup(environ[i]);
+                env[k] = strdup(base[i]);
                 if (!env[k])
                         goto oom;
                 k++;
@@ -716,15 +731,20 @@ oom:
 }
 
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors) {
+        return limits_prepare_env_for(o, exe, environ, ret_env, ret_errors);
+}
+
+int limits_prepare_env_for(const struct limits_options *o, const char *exe, char *const *base_env, char ***ret_env,
+                           unsigned *ret_errors) {
         struct limits_state s;
         char **env;
         int r;
 
-        r = limits_gather(o, exe, &s);
+        r = limits_gather_for(o, exe, base_env, &s);
         if (r < 0)
                 return r;
         limits_log(&s);
-        r = build_env(&s.d, &env);
+        r = build_env(&s.d, base_env, &env);
         if (r >= 0) {
                 *ret_env = env;
                 if (ret_errors)

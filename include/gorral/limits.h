@@ -98,6 +98,11 @@ struct limits_state {
 /* Read, inspect and decide; does not log. -errno only for gorral's own
  * failures (ENOMEM). */
 int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret);
+/* The same, with the inherited GOMAXPROCS/GOMEMLIMIT looked up in base_env
+ * (a NULL-terminated "K=V" array: a service's own environment) instead of
+ * environ. */
+int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
+                      struct limits_state *ret);
 void limits_state_done(struct limits_state *s);
 /* Log the decision: one "limits" event per variable, warnings and errors. */
 void limits_log(const struct limits_state *s);
@@ -107,4 +112,11 @@ void limits_log(const struct limits_state *s);
  * return a malloc'd copy of environ with GOMAXPROCS/GOMEMLIMIT added
  * (free with limits_env_free). ret_errors: number of errors found. */
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors);
+/* The same over base_env instead of environ (a supervisor's per-service
+ * environment): the copy is of base_env, and a GOMAXPROCS/GOMEMLIMIT in it
+ * wins. Reads the cgroups of the calling process: call it where the child
+ * will run (e.g. after attaching to a per-service cgroup), or accept the
+ * supervisor's own cgroup as the budget. */
+int limits_prepare_env_for(const struct limits_options *o, const char *exe, char *const *base_env, char ***ret_env,
+                           unsigned *ret_errors);
 void limits_env_free(char **env);

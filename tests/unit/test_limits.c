@@ -687,3 +687,28 @@ Test(limits_env_build, prepare_env_adds_variables) {
         limits_env_free(env);
         rmdir(tmpl);
 }
+
+Test(limits_env_build, prepare_env_for_base) {
+        /* v1 fixture tree: 2.5 cores, 1 GiB; the base environment's
+         * GOMAXPROCS wins and is kept, GOMEMLIMIT is added. */
+        struct limits_options o = opts();
+        char *base[] = { (char *)"A=1", (char *)"GOMAXPROCS=7", NULL };
+        char **env = NULL;
+        unsigned errors = 99;
+        size_t n = 0;
+        bool procs = false, mem = false;
+
+        o.sysroot = FIXTURES "/cgroup/v1";
+        o.cpus_override = 8;
+        cr_assert_eq(limits_prepare_env_for(&o, NULL, base, &env, &errors), 0);
+        cr_assert_eq(errors, 0);
+        for (char **p = env; *p; p++, n++) {
+                if (strcmp(*p, "GOMAXPROCS=7") == 0)
+                        procs = true;
+                if (strcmp(*p, "GOMEMLIMIT=966367641") == 0)
+                        mem = true;
+        }
+        cr_assert_eq(n, 3);
+        cr_assert(procs && mem);
+        limits_env_free(env);
+}

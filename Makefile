@@ -16,6 +16,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= gcc
 FUZZ_SECONDS ?= 60
+export RESULTS := $(CURDIR)/$(BUILD)/results
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wsign-compare -Wformat=2 -Wno-format-nonliteral -Wundef -Wvla
@@ -48,7 +49,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # missing ones (and only those).
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools \
 	golang-go golang-github-prometheus-client-golang-dev util-linux procps \
-	tini dumb-init hyperfine binutils file
+	tini dumb-init hyperfine binutils file python3
 
 all: $(BUILD)/gorral
 

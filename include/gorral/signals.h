@@ -9,8 +9,11 @@
  * Forwarded to the child (or its group with --group), after --rewrite:
  * HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH PWR TSTP URG IO XCPU XFSZ
  * VTALRM PROF STKFLT and the real-time signals. TERM and INT also mean
- * "shut down": no restart after the child exits, SIGKILL after the stop
- * timeout; TERM waits --drain-delay before it is forwarded. */
+ * "shut down": no restart after the child exits, SIGKILL to the group
+ * after the stop timeout. A received TERM waits --drain-delay, then sends
+ * the service's --stop-signal (default TERM) to its whole process group,
+ * unless --rewrite TERM:X says otherwise (X to the child, or to the group
+ * with --group). */
 #pragma once
 
 #include <signal.h>

@@ -35,7 +35,8 @@ struct synth {
         unsigned ptr_size;     /* 0: 8 for ELF64, 4 for ELF32 */
         bool data_exec;        /* data segment R-X instead of RW */
         bool nobits;           /* the section is SHT_NOBITS */
-        int bad_ptr;           /* pre-1.18: 1 version pointer outside every segment */
+        int bad_ptr;           /* pre-1.18: 1 version pointer outside every segment,
+                                  2 module info length past the segment's end */
 };
 
 #define DATA_OFF 0x200u
@@ -70,7 +71,7 @@ static size_t synth_build(const struct synth *s, uint8_t *buf) {
         unsigned ehsize = s->is64 ? 64 : 52, phsize = s->is64 ? 56 : 32, shsize = s->is64 ? 64 : 40;
         uint8_t mod[4096];
         size_t modlen = 0, p, data_end, hdr = DATA_OFF + s->hdr_shift;
-        size_t vlen = strlen(s->version);
+        size_t vlen = strlen(s->version), mlen_at = 0, md_at = 0;
 
         memset(buf, 0, SYNTH_MAX);
         if (s->raw_mod) {
@@ -105,11 +106,15 @@ static size_t synth_build(const struct synth *s, uint8_t *buf) {
                 put(&w, vh + ps, vlen, ps);
                 put(&w, mh, DATA_VADDR + (md - DATA_OFF), ps);
                 put(&w, mh + ps, modlen, ps);
+                mlen_at = mh + ps;
+                md_at = md;
                 memcpy(buf + vd, s->version, vlen);
                 memcpy(buf + md, mod, modlen);
                 p = md + modlen;
         }
         data_end = (p + 15) & ~(size_t)15;
+        if (s->bad_ptr == 2) /* 16 bytes past the segment, still inside the file */
+                put(&w, mlen_at, data_end - md_at + 16, ps);
 
         /* ELF header. */
         memcpy(buf, "\x7f" "ELF", 4);
@@ -278,6 +283,13 @@ Test(buildinfo, synthetic_not_found_and_damaged) {
         s = base;
         s.inline_strings = false;
         s.bad_ptr = 1;
+        cr_assert_eq(synth_parse(&s, &b), -EBADMSG);
+        /* Pre-1.18 string running past the end of its segment (into the
+         * section table, so still inside the file). */
+        s.bad_ptr = 2;
+        s.sections = true;
+        cr_assert_eq(synth_parse(&s, &b), -EBADMSG);
+        s.is64 = false;
         cr_assert_eq(synth_parse(&s, &b), -EBADMSG);
         /* Empty version. */
         s = base;
@@ -698,4 +710,30 @@ Test(buildinfo, deps) {
         b = fake("go1.22.0", "dep\ta\tb\tc\td\n");
         cr_assert_eq(buildinfo_deps(&b, &m, &n), -EBADMSG);
         buildinfo_done(&b);
+}
+
+/* ELF extended numbering: e_shnum 0 and e_shstrndx SHN_XINDEX, the real
+ * values in section header 0. The segment is made read-only so that only
+ * the section table can lead to the build info. */
+Test(buildinfo, extended_section_numbering) {
+        _cleanup_free_ char *file = NULL;
+        size_t n;
+        uint64_t shoff;
+        struct go_buildinfo b = {};
+
+        cr_assert_eq(read_file(FIXTURES "/buildinfo/goprobe-arm64.elf", 65536, &file, &n), 0);
+        cr_assert_eq(file[4], 2); /* ELF64 LE */
+        memcpy(&shoff, file + 40, 8);
+        cr_assert_lt(shoff + 64, n);
+        file[64 + 4] = 4;                    /* p_flags: R only */
+        memset(file + 60, 0, 2);             /* e_shnum = 0 */
+        memset(file + 62, 0xff, 2);          /* e_shstrndx = SHN_XINDEX */
+        file[shoff + 32] = 3;                /* sh[0].sh_size = 3 sections */
+        file[shoff + 40] = 2;                /* sh[0].sh_link = name table index */
+        cr_assert_eq(buildinfo_parse(file, n, &b), 0);
+        cr_assert_str_eq(b.go_version, "go1.19.8");
+        buildinfo_done(&b);
+
+        file[shoff + 32] = 0; /* no sections at all: and no writable segment */
+        cr_assert_eq(buildinfo_parse(file, n, &b), -ENOMSG);
 }

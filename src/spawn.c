@@ -160,6 +160,21 @@ static void exec_search(const char *file, char *const *argv, char *const *envp, 
         errno = eacces ? EACCES : ENOENT;
 }
 
+/* The C library refuses sigaction() on the real-time signals it reserves
+ * for itself (32 and 33 in glibc, 32-34 in musl), yet a parent may have
+ * left them ignored and an ignored disposition survives exec. Reset them
+ * with the raw system call; the kernel's struct has an 8-byte mask. */
+static void reset_reserved_signal(int sig) {
+        struct {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                uint64_t mask;
+        } ksa = { .handler = SIG_DFL };
+
+        (void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+}
+
 static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent,
                                                        const char *path) {
         struct sigaction sa_dfl;
@@ -194,8 +209,8 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         memset(&sa_dfl, 0, sizeof sa_dfl);
         sa_dfl.sa_handler = SIG_DFL;
         for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void)sigaction(sig, &sa_dfl, NULL);
+                if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa_dfl, NULL) < 0)
+                        reset_reserved_signal(sig);
         sigemptyset(&empty);
         if (sigprocmask(SIG_SETMASK, p->sigmask ? p->sigmask : &empty, NULL) < 0)
                 goto fail;

@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/run_helpers.sh"
 build_helper fdlist
+build_helper ignrt
 
 for v in $(gorral_variants); do
 	kind=${v%%:*} G=${v#*:}
@@ -16,6 +17,11 @@ for v in $(gorral_variants); do
 	out=$(trap '' INT QUIT PIPE HUP; "$G" run --log-level error -- "$TMP/fdlist" 2>/dev/null)
 	expect_eq "$kind: default dispositions and empty mask in the child" \
 		"$(echo "$out" | grep -o 'sigblk=[0-9a-f]* sigign=[0-9a-f]*')" "sigblk=0000000000000000 sigign=0000000000000000"
+	# The C library's reserved real-time signals (32-34), ignored by the
+	# parent, are reset too.
+	out=$("$TMP/ignrt" "$G" run --log-level error -- "$TMP/fdlist" 2>/dev/null)
+	expect_eq "$kind: reserved real-time signals reset in the child" \
+		"$(echo "$out" | grep -o 'sigign=[0-9a-f]*')" "sigign=0000000000000000"
 	expect_eq "$kind: child leads its own process group" "$(echo "$out" | grep -o 'pgid_is_pid=. sid_is_pid=.')" "pgid_is_pid=1 sid_is_pid=0"
 	out=$("$G" run --setsid --log-level error -- "$TMP/fdlist" 2>/dev/null)
 	expect_eq "$kind: --setsid gives a new session" "$(echo "$out" | grep -o 'pgid_is_pid=. sid_is_pid=.')" "pgid_is_pid=1 sid_is_pid=1"

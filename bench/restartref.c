@@ -4,7 +4,8 @@
  *       forks and execs "CHILD stamp DIR/ref.stamps BIG" N times in a loop,
  *       waiting for each to exit before starting the next. Writes
  *       DIR/direct.ns  (fork() call -> first stamp in the child's main) and
- *       DIR/ideal.ns   (child's last stamp before exit -> next child's main).
+ *       DIR/ideal.ns   (child's last stamp before exit -> next child's main),
+ *       both appended to, as run.sh interleaves rounds.
  *   restartref deltas FILE         print, one per line in ns, the gaps from
  *       each "E" record (child about to exit) to the next "S" record (the
  *       next child running) of a stamp file written by child.c.
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
                         return 1;
                 }
                 snprintf(path, sizeof path, "%s/direct.ns", argv[4]);
-                f = fopen(path, "we");
+                f = fopen(path, "ae");
                 if (!f)
                         return 1;
                 for (long i = 0; i < got; i++)
@@ -104,7 +105,7 @@ int main(int argc, char **argv)
                                 fprintf(f, "%llu\n", (unsigned long long) (vals[i] - t0[k++]));
                 fclose(f);
                 snprintf(path, sizeof path, "%s/ideal.ns", argv[4]);
-                f = fopen(path, "we");
+                f = fopen(path, "ae");
                 if (!f)
                         return 1;
                 deltas(stamps, f);

@@ -5,10 +5,11 @@
  * N times: start CMD ARGS (the supervisor, whose child is "child ready
  * FIFO"), wait until the child has written its byte to FIFO, send SIGTERM to
  * the supervisor and time until waitpid() returns it. Samples (ns) go to
- * OUTFILE; a run that times out is killed and recorded as TIMEOUT_MS.
+ * OUTFILE (appended); a run that times out is killed and recorded as TIMEOUT_MS.
  * The supervisor's stderr is appended to LOG. This program is a child
  * subreaper, so a child the supervisor leaves behind comes back here: it is
- * counted, killed and reaped. A summary line goes to stderr. */
+ * counted, killed and reaped. A summary line goes to stderr: runs timeouts
+ * not_ready leftovers exit_status[ (varies)]. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
         fifo = open(argv[3], O_RDWR | O_CLOEXEC | O_NONBLOCK);
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         logfd = open(argv[5], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        out = fopen(argv[2], "we");
+        out = fopen(argv[2], "ae"); /* appended: run.sh interleaves rounds */
         if (fifo < 0 || devnull < 0 || logfd < 0 || !out)
                 return 1;
 
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
                 leftovers += kill_leftovers();
         }
         fclose(out);
-        fprintf(stderr, "runs=%ld timeouts=%ld not_ready=%ld leftovers=%ld exit=%d%s\n", n,
+        fprintf(stderr, "%ld %ld %ld %ld %d%s\n", n,
                 timeouts, nostart, leftovers,
                 first_status < 0 ? -1
                 : WIFEXITED(first_status) ? WEXITSTATUS(first_status)

@@ -27,29 +27,6 @@ static void usage(FILE *f) {
                    "Exit status: 0 a Go binary, 1 not ELF / not Go / unreadable, 2 usage error.\n");
 }
 
-static void json_str(FILE *f, const char *s) {
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\t': fputs("\\t", f); break;
-                case '\r': fputs("\\r", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
-}
-
 /* What gorral does with GOMAXPROCS for such a binary, as a rule. */
 static const char *gomaxprocs_rule(int sizes) {
         if (sizes > 0)
@@ -134,44 +111,44 @@ static void print_text(const char *file, const struct go_buildinfo *b, int sizes
 static void print_json(const char *file, const struct go_buildinfo *b, int sizes, const struct go_build_setting *st,
                        size_t nst, const struct go_module *deps, size_t ndeps, const char *here) {
         printf("{\"file\":");
-        json_str(stdout, file);
+        json_fputs(stdout, file);
         printf(",\"go_version\":");
-        json_str(stdout, b->go_version);
+        json_fputs(stdout, b->go_version);
         printf(",\"path\":");
-        json_str(stdout, b->path);
+        json_fputs(stdout, b->path);
         printf(",\"module\":");
-        json_str(stdout, b->main_module);
+        json_fputs(stdout, b->main_module);
         printf(",\"module_version\":");
-        json_str(stdout, b->main_version);
+        json_fputs(stdout, b->main_version);
         printf(",\"settings\":{");
         for (size_t i = 0; i < nst; i++) {
                 if (i)
                         putchar(',');
-                json_str(stdout, st[i].key);
+                json_fputs(stdout, st[i].key);
                 putchar(':');
-                json_str(stdout, st[i].value);
+                json_fputs(stdout, st[i].value);
         }
         printf("},\"deps\":[");
         for (size_t i = 0; i < ndeps; i++) {
                 printf("%s{\"path\":", i ? "," : "");
-                json_str(stdout, deps[i].path);
+                json_fputs(stdout, deps[i].path);
                 printf(",\"version\":");
-                json_str(stdout, deps[i].version);
+                json_fputs(stdout, deps[i].version);
                 printf(",\"sum\":");
-                json_str(stdout, deps[i].sum);
+                json_fputs(stdout, deps[i].sum);
                 printf(",\"replace_path\":");
-                json_str(stdout, deps[i].replace_path);
+                json_fputs(stdout, deps[i].replace_path);
                 printf(",\"replace_version\":");
-                json_str(stdout, deps[i].replace_version);
+                json_fputs(stdout, deps[i].replace_version);
                 putchar('}');
         }
         printf("],\"elf_class\":%u,\"big_endian\":%s,\"ptr_size\":%u,\"inline_build_info\":%s", b->elf_class,
                b->big_endian ? "true" : "false", b->ptr_size, b->inline_strings ? "true" : "false");
         printf(",\"runtime_sizes_gomaxprocs\":%s", sizes > 0 ? "true" : sizes == 0 ? "false" : "null");
         printf(",\"gomaxprocs_rule\":");
-        json_str(stdout, gomaxprocs_rule(sizes));
+        json_fputs(stdout, gomaxprocs_rule(sizes));
         printf(",\"gomaxprocs_here\":");
-        json_str(stdout, here);
+        json_fputs(stdout, here);
         printf("}\n");
 }
 

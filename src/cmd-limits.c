@@ -147,31 +147,6 @@ static int parse_args(int argc, char **argv, struct cmd_args *a) {
 
 /* ---- output helpers ---- */
 
-static void json_string(FILE *f, const char *s) {
-        if (!s) {
-                fputs("null", f);
-                return;
-        }
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"': fputs("\\\"", f); break;
-                case '\\': fputs("\\\\", f); break;
-                case '\n': fputs("\\n", f); break;
-                case '\r': fputs("\\r", f); break;
-                case '\t': fputs("\\t", f); break;
-                case '\b': fputs("\\b", f); break;
-                case '\f': fputs("\\f", f); break;
-                default:
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        }
-        fputc('"', f);
-}
-
 static void json_u64_or_null(FILE *f, bool known, uint64_t v) {
         if (known)
                 fprintf(f, "%" PRIu64, v);
@@ -224,11 +199,11 @@ static void print_limits_json(const struct limits_state *s, const char *exe) {
         FILE *f = stdout;
 
         fputs("{\n  \"cgroup\": {\"version\": ", f);
-        json_string(f, cg_layout_to_string(cg->layout));
+        json_fputs(f, cg_layout_to_string(cg->layout));
         fputs(", \"cpu_path\": ", f);
-        json_string(f, cg->cpu_cgroup);
+        json_fputs(f, cg->cpu_cgroup);
         fputs(", \"memory_path\": ", f);
-        json_string(f, cg->memory_cgroup);
+        json_fputs(f, cg->memory_cgroup);
         fputs("},\n", f);
 
         fputs("  \"cpu\": {\"limit_cores\": ", f);
@@ -241,7 +216,7 @@ static void print_limits_json(const struct limits_state *s, const char *exe) {
         fputs(", \"period_us\": ", f);
         json_u64_or_null(f, cg->cpu_limited && !cg->cpu_error, cg->cpu_period_us);
         fputs(", \"file\": ", f);
-        json_string(f, cg->cpu_limited ? cg->cpu_file : NULL);
+        json_fputs(f, cg->cpu_limited ? cg->cpu_file : NULL);
         fputs(", \"leaf_limit_cores\": ", f);
         if (cg->cpu_leaf_limited && !cg->cpu_error && cg->cpu_leaf_period_us)
                 fputs(cores(cg->cpu_leaf_quota_us, cg->cpu_leaf_period_us, b), f);
@@ -250,17 +225,17 @@ static void print_limits_json(const struct limits_state *s, const char *exe) {
         fputs(", \"cpuset_cpus\": ", f);
         json_u64_or_null(f, cg->cpuset_cpus > 0, cg->cpuset_cpus);
         fputs(", \"cpuset_file\": ", f);
-        json_string(f, cg->cpuset_cpus > 0 ? cg->cpuset_file : NULL);
+        json_fputs(f, cg->cpuset_cpus > 0 ? cg->cpuset_file : NULL);
         fprintf(f, ", \"affinity_cpus\": %u, \"error\": %s},\n", d->affinity_cpus, cg->cpu_error ? "true" : "false");
 
         fputs("  \"memory\": {\"limit_bytes\": ", f);
         json_u64_or_null(f, cg->mem_limited && !cg->mem_error, cg->mem_bytes);
         fputs(", \"limit_file\": ", f);
-        json_string(f, cg->mem_limited ? cg->mem_file : NULL);
+        json_fputs(f, cg->mem_limited ? cg->mem_file : NULL);
         fputs(", \"high_bytes\": ", f);
         json_u64_or_null(f, cg->high_limited && !cg->mem_error, cg->high_bytes);
         fputs(", \"high_file\": ", f);
-        json_string(f, cg->high_limited ? cg->high_file : NULL);
+        json_fputs(f, cg->high_limited ? cg->high_file : NULL);
         fputs(", \"budget_bytes\": ", f);
         json_u64_or_null(f, d->mem_budget_known, d->mem_budget);
         fprintf(f, ", \"error\": %s},\n", cg->mem_error ? "true" : "false");
@@ -268,25 +243,25 @@ static void print_limits_json(const struct limits_state *s, const char *exe) {
         fputs("  \"go\": ", f);
         if (exe) {
                 fputs("{\"command\": ", f);
-                json_string(f, exe);
+                json_fputs(f, exe);
                 fputs(", \"binary\": ", f);
-                json_string(f, s->exe_path);
+                json_fputs(f, s->exe_path);
                 fputs(", \"version\": ", f);
-                json_string(f, s->have_go ? s->go.go_version : NULL);
+                json_fputs(f, s->have_go ? s->go.go_version : NULL);
                 fputs(", \"runtime_sizes_gomaxprocs\": ", f);
                 fputs(go_sizes_known(s) ? (d->go_sizes_gomaxprocs ? "true" : "false") : "null", f);
                 fputs(", \"runtime_gomaxprocs\": ", f);
                 json_u64_or_null(f, d->go_sizes_gomaxprocs == 1, d->go_runtime_gomaxprocs);
                 fputs(", \"error\": ", f);
-                json_string(f, s->have_go ? NULL : !s->exe_path ? "not found on PATH" : strerror(-s->go_err));
+                json_fputs(f, s->have_go ? NULL : !s->exe_path ? "not found on PATH" : strerror(-s->go_err));
                 fputs("},\n", f);
         } else
                 fputs("null,\n", f);
 
         fputs("  \"environment\": {\"GOMAXPROCS\": ", f);
-        json_string(f, s->env_gomaxprocs);
+        json_fputs(f, s->env_gomaxprocs);
         fputs(", \"GOMEMLIMIT\": ", f);
-        json_string(f, s->env_gomemlimit);
+        json_fputs(f, s->env_gomemlimit);
         fputs("},\n", f);
 
         fputs("  \"gomaxprocs\": ", f);
@@ -294,37 +269,37 @@ static void print_limits_json(const struct limits_state *s, const char *exe) {
         fputs(",\n  \"gomaxprocs_target\": ", f);
         json_u64_or_null(f, d->gomaxprocs_known, d->gomaxprocs);
         fputs(",\n  \"gomaxprocs_reason\": ", f);
-        json_string(f, d->gomaxprocs_reason);
+        json_fputs(f, d->gomaxprocs_reason);
         fputs(",\n  \"gomemlimit\": ", f);
         json_u64_or_null(f, d->set_gomemlimit, d->gomemlimit);
         fputs(",\n  \"gomemlimit_target\": ", f);
         json_u64_or_null(f, d->gomemlimit_known, d->gomemlimit);
         fputs(",\n  \"gomemlimit_reason\": ", f);
-        json_string(f, d->gomemlimit_reason);
+        json_fputs(f, d->gomemlimit_reason);
 
         fputs(",\n  \"warnings\": [", f);
         for (unsigned i = 0; i < d->n_warnings; i++) {
                 fputs(i ? ", " : "", f);
-                json_string(f, d->warnings[i]);
+                json_fputs(f, d->warnings[i]);
         }
         fputs("],\n  \"notes\": [", f);
         for (size_t i = 0; i < cg->n_notes; i++) {
                 fputs(i ? ", " : "", f);
-                json_string(f, cg->notes[i]);
+                json_fputs(f, cg->notes[i]);
         }
         fputs("],\n  \"errors\": [", f);
         for (size_t i = 0; i < cg->n_errors; i++) {
                 fputs(i ? ",\n    " : "\n    ", f);
                 fputs("{\"file\": ", f);
-                json_string(f, cg->errors[i].file);
+                json_fputs(f, cg->errors[i].file);
                 fputs(", \"message\": ", f);
-                json_string(f, cg->errors[i].message);
+                json_fputs(f, cg->errors[i].message);
                 fputs("}", f);
         }
         if (d->gomemlimit_env_fatal) {
                 fputs(cg->n_errors ? ",\n    " : "\n    ", f);
                 fputs("{\"file\": null, \"message\": ", f);
-                json_string(f, "GOMEMLIMIT in the environment is malformed: Go exits 2 at start");
+                json_fputs(f, "GOMEMLIMIT in the environment is malformed: Go exits 2 at start");
                 fputs("}", f);
         }
         fputs(cg->n_errors || d->gomemlimit_env_fatal ? "\n  ]\n}\n" : "]\n}\n", f);
@@ -477,9 +452,9 @@ static void print_var(enum env_format fmt, bool *first, const char *name, const 
                 break;
         case ENV_FORMAT_JSON:
                 fputs(*first ? "{" : ", ", stdout);
-                json_string(stdout, name);
+                json_fputs(stdout, name);
                 fputs(": ", stdout);
-                json_string(stdout, value);
+                json_fputs(stdout, value);
                 break;
         }
         *first = false;

@@ -88,6 +88,9 @@ char *path_join(const char *a, const char *b);
 /* strdup that aborts never: returns NULL on ENOMEM like strdup. */
 char *strndup_safe(const char *s, size_t n);
 
+/* Write s as a JSON string literal (quoted, escaped; NULL -> null). */
+void json_fputs(FILE *f, const char *s);
+
 /* Skip leading spaces/tabs. */
 const char *skip_blanks(const char *s);
 

@@ -143,3 +143,17 @@ Test(util, read_file) {
         cr_assert(len > 0 && strstr(buf, "Threads:"));
         free(buf);
 }
+
+Test(util, json_fputs) {
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        cr_assert_not_null(f);
+        json_fputs(f, "a\"b\\c\nd\te\x01/");
+        fputc(' ', f);
+        json_fputs(f, NULL);
+        fclose(f);
+        cr_assert_str_eq(out, "\"a\\\"b\\\\c\\nd\\te\\u0001/\" null");
+        free(out);
+}

@@ -626,14 +626,30 @@ static const char *env_lookup(char *const *env, const char *name) {
         return NULL;
 }
 
-int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
-                      struct limits_state *ret) {
+/* With always_inspect false (the launch path) the binary is read only
+ * when its Go version can change the outcome: the Go >= 1.25 rule can only
+ * withdraw a GOMAXPROCS the policy would export, so when it exports none
+ * the ELF read is skipped (it is a third of the limits' start-up cost). */
+static int gather(const struct limits_options *o, const char *exe, char *const *base_env, bool always_inspect,
+                  struct limits_state *ret) {
         struct limits_state s = { .go_err = -ENOENT };
+        unsigned ncpu = limits_affinity_cpus(o);
         int r;
 
         r = cg_read_limits(o->sysroot, 0, &s.cg);
         if (r < 0)
                 return r;
+        s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");
+        s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT");
+        if (!always_inspect) {
+                r = limits_decide(&s.cg, ncpu, NULL, s.env_gomaxprocs, s.env_gomemlimit, o, &s.d);
+                if (r < 0) {
+                        limits_state_done(&s);
+                        return r;
+                }
+                if (!s.d.set_gomaxprocs)
+                        exe = NULL;
+        }
         if (exe) {
                 s.exe_path = resolve_exe(exe);
                 if (s.exe_path) {
@@ -644,17 +660,22 @@ int limits_gather_for(const struct limits_options *o, const char *exe, char *con
                                 s.go_err = r;
                 }
         }
-        s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");
-        s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT");
-        r = limits_decide(&s.cg, limits_affinity_cpus(o), s.have_go ? &s.go : NULL, s.env_gomaxprocs,
-                          s.env_gomemlimit, o, &s.d);
-        if (r < 0) {
-                limits_state_done(&s);
-                return r;
+        if (always_inspect || exe) {
+                r = limits_decide(&s.cg, ncpu, s.have_go ? &s.go : NULL, s.env_gomaxprocs, s.env_gomemlimit, o,
+                                  &s.d);
+                if (r < 0) {
+                        limits_state_done(&s);
+                        return r;
+                }
         }
         s.n_errors = (unsigned)s.cg.n_errors + (s.d.gomemlimit_env_fatal ? 1u : 0u);
         *ret = s;
         return 0;
+}
+
+int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
+                      struct limits_state *ret) {
+        return gather(o, exe, base_env, true, ret);
 }
 
 int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret) {
@@ -740,7 +761,7 @@ int limits_prepare_env_for(const struct limits_options *o, const char *exe, char
         char **env;
         int r;
 
-        r = limits_gather_for(o, exe, base_env, &s);
+        r = gather(o, exe, base_env, false, &s);
         if (r < 0)
                 return r;
         limits_log(&s);

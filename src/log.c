@@ -131,14 +131,13 @@ static void put_field(struct line *l, bool first, const char *k, const char *v) 
 
 static void put_header(struct line *l, enum log_level level) {
         struct timespec ts;
-        struct tm tm;
-        char t[64];
-        size_t k;
+        struct utc_time u;
+        char t[96]; /* room for any field values: no truncation possible */
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        k = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(t + k, sizeof t - k, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+        utc_from_epoch(ts.tv_sec, &u);
+        snprintf(t, sizeof t, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", u.year, u.month, u.day, u.hour, u.minute,
+                 u.second, (unsigned)(ts.tv_nsec / 1000000));
         put_field(l, true, "ts", t);
         put_field(l, false, "level", level_names[level]);
 }

@@ -273,6 +273,13 @@ static void h_start(struct service *s, const struct service_event_data *d) {
         if (exec_errno)
                 log_msg(LOG_LEVEL_ERROR, exec_errno, "service %s: cannot execute '%s' (exit status %d)",
                         s->cfg.name, s->cfg.argv[0], spawn_exit_status(exec_errno));
+        if (s->cfg.restart == SERVICE_RESTART_NO) {
+                /* Without restarts nothing hangs on the start grace: skip
+                 * its timer, so gorral makes no wakeup a second after the
+                 * start (the exit log still says whether it was early). */
+                set_state(s, SERVICE_RUNNING);
+                return;
+        }
         set_state(s, SERVICE_STARTING);
         arm(s, s->cfg.start_grace_usec);
 }
@@ -282,7 +289,8 @@ static void h_exit_starting(struct service *s, const struct service_event_data *
 }
 
 static void h_exit_running(struct service *s, const struct service_event_data *d) {
-        main_gone(s, d, false);
+        main_gone(s, d, s->cfg.restart == SERVICE_RESTART_NO &&
+                                s->ops->now_usec(s) - s->started_usec < s->cfg.start_grace_usec);
 }
 
 static void h_exit_stopping(struct service *s, const struct service_event_data *d) {

@@ -283,6 +283,31 @@ const char *signal_to_name(int sig) {
         return buf;
 }
 
+/* Seconds since the epoch to a UTC calendar date (the proleptic
+ * Gregorian "civil from days" algorithm). By hand because glibc's
+ * gmtime_r() and strftime() run tzset(), which opens /etc/localtime on the
+ * first log line: seven system calls on every start, for a UTC stamp. */
+void utc_from_epoch(int64_t secs, struct utc_time *ret) {
+        int64_t days = secs / 86400, rem = secs % 86400;
+
+        if (rem < 0) {
+                rem += 86400;
+                days--;
+        }
+        ret->hour = (unsigned)(rem / 3600);
+        ret->minute = (unsigned)(rem % 3600 / 60);
+        ret->second = (unsigned)(rem % 60);
+        days += 719468;
+        int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+        unsigned doe = (unsigned)(days - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        unsigned mp = (5 * doy + 2) / 153;
+        ret->day = doy - (153 * mp + 2) / 5 + 1;
+        ret->month = mp < 10 ? mp + 3 : mp - 9;
+        ret->year = (int)(yoe + era * 400 + (ret->month <= 2));
+}
+
 uint64_t now_usec(void) {
         struct timespec ts;
 

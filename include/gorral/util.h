@@ -79,6 +79,13 @@ int parse_signal(const char *s, int *ret);
 /* 15 -> "SIGTERM"; unknown -> "SIG<n>" in a static per-call buffer. */
 const char *signal_to_name(int sig);
 
+/* A UTC calendar time, without the C library's time-zone machinery. */
+struct utc_time {
+        int year;
+        unsigned month, day, hour, minute, second; /* 1-12, 1-31, 0-23, 0-59, 0-59 */
+};
+void utc_from_epoch(int64_t secs, struct utc_time *ret);
+
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_usec(void);
 

@@ -4,6 +4,7 @@
 #include <criterion/parameterized.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "gorral/util.h"
 
@@ -156,4 +157,25 @@ Test(util, json_fputs) {
         fclose(f);
         cr_assert_str_eq(out, "\"a\\\"b\\\\c\\nd\\te\\u0001/\" null");
         free(out);
+}
+
+Test(util, utc_from_epoch_matches_gmtime) {
+        static const int64_t fixed[] = { 0, -1, 86399, 86400, 951782400 /* 2000-02-29 */, 4107542400 /* 2100-03-01 */,
+                                         -2208988800 /* 1900-01-01 */, 1795000000, 253402300799 /* 9999-12-31 */ };
+        struct utc_time u;
+        struct tm tm;
+
+        for (size_t i = 0; i < ELEMENTSOF(fixed) + 20000; i++) {
+                /* the fixed cases, then a sweep of days across four centuries */
+                int64_t t = i < ELEMENTSOF(fixed) ? fixed[i] : -4102444800LL + (int64_t)i * 86400 * 7 + 3723;
+                time_t tt = (time_t)t;
+
+                utc_from_epoch(t, &u);
+                cr_assert_not_null(gmtime_r(&tt, &tm));
+                cr_assert(u.year == tm.tm_year + 1900 && u.month == (unsigned)tm.tm_mon + 1 &&
+                                  u.day == (unsigned)tm.tm_mday && u.hour == (unsigned)tm.tm_hour &&
+                                  u.minute == (unsigned)tm.tm_min && u.second == (unsigned)tm.tm_sec,
+                          "t=%lld: %d-%u-%u %u:%u:%u", (long long)t, u.year, u.month, u.day, u.hour, u.minute,
+                          u.second);
+        }
 }

@@ -73,10 +73,13 @@ $(BUILD)/gorral-static: $(STATIC_OBJS)
 
 static: $(BUILD)/gorral-static
 
-# Unit tests (Criterion), plain and under ASan+UBSan.
+# Unit tests (Criterion), plain and under ASan+UBSan. They also read the
+# real Go binaries of `make goapps`, so the unit tiers depend on it.
+TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' \
+	-DGOAPPS='"$(CURDIR)/$(BUILD)/goapps"'
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' $< $(LIB_OBJS) -lcriterion -o $@
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) $< $(LIB_OBJS) -lcriterion -o $@
 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 $(BUILD)/asan-obj/%.o: src/%.c $(HDRS)
@@ -85,7 +88,7 @@ $(BUILD)/asan-obj/%.o: src/%.c $(HDRS)
 
 $(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' $< $(ASAN_OBJS) -lcriterion -o $@
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) $(TEST_DEFS) $< $(ASAN_OBJS) -lcriterion -o $@
 
 # Fuzz targets: libFuzzer + ASan + UBSan, clang only.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
@@ -106,10 +109,10 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) goapps
 	tests/run-unit.sh unit $(UNIT_BINS)
 
-asan: $(ASAN_BINS)
+asan: $(ASAN_BINS) goapps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh asan $(ASAN_BINS)
 
 integration: $(BUILD)/gorral $(BUILD)/gorral-static goapps

@@ -9,9 +9,9 @@ rc=0
 for bin in "$@"; do
 	name=$(basename "$bin")
 	log="$out/$tier-$name.log"
-	"$bin" --ascii -j2 >"$log" 2>&1
+	"$bin" --verbose -j2 >"$log" 2>&1
 	r=$?
-	grep -E '^\[(FAIL|SKIP|----)\]|Synthesis' "$log" | sed "s/^/$tier\/$name: /"
+	grep -E '^\[(FAIL|SKIP)\]|^\[----\] .*:[0-9]+: |Synthesis' "$log" | sed "s/^/$tier\/$name: /"
 	[ $r -eq 0 ] || rc=1
 done
 exit $rc

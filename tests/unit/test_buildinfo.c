@@ -15,7 +15,9 @@
 #include "gorral/buildinfo.h"
 #include "gorral/util.h"
 
+#ifndef GOAPPS
 #define GOAPPS FIXTURES "/../../build/goapps"
+#endif
 
 static const uint8_t sentinel_start[16] = { 0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02,
                                             0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6 };

@@ -306,6 +306,7 @@ static void drain_timer_cb(struct loop *l, void *userdata) {
 static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *userdata) {
         struct supervisor *s = userdata;
         int sig = (int)si->ssi_signo, to;
+        bool first;
 
         (void)l;
         if (sig == SIGCHLD) {
@@ -324,8 +325,7 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
         }
 
         /* TERM or INT: from now on nothing restarts. */
-        if (!s->shutting_down)
-                log_event(LOG_LEVEL_INFO, "shutdown", "signal", signal_to_name(sig), NULL);
+        first = !s->shutting_down;
         s->shutting_down = true;
         stop_all(s, 0);
         if (sig == SIGTERM)
@@ -349,6 +349,10 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
                 }
         } else
                 stop_all(s, to);
+        /* Logged after the signal went out: a slow stderr (a pipe to a
+         * log shipper) never delays the stop. */
+        if (first)
+                log_event(LOG_LEVEL_INFO, "shutdown", "signal", signal_to_name(sig), NULL);
         settle(s);
 }
 

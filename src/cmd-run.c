@@ -53,6 +53,7 @@ static const char run_help[] =
         "      --log-format FMT     logfmt (default) | json\n"
         "      --log-level LEVEL    debug | info (default) | warn | error\n"
         "  -h, --help               this text\n"
+        "      --version            gorral's version\n"
         "\n"
         "DUR is a number with a unit: 100ms, 1.5s, 2m, 1h (a bare number is seconds).\n"
         "\n"
@@ -203,6 +204,10 @@ int cmd_run(int argc, char **argv) {
                 if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
                         fputs(run_help, stdout);
                         fputs(limits_options_help, stdout);
+                        return GR_EXIT_OK;
+                }
+                if (!strcmp(a, "--version")) {
+                        printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
                 }
                 r = limits_options_parse(&so.limits, a, i + 1 < argc ? argv[i + 1] : NULL);

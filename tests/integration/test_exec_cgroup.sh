@@ -10,18 +10,6 @@ unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT
 PROBE=$GOAPPS/goprobe
 MiB=$((1024 * 1024))
 
-CREATED=() # cgroup directories, parents first
-cleanup() {
-	local i
-	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
-		[ -d "${CREATED[i]}" ] && ! rmdir "${CREATED[i]}" 2>/dev/null &&
-			echo "warning: could not remove ${CREATED[i]}" >&2
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT HUP
-
 if ! is_root; then
 	skip exec_cgroup "not root: cannot create cgroups"
 	exit 0
@@ -37,23 +25,14 @@ if [ -z "$cpu_mnt" ] || [ -z "$mem_mnt" ]; then
 	exit 0
 fi
 
-# own_cgroup CONTROLLER: this process's path in that v1 hierarchy.
-own_cgroup() {
-	awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }' /proc/self/cgroup
-}
-cpu_base=$cpu_mnt$(own_cgroup cpu)
-mem_base=$mem_mnt$(own_cgroup memory)
+cpu_base=$cpu_mnt$(own_v1_cgroup cpu)
+mem_base=$mem_mnt$(own_v1_cgroup memory)
 cpu_base=${cpu_base%/}
 mem_base=${mem_base%/}
 
-# mk DIR: create a cgroup and remember it for cleanup.
-mk() {
-	mkdir "$1" 2>"$TMP/mkdir.err" || return 1
-	CREATED+=("$1")
-}
 
 tag=gorral-it-$$
-if ! mk "$cpu_base/$tag" || ! mk "$mem_base/$tag"; then
+if ! cg_mkdir "$cpu_base/$tag" || ! cg_mkdir "$mem_base/$tag"; then
 	skip exec_cgroup "cannot create a cgroup under $cpu_base or $mem_base: $(cat "$TMP/mkdir.err")"
 	exit 0
 fi
@@ -67,20 +46,11 @@ set_cpu() {
 	echo "${3:-100000}" >"$1/cpu.cfs_period_us" && echo "$2" >"$1/cpu.cfs_quota_us"
 }
 
-# run_in CPUDIR MEMDIR CMD...: a subshell moves itself into both cgroups,
-# then execs CMD (here: gorral exec, which execs goprobe in turn).
-run_in() {
-	local c=$1 m=$2
-	shift 2
-	bash -c 'echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" || exit 99; shift 2; exec "$@"' \
-		_ "$c" "$m" "$@"
-}
-
 # probe NAME CPUDIR MEMDIR GORRAL-BINARY [OPTIONS]: goprobe's line, in $out.
 probe() {
 	local name=$1 c=$2 m=$3 g=$4
 	shift 4
-	out=$(run_in "$c" "$m" "$g" exec "$@" -- "$PROBE" 2>"$TMP/$name.err")
+	out=$(cg_run_in "$c" "$m" "$g" exec "$@" -- "$PROBE" 2>"$TMP/$name.err")
 	local r=$?
 	if [ $r -ne 0 ]; then
 		fail "$name" "exit $r: $(tail -3 "$TMP/$name.err")"
@@ -96,7 +66,7 @@ if set_cpu "$CPU" 50000; then
 	probe cpu_half_floor "$CPU" "$MEM" "$GORRAL" --rounding floor &&
 		expect_eq cpu_half_floor "$(field gomaxprocs) $(field env_GOMAXPROCS)" "1 1"
 	# What gorral saw, from inside the cgroup.
-	run_in "$CPU" "$MEM" "$GORRAL" limits --json >"$TMP/half.json" 2>/dev/null
+	cg_run_in "$CPU" "$MEM" "$GORRAL" limits --json >"$TMP/half.json" 2>/dev/null
 	if command -v python3 >/dev/null; then
 		got=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["cpu"]["limit_cores"], j["cpu"]["file"])' "$TMP/half.json")
 		expect_eq limits_inside_cgroup "$got" "0.5 $CPU/cpu.cfs_quota_us"
@@ -113,19 +83,19 @@ if set_cpu "$CPU" 50000; then
 	# kernel still enforces the parent's 0.5 cores, which leaf-only readers
 	# (Go >= 1.25, automaxprocs) miss and gorral must not.
 	set_cpu "$CPU" 50000
-	if mk "$CPU/child"; then
+	if cg_mkdir "$CPU/child"; then
 		echo -1 >"$CPU/child/cpu.cfs_quota_us"
 		probe cpu_parent_floor "$CPU/child" "$MEM" "$GORRAL" --rounding floor &&
 			expect_eq cpu_parent_floor "$(field gomaxprocs)" 1
 		probe cpu_parent_ceil "$CPU/child" "$MEM" "$GORRAL" &&
 			expect_eq cpu_parent_ceil "$(field gomaxprocs)" "$(min "$NCPU" 2)"
 		if command -v python3 >/dev/null; then
-			run_in "$CPU/child" "$MEM" "$GORRAL" limits --json >"$TMP/parent.json" 2>/dev/null
+			cg_run_in "$CPU/child" "$MEM" "$GORRAL" limits --json >"$TMP/parent.json" 2>/dev/null
 			got=$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["cpu"]["limit_cores"], j["cpu"]["leaf_limit_cores"], j["cpu"]["file"])' "$TMP/parent.json")
 			expect_eq cpu_parent_limits "$got" "0.5 None $CPU/cpu.cfs_quota_us"
 		fi
 		# Go 1.19 alone (no gorral) ignores the quota and uses every CPU.
-		out=$(run_in "$CPU/child" "$MEM" "$PROBE")
+		out=$(cg_run_in "$CPU/child" "$MEM" "$PROBE")
 		expect_eq cpu_without_gorral "$(field gomaxprocs)" "$NCPU"
 	else
 		fail cpu_parent "cannot create $CPU/child: $(cat "$TMP/mkdir.err")"
@@ -142,11 +112,11 @@ if echo $((256 * MiB)) >"$MEM/memory.limit_in_bytes"; then
 	probe mem_256_ratio1 "$CPU" "$MEM" "$GORRAL" --mem-ratio 1 &&
 		expect_eq mem_256_ratio1 "$(field memlimit)" $((256 * MiB))
 	# Without gorral, Go 1.19 has no memory limit.
-	out=$(run_in "$CPU" "$MEM" "$PROBE")
+	out=$(cg_run_in "$CPU" "$MEM" "$PROBE")
 	expect_eq mem_without_gorral "$(field memlimit)" 9223372036854775807
 
 	# --- parent 128 MiB, child 256 MiB: the parent's limit is the budget ---
-	if mk "$MEM/child"; then
+	if cg_mkdir "$MEM/child"; then
 		echo $((128 * MiB)) >"$MEM/memory.limit_in_bytes"
 		if echo $((256 * MiB)) >"$MEM/child/memory.limit_in_bytes"; then
 			probe mem_parent "$CPU" "$MEM/child" "$GORRAL" &&
@@ -164,7 +134,7 @@ fi
 
 # --- an inherited GOMAXPROCS wins over the quota -------------------------------
 set_cpu "$CPU" 50000
-out=$(GOMAXPROCS=3 run_in "$CPU" "$MEM" "$GORRAL" exec --rounding floor -- "$PROBE" 2>/dev/null)
+out=$(GOMAXPROCS=3 cg_run_in "$CPU" "$MEM" "$GORRAL" exec --rounding floor -- "$PROBE" 2>/dev/null)
 expect_eq inherited_wins "$(field gomaxprocs)" 3
 
 # --- the static build, once ---------------------------------------------------

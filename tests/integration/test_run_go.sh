@@ -10,17 +10,6 @@ source "$(dirname "$0")/run_helpers.sh"
 
 unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT
 PROBE=$GOAPPS/goprobe
-CREATED=()
-cleanup() {
-	local i
-	for ((i = ${#CREATED[@]} - 1; i >= 0; i--)); do
-		[ -d "${CREATED[i]}" ] && ! rmdir "${CREATED[i]}" 2>/dev/null &&
-			echo "warning: could not remove ${CREATED[i]}" >&2
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap "exit 143" TERM INT HUP
 
 if [ ! -x "$PROBE" ]; then
 	fail run_go "$PROBE not built (make goapps)"
@@ -28,23 +17,20 @@ if [ ! -x "$PROBE" ]; then
 fi
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-own_cgroup() {
-	awk -F: -v c="$1" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) { print $3; exit } }' /proc/self/cgroup
-}
 cpu_mnt=$(v1_mount cpu) mem_mnt=$(v1_mount memory)
 CPU="" MEM=""
 if is_root && [ -n "$cpu_mnt" ] && [ -n "$mem_mnt" ]; then
 	tag=gorral-run-it-$$
-	c=$cpu_mnt$(own_cgroup cpu); c=${c%/}/$tag
-	m=$mem_mnt$(own_cgroup memory); m=${m%/}/$tag
-	if mkdir "$c" 2>/dev/null; then CREATED+=("$c"); CPU=$c; fi
-	if mkdir "$m" 2>/dev/null; then CREATED+=("$m"); MEM=$m; fi
+	c=$cpu_mnt$(own_v1_cgroup cpu); c=${c%/}/$tag
+	m=$mem_mnt$(own_v1_cgroup memory); m=${m%/}/$tag
+	cg_mkdir "$c" && CPU=$c
+	cg_mkdir "$m" && MEM=$m
 fi
 
 if [ -n "$CPU" ] && [ -n "$MEM" ] && echo 100000 >"$CPU/cpu.cfs_period_us" && echo 50000 >"$CPU/cpu.cfs_quota_us" &&
 	echo $((256 * 1024 * 1024)) >"$MEM/memory.limit_in_bytes"; then
 	# in_cg CMD...: run CMD with this shell moved into both test cgroups.
-	in_cg() { sh -c 'echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" && shift 2 && exec "$@"' sh "$CPU" "$MEM" "$@"; }
+	in_cg() { cg_run_in "$CPU" "$MEM" "$@"; }
 	where="cgroup v1 quota 50000/100000, 256 MiB"
 	want_mem=$(( 256 * 1024 * 1024 * 9 / 10 ))
 else

@@ -8,7 +8,9 @@
 #      over HTTP (bash /dev/tcp, no curl), burns some CPU to show the quota
 #      at work, and stops it;
 #   4. runs the same service without gorral, for comparison;
-#   5. removes the cgroup.
+#   5. supervises it with `gorral run`: a restart after a failure, then a
+#      clean stop on SIGTERM;
+#   6. removes the cgroup.
 # Usage: demo.sh BUILD_DIR (containing gorral and goapps/goservice)
 set -uo pipefail
 
@@ -200,8 +202,31 @@ if start_service alone "$SERVICE" -listen 127.0.0.1:0 -graceful; then
 	stop_service
 fi
 
+step "6. The same service supervised by 'gorral run' (PID 1 or subreaper, restarts)"
+say "$D\$ gorral run --restart on-failure --backoff-initial 300ms -- goservice -listen 127.0.0.1:0 -graceful$R"
+if start_service run "$GORRAL" run --restart on-failure --backoff-initial 300ms -- \
+	"$SERVICE" -listen 127.0.0.1:0 -graceful; then
+	say "The service asks to exit with status 3 (GET /exit?code=3); gorral restarts it:"
+	http_get "$PORT" "/exit?code=3" >/dev/null 2>&1
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c '^listening=' "$TMP/run.out")" -ge 2 ] && break
+		sleep 0.1
+	done
+	say "Then SIGTERM to gorral: forwarded, the service exits 0, gorral exits with it."
+	kill -TERM "$SVC_PID" 2>/dev/null
+	wait "$SVC_PID" 2>/dev/null
+	rc=$?
+	SVC_PID=
+	say "gorral's log (stderr; the service's own stdout passed through untouched):"
+	grep -E 'event=(spawn|exit|backoff|restart|shutdown|exit_gorral)' "$TMP/run.err" | sed 's/^/  /'
+	say "Banners printed by the two generations of the service:"
+	grep -E '^(pid|listening)=' "$TMP/run.out" | paste -d' ' - - | sed 's/^/  /'
+	say "gorral's exit status: $rc (the service's own)."
+fi
+
 step "Done"
 if [ "$CG_KIND" != none ]; then
 	say "The demo cgroup is removed on exit."
 fi
-say "Try: gorral limits --json, gorral env, gorral exec -- YOUR-GO-SERVICE"
+say "Try: gorral limits --json, gorral env, gorral exec -- YOUR-GO-SERVICE,"
+say "     gorral run --restart on-failure -- YOUR-GO-SERVICE"

@@ -967,17 +967,9 @@ int buildinfo_settings(const struct go_buildinfo *b, struct go_build_setting **r
                 size_t ll = nl ? (size_t)(nl - l) : strlen(l);
 
                 if (ll >= 6 && memcmp(l, "build\t", 6) == 0) {
-                        if (n == cap) {
-                                size_t nc = cap ? cap * 2 : 16;
-                                struct go_build_setting *t = realloc(v, nc * sizeof *v);
-
-                                if (!t) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                v = t;
-                                cap = nc;
-                        }
+                        r = GROW_ARRAY(v, cap, n + 1, SIZE_MAX);
+                        if (r < 0)
+                                goto fail;
                         r = parse_setting(l + 6, ll - 6, &v[n]);
                         if (r < 0)
                                 goto fail;
@@ -1077,17 +1069,9 @@ int buildinfo_deps(const struct go_buildinfo *b, struct go_module **ret, size_t 
                 char *f[3];
 
                 if (ll >= 4 && memcmp(l, "dep\t", 4) == 0) {
-                        if (n == cap) {
-                                size_t nc = cap ? cap * 2 : 16;
-                                struct go_module *t = realloc(v, nc * sizeof *v);
-
-                                if (!t) {
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                v = t;
-                                cap = nc;
-                        }
+                        r = GROW_ARRAY(v, cap, n + 1, SIZE_MAX);
+                        if (r < 0)
+                                goto fail;
                         r = split_fields(l + 4, ll - 4, f);
                         if (r < 0)
                                 goto fail;

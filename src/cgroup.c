@@ -223,17 +223,11 @@ int cg_parse_mountinfo(const char *buf, size_t n, struct cg_mount **ret, size_t 
                 }
                 if (r == 0)
                         continue;
-                if (nv == cap) {
-                        size_t nc = cap ? cap * 2 : 8;
-                        struct cg_mount *nvp = realloc(v, nc * sizeof *v);
-
-                        if (!nvp) {
-                                mount_done(&m);
-                                cg_mounts_free(v, nv);
-                                return -ENOMEM;
-                        }
-                        v = nvp;
-                        cap = nc;
+                r = GROW_ARRAY(v, cap, nv + 1, SIZE_MAX);
+                if (r < 0) {
+                        mount_done(&m);
+                        cg_mounts_free(v, nv);
+                        return r;
                 }
                 v[nv++] = m;
         }
@@ -271,16 +265,9 @@ int cg_parse_proc_cgroup(const char *buf, size_t n, struct cg_member **ret, size
                                 *reterr_line = lineno;
                         return -EBADMSG;
                 }
-                if (nv == cap) {
-                        size_t nc = cap ? cap * 2 : 16;
-                        struct cg_member *nvp = realloc(v, nc * sizeof *v);
-
-                        if (!nvp) {
-                                cg_members_free(v, nv);
-                                return -ENOMEM;
-                        }
-                        v = nvp;
-                        cap = nc;
+                if (GROW_ARRAY(v, cap, nv + 1, SIZE_MAX) < 0) {
+                        cg_members_free(v, nv);
+                        return -ENOMEM;
                 }
                 v[nv] = (struct cg_member){
                         .id = (unsigned)id,

@@ -87,22 +87,15 @@ static struct watch *find_watch(struct loop *l, int fd) {
 }
 
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *userdata) {
+        int r;
+
         if (fd < 0 || !cb)
                 return -EINVAL;
         if (find_watch(l, fd) || fd == l->timer_fd || fd == l->signal_fd)
                 return -EEXIST;
-        if (l->n_watches == l->cap_watches) {
-                size_t cap = l->cap_watches ? l->cap_watches * 2 : 4;
-                struct watch *w;
-
-                if (cap > LOOP_MAX_WATCHES)
-                        return -EMFILE;
-                w = realloc(l->watches, cap * sizeof *w);
-                if (!w)
-                        return -ENOMEM;
-                l->watches = w;
-                l->cap_watches = cap;
-        }
+        r = GROW_ARRAY(l->watches, l->cap_watches, l->n_watches + 1, LOOP_MAX_WATCHES);
+        if (r < 0)
+                return r == -ENOSPC ? -EMFILE : r;
         if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = events, .data.fd = fd }) < 0)
                 return negative_errno();
         l->watches[l->n_watches++] = (struct watch){ .fd = fd, .cb = cb, .userdata = userdata };
@@ -210,6 +203,8 @@ void loop_timer_disarm(struct loop *l, struct loop_timer *t) {
 }
 
 int loop_timer_arm(struct loop *l, struct loop_timer *t, uint64_t deadline_usec) {
+        int r;
+
         if (!t->cb)
                 return -EINVAL;
         if (t->heap_index != LOOP_TIMER_IDLE) {
@@ -220,18 +215,9 @@ int loop_timer_arm(struct loop *l, struct loop_timer *t, uint64_t deadline_usec)
                 heap_up(l, t->heap_index);
                 return 0;
         }
-        if (l->n_heap == l->cap_heap) {
-                size_t cap = l->cap_heap ? l->cap_heap * 2 : 8;
-                struct loop_timer **h;
-
-                if (cap > LOOP_MAX_TIMERS)
-                        return -ENOSPC;
-                h = realloc(l->heap, cap * sizeof *h);
-                if (!h)
-                        return -ENOMEM;
-                l->heap = h;
-                l->cap_heap = cap;
-        }
+        r = GROW_ARRAY(l->heap, l->cap_heap, l->n_heap + 1, LOOP_MAX_TIMERS);
+        if (r < 0)
+                return r;
         t->deadline_usec = deadline_usec;
         t->heap_index = l->n_heap;
         l->heap[l->n_heap++] = t;

@@ -29,22 +29,15 @@ static struct reaper_watch *find(struct reaper *r, pid_t pid) {
 }
 
 int reaper_watch(struct reaper *r, pid_t pid, reaper_cb cb, void *userdata) {
+        int k;
+
         if (pid <= 0 || !cb)
                 return -EINVAL;
         if (find(r, pid))
                 return -EEXIST;
-        if (r->n_watches == r->cap_watches) {
-                size_t cap = r->cap_watches ? r->cap_watches * 2 : 4;
-                struct reaper_watch *w;
-
-                if (cap > REAPER_MAX_WATCHES)
-                        return -ENOSPC;
-                w = realloc(r->watches, cap * sizeof *w);
-                if (!w)
-                        return -ENOMEM;
-                r->watches = w;
-                r->cap_watches = cap;
-        }
+        k = GROW_ARRAY(r->watches, r->cap_watches, r->n_watches + 1, REAPER_MAX_WATCHES);
+        if (k < 0)
+                return k;
         r->watches[r->n_watches++] = (struct reaper_watch){ .pid = pid, .cb = cb, .userdata = userdata };
         r->no_children = false;
         return 0;

@@ -47,6 +47,46 @@ static inline void closedirp(DIR **d) {
                 if (*p) fn(*p);                            \
         }
 
+/* The capacity to grow an array to so that it holds need elements of
+ * size bytes: doubling from 8, never above max elements. 0 when cap
+ * already suffices, 1 with *ret_cap set, -ENOSPC past max, -ENOMEM when
+ * the byte count would overflow. */
+static inline int grow_capacity(size_t cap, size_t need, size_t size, size_t max, size_t *ret_cap) {
+        size_t nc;
+
+        if (need <= cap)
+                return 0;
+        if (need > max)
+                return -ENOSPC;
+        nc = cap ? cap * 2 : 8;
+        if (nc < need)
+                nc = need;
+        if (nc > max)
+                nc = max;
+        if (nc > SIZE_MAX / size)
+                return -ENOMEM;
+        *ret_cap = nc;
+        return 1;
+}
+
+/* Make room for need elements in the malloc'd array arr of capacity cap
+ * (both lvalues, updated on success; unchanged on failure). 0 or -errno. */
+#define GROW_ARRAY(arr, cap, need, max)                                              \
+        ({                                                                           \
+                size_t _nc = 0;                                                      \
+                int _r = grow_capacity((cap), (need), sizeof *(arr), (max), &_nc);   \
+                if (_r > 0) {                                                        \
+                        __typeof__(arr) _n = realloc((arr), _nc * sizeof *(arr));     \
+                        if (_n) {                                                    \
+                                (arr) = _n;                                          \
+                                (cap) = _nc;                                         \
+                                _r = 0;                                              \
+                        } else                                                       \
+                                _r = -ENOMEM;                                        \
+                }                                                                    \
+                _r;                                                                  \
+        })
+
 static inline int negative_errno(void) { return errno > 0 ? -errno : -EIO; }
 
 /* Read at most max bytes of a file (NUL-terminated; *ret_len excludes the

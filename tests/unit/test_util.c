@@ -179,3 +179,27 @@ Test(util, utc_from_epoch_matches_gmtime) {
                           u.second);
         }
 }
+
+Test(util, grow_array) {
+        int *v = NULL;
+        size_t cap = 0, nc = 0;
+
+        cr_assert_eq(GROW_ARRAY(v, cap, 1, 100), 0);
+        cr_assert_eq(cap, 8);
+        v[0] = 1;
+        cr_assert_eq(GROW_ARRAY(v, cap, 8, 100), 0);
+        cr_assert_eq(cap, 8, "no growth when it fits");
+        cr_assert_eq(GROW_ARRAY(v, cap, 9, 100), 0);
+        cr_assert_eq(cap, 16);
+        cr_assert_eq(GROW_ARRAY(v, cap, 40, 100), 0);
+        cr_assert_eq(cap, 40, "grows to need when doubling is short");
+        cr_assert_eq(GROW_ARRAY(v, cap, 90, 100), 0);
+        cr_assert_eq(cap, 90, "doubling 40 gives 80, short of 90");
+        cr_assert_eq(GROW_ARRAY(v, cap, 95, 100), 0);
+        cr_assert_eq(cap, 100, "capped at max");
+        cr_assert_eq(GROW_ARRAY(v, cap, 101, 100), -ENOSPC);
+        cr_assert_eq(cap, 100, "unchanged on failure");
+        cr_assert_eq(v[0], 1, "contents kept");
+        free(v);
+        cr_assert_eq(grow_capacity(0, 2, SIZE_MAX / 2, SIZE_MAX, &nc), -ENOMEM);
+}

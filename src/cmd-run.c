@@ -250,6 +250,26 @@ int cmd_run(int argc, char **argv) {
                 sc.backoff_max_usec = sc.backoff_initial_usec;
         sc.argv = argv + i;
 
+        /* --strict: a malformed limit file refuses the start, as with
+         * `gorral exec --strict`, before anything is set up. */
+        if (so.limits.strict && !so.no_limits) {
+                struct limits_state ls;
+
+                r = limits_gather(&so.limits, sc.argv[0], &ls);
+                if (r >= 0) {
+                        unsigned nerr = ls.n_errors;
+
+                        if (nerr > 0)
+                                limits_log(&ls);
+                        limits_state_done(&ls);
+                        if (nerr > 0) {
+                                log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'",
+                                        nerr, sc.argv[0]);
+                                return GR_EXIT_USAGE;
+                        }
+                }
+        }
+
         r = supervisor_new(&so, &s);
         if (r < 0)
                 return GR_EXIT_SYSTEM;

@@ -37,7 +37,8 @@ const char limits_options_help[] =
         "  --no-gomaxprocs        never set GOMAXPROCS\n"
         "  --no-gomemlimit        never set GOMEMLIMIT\n"
         "  --strict               exec/run: refuse to start when a limit file is malformed\n"
-        "                         (exit 2) instead of warning and starting anyway\n"
+        "                         (exit 2) instead of warning and starting anyway; under\n"
+        "                         run, a file gone bad before a restart fails that start\n"
         "A GOMAXPROCS or GOMEMLIMIT already in the environment is always passed through.\n";
 
 void limits_options_init(struct limits_options *o) {

@@ -91,6 +91,13 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 if (r < 0) {
                         log_msg(LOG_LEVEL_WARN, r, "cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with the inherited environment");
                         env = NULL;
+                } else if (nerr > 0 && s->opt.limits.strict) {
+                        /* A limit file went bad since the first start
+                         * (cmd-run refuses that one): a failed start. */
+                        limits_env_free(env);
+                        log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'", nerr,
+                                svc->cfg.argv[0]);
+                        return -EBADMSG;
                 }
         }
         p.envp = env ? env : environ;

@@ -78,3 +78,33 @@ for v in $(gorral_variants); do
 		expect_eq "$kind: as PID 1 too" "$(field "$out" gomaxprocs) $(field "$out" memlimit)" "$want_procs $want_lim"
 	fi
 done
+
+# --strict: a malformed limit file refuses the start (exit 2, the command
+# never runs); without it gorral warns, names the file and starts anyway.
+# A file that goes bad between restarts makes the restart a failed start.
+fx=$(cd "$(dirname "$0")/../fixtures/cgroup" && pwd)
+for v in $(gorral_variants); do
+	kind=${v%%:*} G=${v#*:}
+	rm -f "$TMP/ran"
+	"$G" run --strict --sysroot "$fx/bad_cpu_max_garbage" -- touch "$TMP/ran" 2>"$TMP/strict.log"
+	rc=$?
+	if [ $rc -eq 2 ] && [ ! -e "$TMP/ran" ] && grep -q 'cpu.max.*garbage' "$TMP/strict.log"; then
+		pass "$kind: run --strict refuses a malformed cpu.max (exit 2, file named)"
+	else fail "$kind: run --strict refuses a malformed cpu.max" "rc=$rc ran=$([ -e "$TMP/ran" ] && echo yes)"; fi
+	"$G" run --sysroot "$fx/bad_cpu_max_garbage" -- touch "$TMP/ran" 2>"$TMP/open.log"
+	rc=$?
+	if [ $rc -eq 0 ] && [ -e "$TMP/ran" ] && grep -q 'event=limits-error.*cpu.max' "$TMP/open.log"; then
+		pass "$kind: run without --strict warns and starts (fail-open)"
+	else fail "$kind: run without --strict warns and starts" "rc=$rc"; fi
+
+	rm -rf "$TMP/root" && cp -r "$fx/v2" "$TMP/root"
+	bad=$TMP/root/sys/fs/cgroup/app.slice/svc.service/cpu.max
+	"$G" run --strict --sysroot "$TMP/root" --restart always --restart-budget 2 --backoff-initial 10ms \
+		-- sh -c "echo garbage > $bad; exit 1" 2>"$TMP/strict-restart.log"
+	rc=$?
+	n=$(grep -c 'event=spawn' "$TMP/strict-restart.log")
+	if [ "$n" -eq 1 ] && grep -q -- '--strict: 1 malformed' "$TMP/strict-restart.log" &&
+		grep -q 'event=give_up' "$TMP/strict-restart.log"; then
+		pass "$kind: run --strict: a file gone bad makes each restart a failed start, then gives up (exit $rc)"
+	else fail "$kind: run --strict across restarts" "spawns=$n rc=$rc"; fi
+done

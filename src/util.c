@@ -93,14 +93,6 @@ int write_all(int fd, const void *buf, size_t n) {
         return 0;
 }
 
-int write_file(const char *path, const char *s) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-
-        if (fd < 0)
-                return negative_errno();
-        return write_all(fd, s, strlen(s));
-}
-
 int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
 
@@ -332,10 +324,6 @@ char *path_join(const char *a, const char *b) {
         return p;
 }
 
-char *strndup_safe(const char *s, size_t n) {
-        return strndup(s, n);
-}
-
 void json_fputs(FILE *f, const char *s) {
         if (!s) {
                 fputs("null", f);
@@ -357,12 +345,6 @@ void json_fputs(FILE *f, const char *s) {
                 }
         }
         fputc('"', f);
-}
-
-const char *skip_blanks(const char *s) {
-        while (*s == ' ' || *s == '\t')
-                s++;
-        return s;
 }
 
 bool path_has_prefix(const char *path, const char *prefix) {

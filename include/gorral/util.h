@@ -96,9 +96,6 @@ static inline int read_file(const char *path, size_t max, char **ret, size_t *re
         return read_file_at(AT_FDCWD, path, max, ret, ret_len);
 }
 
-/* Write a whole string to a file (O_WRONLY|O_CLOEXEC, no O_CREAT). */
-int write_file(const char *path, const char *s);
-
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
@@ -132,14 +129,8 @@ uint64_t now_usec(void);
 /* Join two path pieces with exactly one '/' between them (malloc'd). */
 char *path_join(const char *a, const char *b);
 
-/* strdup that aborts never: returns NULL on ENOMEM like strdup. */
-char *strndup_safe(const char *s, size_t n);
-
 /* Write s as a JSON string literal (quoted, escaped; NULL -> null). */
 void json_fputs(FILE *f, const char *s);
-
-/* Skip leading spaces/tabs. */
-const char *skip_blanks(const char *s);
 
 /* Is s a prefix of path on a path-component boundary ("/a" of "/a/b", not
  * of "/ab"). "/" is a prefix of every absolute path. */

@@ -30,6 +30,12 @@ BASE_CFLAGS := -std=gnu11 $(WARNINGS) -Iinclude -DGORRAL_VERSION='"$(VERSION)"' 
 CFLAGS ?= -O2 -g
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
+# Outside libraries. The dynamic build has libyaml and libcgroup (v1
+# per-service cgroups); the static (musl) build has libyaml only: Debian's
+# libcgroup.a calls glibc's __*_chk functions and does not link with musl,
+# so there v1 cgroups are written directly (see README "Static build").
+LIBS := -lyaml -lcgroup
+STATIC_LIBS := /usr/lib/x86_64-linux-gnu/libyaml.a
 
 SRCS := $(sort $(wildcard src/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -47,7 +53,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 # Debian 12 packages the build and the tests need; `make deps` installs the
 # missing ones (and only those).
-DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools \
+DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
 	golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3
 
@@ -58,18 +64,25 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	$(CC) $(BASE_CFLAGS) $(HARDEN) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/gorral: $(OBJS)
-	$(CC) $(LDHARDEN) $(LDFLAGS) $^ -o $@
+	$(CC) $(LDHARDEN) $(LDFLAGS) $^ $(LIBS) -o $@
 
 # Static build: musl, because glibc's static libc still wants its shared
 # NSS modules at run time and costs three times the resident memory; gorral
 # uses nothing musl lacks. No libsystemd here (it ships no .a).
+# musl-gcc searches only musl's headers: yaml.h (which needs nothing but
+# the C library) is reached through a directory holding just that file.
 MUSL_CC ?= musl-gcc
-$(BUILD)/static-obj/%.o: src/%.c $(HDRS)
+STATIC_INC := $(BUILD)/static-include
+$(STATIC_INC)/yaml.h:
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(BASE_CFLAGS) -DGORRAL_STATIC -Os -g -fstack-protector-strong -c $< -o $@
+	ln -sf /usr/include/yaml.h $@
+
+$(BUILD)/static-obj/%.o: src/%.c $(HDRS) $(STATIC_INC)/yaml.h
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(BASE_CFLAGS) -I$(STATIC_INC) -DGORRAL_STATIC -Os -g -fstack-protector-strong -c $< -o $@
 
 $(BUILD)/gorral-static: $(STATIC_OBJS)
-	$(MUSL_CC) -static $^ -o $@
+	$(MUSL_CC) -static $^ $(STATIC_LIBS) -o $@
 
 static: $(BUILD)/gorral-static
 
@@ -79,7 +92,7 @@ TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../sh
 	-DGOAPPS='"$(CURDIR)/$(BUILD)/goapps"'
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) $< $(LIB_OBJS) -lcriterion -o $@
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(TEST_DEFS) $< $(LIB_OBJS) -lcriterion $(LIBS) -o $@
 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 $(BUILD)/asan-obj/%.o: src/%.c $(HDRS)
@@ -88,12 +101,12 @@ $(BUILD)/asan-obj/%.o: src/%.c $(HDRS)
 
 $(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) $(TEST_DEFS) $< $(ASAN_OBJS) -lcriterion -o $@
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) $(TEST_DEFS) $< $(ASAN_OBJS) -lcriterion $(LIBS) -o $@
 
 # Fuzz targets: libFuzzer + ASan + UBSan, clang only.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(@D)
-	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) -o $@
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
 
 # The Go services the tests and the demo run (Debian's Go 1.19, GOPATH
 # mode, offline).

@@ -14,6 +14,7 @@
 #include "gorral/exitcodes.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
+#include "gorral/spawn.h"
 #include "gorral/util.h"
 
 enum env_format { ENV_FORMAT_SHELL, ENV_FORMAT_DOTENV, ENV_FORMAT_JSON };
@@ -520,8 +521,18 @@ int cmd_exec(int argc, char **argv) {
         /* Everything gorral opened is O_CLOEXEC; stdio is flushed so
          * nothing buffered is lost across exec. */
         fflush(NULL);
-        execvpe(a.cmd[0], a.cmd, env);
-        r = errno;
+        {
+                /* The same search as the build-info reader and the
+                 * supervisor: the file inspected is the file executed. */
+                _cleanup_free_ char *exe = NULL;
+
+                r = spawn_resolve(a.cmd[0], spawn_env_path(env), &exe);
+                if (r >= 0) {
+                        execve(exe, a.cmd, env);
+                        r = -errno;
+                }
+                r = -r;
+        }
         limits_env_free(env);
         fprintf(stderr, "gorral exec: cannot execute '%s': %s%s\n", a.cmd[0], strerror(r),
                 r == ENOENT ? " (not found; check the name and $PATH)" : "");

@@ -16,6 +16,7 @@
 #include "gorral/cgroup.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
+#include "gorral/spawn.h"
 #include "gorral/util.h"
 
 extern char **environ;
@@ -584,39 +585,6 @@ int limits_decide(const struct cg_limits *cg, unsigned affinity_cpus, const stru
         return 0;
 }
 
-/* Resolve a command as execvp() would, for build-info inspection only
- * (exec itself still goes through execvpe). */
-static char *resolve_exe(const char *exe) {
-        const char *path, *p;
-
-        if (!exe || !*exe)
-                return NULL;
-        if (strchr(exe, '/'))
-                return strdup(exe);
-        path = getenv("PATH");
-        if (!path)
-                path = "/usr/local/bin:/bin:/usr/bin";
-        for (p = path;; p++) {
-                const char *end = strchrnul(p, ':');
-                _cleanup_free_ char *dir = strndup(p, (size_t)(end - p));
-                char *full;
-                struct stat st;
-
-                if (!dir)
-                        return NULL;
-                full = path_join(*dir ? dir : ".", exe);
-                if (!full)
-                        return NULL;
-                if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
-                        return full;
-                free(full);
-                if (!*end)
-                        break;
-                p = end;
-        }
-        return NULL;
-}
-
 /* The value of name in a NULL-terminated "K=V" array, or NULL. */
 static const char *env_lookup(char *const *env, const char *name) {
         size_t n = strlen(name);
@@ -652,7 +620,8 @@ static int gather(const struct limits_options *o, const char *exe, char *const *
                         exe = NULL;
         }
         if (exe) {
-                s.exe_path = resolve_exe(exe);
+                if (spawn_resolve(exe, spawn_env_path(base_env), &s.exe_path) < 0)
+                        s.exe_path = NULL;
                 if (s.exe_path) {
                         r = buildinfo_read(s.exe_path, &s.go);
                         if (r >= 0)

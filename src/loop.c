@@ -12,25 +12,35 @@
 #include "gorral/loop.h"
 #include "gorral/util.h"
 
-/* Bounds: gorral watches a handful of fds (signalfd, timerfd, control
- * socket, scrapes, child pipes) and a few timers per service. */
-#define LOOP_MAX_WATCHES 1024
+/* Bounds: timers are a few per service; fds are indexed by number, so
+ * the fd table grows to the highest watched fd (RLIMIT_NOFILE bounds it). */
 #define LOOP_MAX_TIMERS 65536
 #define LOOP_EVENTS 16
 
+/* One watched fd. The epoll data points here, so dispatch is O(1). A
+ * watch deleted while events for it may still sit in the current batch is
+ * marked dead and freed after the batch, never while a pointer to it can
+ * be read. */
 struct watch {
         int fd;
+        uint32_t events;
         loop_fd_cb cb;
         void *userdata;
+        bool dead;
+        struct watch *next_dead;
 };
 
 struct loop {
         int epoll_fd, signal_fd, timer_fd;
         loop_signal_cb signal_cb;
         void *signal_userdata;
+        /* Sentinels the epoll data of the signalfd and timerfd point to. */
+        struct watch signal_watch, timer_watch;
 
-        struct watch *watches;
-        size_t n_watches, cap_watches;
+        struct watch **by_fd;       /* fd -> watch, NULL when not watched */
+        size_t cap_by_fd;
+        size_t n_watches;
+        struct watch *dead;         /* deleted during a batch, freed after it */
 
         struct loop_timer **heap;
         size_t n_heap, cap_heap;
@@ -54,8 +64,9 @@ int loop_new(struct loop **ret) {
         l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (l->timer_fd < 0)
                 goto fail;
+        l->timer_watch.fd = l->timer_fd;
         if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, l->timer_fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.fd = l->timer_fd }) < 0)
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &l->timer_watch }) < 0)
                 goto fail;
         *ret = l;
         return 0;
@@ -63,6 +74,15 @@ fail:
         r = negative_errno();
         loop_free(l);
         return r;
+}
+
+static void free_dead(struct loop *l) {
+        while (l->dead) {
+                struct watch *w = l->dead;
+
+                l->dead = w->next_dead;
+                free(w);
+        }
 }
 
 struct loop *loop_free(struct loop *l) {
@@ -74,31 +94,62 @@ struct loop *loop_free(struct loop *l) {
         for (size_t i = 0; i < l->n_heap; i++)
                 l->heap[i]->heap_index = LOOP_TIMER_IDLE;
         free(l->heap);
-        free(l->watches);
+        for (size_t i = 0; i < l->cap_by_fd; i++)
+                free(l->by_fd[i]);
+        free(l->by_fd);
+        free_dead(l);
         free(l);
         return NULL;
 }
 
-static struct watch *find_watch(struct loop *l, int fd) {
-        for (size_t i = 0; i < l->n_watches; i++)
-                if (l->watches[i].fd == fd)
-                        return &l->watches[i];
-        return NULL;
+static struct watch *find_watch(const struct loop *l, int fd) {
+        return fd >= 0 && (size_t)fd < l->cap_by_fd ? l->by_fd[fd] : NULL;
 }
 
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *userdata) {
-        int r;
+        struct watch *w;
 
         if (fd < 0 || !cb)
                 return -EINVAL;
         if (find_watch(l, fd) || fd == l->timer_fd || fd == l->signal_fd)
                 return -EEXIST;
-        r = GROW_ARRAY(l->watches, l->cap_watches, l->n_watches + 1, LOOP_MAX_WATCHES);
-        if (r < 0)
-                return r == -ENOSPC ? -EMFILE : r;
-        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = events, .data.fd = fd }) < 0)
+        if ((size_t)fd >= l->cap_by_fd) {
+                size_t nc = l->cap_by_fd ? l->cap_by_fd : 64;
+                struct watch **n;
+
+                while (nc <= (size_t)fd)
+                        nc *= 2;
+                n = realloc(l->by_fd, nc * sizeof *n);
+                if (!n)
+                        return -ENOMEM;
+                memset(n + l->cap_by_fd, 0, (nc - l->cap_by_fd) * sizeof *n);
+                l->by_fd = n;
+                l->cap_by_fd = nc;
+        }
+        w = calloc(1, sizeof *w);
+        if (!w)
+                return -ENOMEM;
+        *w = (struct watch){ .fd = fd, .events = events, .cb = cb, .userdata = userdata };
+        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = events, .data.ptr = w }) < 0) {
+                int r = negative_errno();
+                free(w);
+                return r;
+        }
+        l->by_fd[fd] = w;
+        l->n_watches++;
+        return 0;
+}
+
+int loop_mod_fd(struct loop *l, int fd, uint32_t events) {
+        struct watch *w = find_watch(l, fd);
+
+        if (!w)
+                return -ENOENT;
+        if (w->events == events)
+                return 0;
+        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_MOD, fd, &(struct epoll_event){ .events = events, .data.ptr = w }) < 0)
                 return negative_errno();
-        l->watches[l->n_watches++] = (struct watch){ .fd = fd, .cb = cb, .userdata = userdata };
+        w->events = events;
         return 0;
 }
 
@@ -110,8 +161,16 @@ int loop_del_fd(struct loop *l, int fd) {
         /* The fd may already be closed by its owner: EBADF is fine, the
          * kernel dropped it from the interest list then. */
         (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-        *w = l->watches[--l->n_watches];
+        l->by_fd[fd] = NULL;
+        l->n_watches--;
+        w->dead = true;
+        w->next_dead = l->dead;
+        l->dead = w;
         return 0;
+}
+
+size_t loop_n_watches(const struct loop *l) {
+        return l->n_watches;
 }
 
 int loop_set_signals(struct loop *l, const sigset_t *mask, loop_signal_cb cb, void *userdata,
@@ -131,7 +190,9 @@ int loop_set_signals(struct loop *l, const sigset_t *mask, loop_signal_cb cb, vo
                 sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
-        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = fd }) < 0) {
+        l->signal_watch.fd = fd;
+        if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &l->signal_watch }) < 0) {
                 int r = negative_errno();
                 safe_close(fd);
                 sigprocmask(SIG_SETMASK, &old, NULL);
@@ -306,18 +367,19 @@ int loop_run_once(struct loop *l, int timeout_ms) {
         if (n < 0)
                 return errno == EINTR ? 0 : negative_errno();
         for (int i = 0; i < n && !l->quit; i++) {
-                int fd = ev[i].data.fd;
-                struct watch *w;
+                struct watch *w = ev[i].data.ptr;
 
-                if (fd == l->signal_fd)
+                if (w == &l->signal_watch)
                         read_signals(l);
-                else if (fd == l->timer_fd)
+                else if (w == &l->timer_watch)
                         run_timers(l);
-                else if ((w = find_watch(l, fd)))
-                        /* A callback may delete other watches: look each
-                         * one up at dispatch time, never cache pointers. */
-                        w->cb(l, fd, ev[i].events, w->userdata);
+                else if (!w->dead)
+                        /* A callback may delete any watch, this one
+                         * included: deleted ones stay allocated (dead)
+                         * until the batch is over. */
+                        w->cb(l, w->fd, ev[i].events, w->userdata);
         }
+        free_dead(l);
         return n;
 }
 

@@ -16,7 +16,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -39,7 +42,9 @@ bool spawn_we_own_tty(void) {
         if (!isatty(STDIN_FILENO))
                 return false;
         fg = tcgetpgrp(STDIN_FILENO);
-        return fg > 0 && fg == getpgrp();
+        /* 0 == 0: gorral is in a PID namespace and the terminal's
+         * foreground group is its own group, outside that namespace. */
+        return fg >= 0 && fg == getpgrp();
 }
 
 static int close_range_(unsigned first, unsigned last) {
@@ -111,55 +116,6 @@ static void close_fds_except(int keep) {
         }
 }
 
-/* execvpe() without its fallbacks: glibc runs a file that fails with
- * ENOEXEC through /bin/sh, musl does not; gorral wants the same answer
- * (126) from both builds. Search path (captured before vfork) as the
- * shell does; EACCES seen on the way wins over a later ENOENT. Returns
- * only on failure, with errno set. Runs in the vfork child: stack only. */
-static void exec_search(const char *file, char *const *argv, char *const *envp, const char *path) {
-        char buf[4096];
-        bool eacces = false;
-        size_t flen = strlen(file);
-
-        if (strchr(file, '/')) {
-                execve(file, argv, envp);
-                return;
-        }
-        if (flen == 0 || flen >= sizeof buf - 2) {
-                errno = flen ? ENAMETOOLONG : ENOENT;
-                return;
-        }
-        for (const char *p = path, *e; ; p = e + 1) {
-                size_t dlen;
-
-                e = strchr(p, ':');
-                if (!e)
-                        e = p + strlen(p);
-                dlen = (size_t)(e - p);
-                if (dlen + 1 + flen < sizeof buf) {
-                        /* An empty entry means the current directory. */
-                        memcpy(buf, dlen ? p : ".", dlen ? dlen : 1);
-                        dlen = dlen ? dlen : 1;
-                        buf[dlen] = '/';
-                        memcpy(buf + dlen + 1, file, flen + 1);
-                        execve(buf, argv, envp);
-                        switch (errno) {
-                        case EACCES:
-                                eacces = true;
-                                break;
-                        case ENOENT: case ENOTDIR: case ENAMETOOLONG: case ELOOP: case ENODEV: case ETIMEDOUT:
-                        case ESTALE:
-                                break;
-                        default:
-                                return;
-                        }
-                }
-                if (!*e)
-                        break;
-        }
-        errno = eacces ? EACCES : ENOENT;
-}
-
 /* The C library refuses sigaction() on the real-time signals it reserves
  * for itself (32 and 33 in glibc, 32-34 in musl), yet a parent may have
  * left them ignored and an ignored disposition survives exec. Reset them
@@ -175,25 +131,42 @@ static void reset_reserved_signal(int sig) {
         (void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
 }
 
+struct child_failure {
+        int stage;
+        int err;
+};
+
+/* Report where the child failed and exit; runs in the vfork child. */
+static _noreturn_ void child_fail(int errfd, enum spawn_stage stage) {
+        struct child_failure f = { .stage = (int)stage, .err = errno > 0 ? errno : EIO };
+
+        (void)!write(errfd, &f, sizeof f);
+        _exit(spawn_exit_status(stage == SPAWN_STAGE_EXEC ? f.err : EACCES));
+}
+
 static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent,
-                                                       const char *path) {
+                                                       const char *exe) {
         struct sigaction sa_dfl;
         sigset_t empty;
-        int err;
 
         if (p->pdeathsig > 0) {
                 if (prctl(PR_SET_PDEATHSIG, p->pdeathsig) < 0)
-                        goto fail;
+                        child_fail(errfd, SPAWN_STAGE_SETUP);
                 /* gorral may have died before the prctl took effect. */
                 if (getppid() != parent)
                         _exit(GR_EXIT_SYSTEM);
         }
         if (p->setsid) {
                 if (setsid() < 0)
-                        goto fail;
+                        child_fail(errfd, SPAWN_STAGE_SETUP);
+                /* A session leader with a terminal on stdin takes it as its
+                 * controlling terminal (dumb-init's setsid mode), so a shell
+                 * has job control. Not stolen from another session (arg 0). */
+                if (p->take_tty)
+                        (void)ioctl(STDIN_FILENO, TIOCSCTTY, 0);
         } else {
                 if (setpgid(0, 0) < 0)
-                        goto fail;
+                        child_fail(errfd, SPAWN_STAGE_SETUP);
                 /* Give the terminal to the child's new group, as an
                  * interactive shell would; SIGTTOU is still ignored here
                  * (inherited from gorral), which tcsetpgrp() from a
@@ -202,60 +175,183 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
                         (void)tcsetpgrp(STDIN_FILENO, getpid());
         }
 
+        /* Enter the service's cgroups while still gorral's image: no
+         * instant of the service runs outside them. */
+        for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
+                if (write(p->cgroup_procs_fds[i], "0", 1) != 1)
+                        child_fail(errfd, SPAWN_STAGE_CGROUP);
+
+        /* Credentials: groups first (they need privilege), the uid last. */
+        if (p->has_gid) {
+                if (setgroups(p->n_groups, p->groups) < 0 || setresgid(p->gid, p->gid, p->gid) < 0)
+                        child_fail(errfd, SPAWN_STAGE_CREDENTIALS);
+        }
+        if (p->has_uid && setresuid(p->uid, p->uid, p->uid) < 0)
+                child_fail(errfd, SPAWN_STAGE_CREDENTIALS);
+        if (p->has_umask)
+                umask(p->umask);
+        if (p->working_dir && chdir(p->working_dir) < 0)
+                child_fail(errfd, SPAWN_STAGE_CHDIR);
+
         /* Every disposition back to default (gorral ignores PIPE, TTIN,
-         * TTOU; its own parent may have ignored others), then the mask
-         * gorral started with. Errors (glibc's reserved real-time
-         * signals) are irrelevant. */
+         * TTOU; it blocks the rest), except what gorral's own parent left
+         * ignored: exec(2) would keep those, and so does tini. Errors
+         * (glibc's reserved real-time signals) are handled by the raw
+         * call. Then the mask gorral started with. */
         memset(&sa_dfl, 0, sizeof sa_dfl);
         sa_dfl.sa_handler = SIG_DFL;
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &sa_dfl, NULL) < 0)
+        for (int sig = 1; sig < NSIG; sig++) {
+                if (sig == SIGKILL || sig == SIGSTOP)
+                        continue;
+                if (p->keep_ignored && sigismember(p->keep_ignored, sig) == 1) {
+                        struct sigaction sa_ign = { .sa_handler = SIG_IGN };
+
+                        (void)sigaction(sig, &sa_ign, NULL);
+                        continue;
+                }
+                if (sigaction(sig, &sa_dfl, NULL) < 0)
                         reset_reserved_signal(sig);
+        }
         sigemptyset(&empty);
         if (sigprocmask(SIG_SETMASK, p->sigmask ? p->sigmask : &empty, NULL) < 0)
-                goto fail;
+                child_fail(errfd, SPAWN_STAGE_SETUP);
 
         close_fds_except(errfd);
 
-        exec_search(p->argv[0], p->argv, p->envp, path);
-fail:
-        err = errno;
-        (void)!write(errfd, &err, sizeof err);
-        _exit(spawn_exit_status(err));
+        execve(exe, p->argv, p->envp);
+        child_fail(errfd, SPAWN_STAGE_EXEC);
 }
 
-int spawn_process(const struct spawn_params *p, pid_t *ret_pid, int *ret_exec_errno) {
-        int pfd[2], exec_errno = 0;
+const char *spawn_stage_to_string(enum spawn_stage s) {
+        switch (s) {
+        case SPAWN_STAGE_NONE: return "none";
+        case SPAWN_STAGE_SETUP: return "setup";
+        case SPAWN_STAGE_CGROUP: return "cgroup";
+        case SPAWN_STAGE_CREDENTIALS: return "credentials";
+        case SPAWN_STAGE_CHDIR: return "chdir";
+        case SPAWN_STAGE_EXEC: return "exec";
+        }
+        return "invalid";
+}
+
+const char *spawn_env_path(char *const *envp) {
+        for (; envp && *envp; envp++)
+                if (strncmp(*envp, "PATH=", 5) == 0)
+                        return *envp + 5;
+        return NULL;
+}
+
+/* As the shell searches: the first regular file that is executable wins;
+ * a match that is not executable is remembered (EACCES) but the search
+ * goes on. glibc's execvpe() would also run an ENOEXEC file through
+ * /bin/sh and musl's would not: resolving here gives both builds one
+ * answer (execve then fails with ENOEXEC: 126). */
+int spawn_resolve(const char *file, const char *path, char **ret_exe) {
+        size_t flen;
+        bool eacces = false;
+
+        if (!file || !*file)
+                return -ENOENT;
+        if (strchr(file, '/')) {
+                char *c = strdup(file);
+
+                if (!c)
+                        return -ENOMEM;
+                *ret_exe = c;
+                return 0;
+        }
+        flen = strlen(file);
+        if (flen > NAME_MAX)
+                return -ENAMETOOLONG;
+        if (!path || !*path)
+                path = SPAWN_DEFAULT_PATH;
+        for (const char *p = path;;) {
+                const char *e = strchrnul(p, ':');
+                size_t dlen = (size_t)(e - p);
+                char *full;
+                struct stat st;
+
+                if (asprintf(&full, "%.*s/%s", dlen ? (int)dlen : 1, dlen ? p : ".", file) < 0)
+                        return -ENOMEM;
+                if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+                        if (access(full, X_OK) == 0) {
+                                *ret_exe = full;
+                                return 0;
+                        }
+                        eacces = true;
+                }
+                free(full);
+                if (!*e)
+                        break;
+                p = e + 1;
+        }
+        return eacces ? -EACCES : -ENOENT;
+}
+
+int spawn_kill(pid_t target, int sig) {
+        if (target == 0 || target == -1)
+                return -EINVAL; /* never our own group or everyone */
+        return kill(target, sig) < 0 ? negative_errno() : 0;
+}
+
+/* vfork in a frame of its own, whose arguments the child only reads: the
+ * child never returns from here (child() and child_fail() exit). */
+static __attribute__((noinline)) pid_t vfork_child(const struct spawn_params *p, int errfd, pid_t parent,
+                                                   const char *exe, int search_err) {
+        pid_t pid = vfork();
+
+        if (pid == 0) {
+                if (search_err) {
+                        /* Unresolvable: report what the search found. */
+                        errno = search_err;
+                        child_fail(errfd, SPAWN_STAGE_EXEC);
+                }
+                child(p, errfd, parent, exe);
+        }
+        return pid;
+}
+
+int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
+        struct child_failure f = { 0 };
+        _cleanup_free_ char *resolved = NULL;
+        const char *exe = p->exe;
+        int pfd[2], search_err = 0;
         pid_t parent = getpid(), pid;
-        const char *path = getenv("PATH");
         ssize_t n;
 
         if (!p->argv || !p->argv[0] || !p->envp)
                 return -EINVAL;
+        if (!exe) {
+                int r = spawn_resolve(p->argv[0], spawn_env_path(p->envp), &resolved);
+
+                if (r == -ENOMEM)
+                        return r;
+                /* Not found: still fork, so the failure is a child's exit
+                 * with 127/126 like any other exec failure. */
+                search_err = r < 0 ? -r : 0;
+                exe = r < 0 ? p->argv[0] : resolved;
+        }
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = vfork();
+        pid = vfork_child(p, pfd[1], parent, exe, search_err);
         if (pid < 0) {
                 int r = negative_errno();
                 safe_close(pfd[0]);
                 safe_close(pfd[1]);
                 return r;
         }
-        if (pid == 0)
-                child(p, pfd[1], parent, path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 
         safe_close(pfd[1]);
-        /* EOF: exec closed the write end; an int: exec's errno. With vfork
-         * this never blocks: the child has already exec'd or exited. */
+        /* EOF: exec closed the write end; a record: where it failed. With
+         * vfork this never blocks: the child has already exec'd or exited. */
         do
-                n = read(pfd[0], &exec_errno, sizeof exec_errno);
+                n = read(pfd[0], &f, sizeof f);
         while (n < 0 && errno == EINTR);
         safe_close(pfd[0]);
-        if (n != (ssize_t)sizeof exec_errno)
-                exec_errno = 0;
-        else if (exec_errno <= 0)
-                exec_errno = EIO;
-        *ret_pid = pid;
-        *ret_exec_errno = exec_errno;
+        if (n != (ssize_t)sizeof f)
+                f = (struct child_failure){ 0 };
+        else if (f.err <= 0)
+                f.err = EIO;
+        *ret = (struct spawn_result){ .pid = pid, .err = f.err, .stage = f.err ? (enum spawn_stage)f.stage : SPAWN_STAGE_NONE };
         return 0;
 }

@@ -78,8 +78,8 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 .pdeathsig = s->opt.pdeathsig,
         };
         char **env = NULL;
-        pid_t pid;
-        int exec_errno, r;
+        struct spawn_result res;
+        int r;
 
         /* Limits are read again for every start: the cgroup may have been
          * resized since the last one. Fail-open: without them the child
@@ -101,28 +101,26 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 }
         }
         p.envp = env ? env : environ;
-        r = spawn_process(&p, &pid, &exec_errno);
+        r = spawn_process(&p, &res);
         limits_env_free(env);
         if (r < 0)
                 return r;
-        r = reaper_watch(&s->reaper, pid, on_reaped, svc);
+        r = reaper_watch(&s->reaper, res.pid, on_reaped, svc);
         if (r < 0) {
                 /* Unroutable exit: better no service than a lost one. The
                  * child is reaped as an orphan. */
-                (void)kill(pid, SIGKILL);
+                (void)spawn_kill(res.pid, SIGKILL);
                 return r;
         }
-        *ret_pid = pid;
-        *ret_exec_errno = exec_errno;
+        *ret_pid = res.pid;
+        *ret_exec_errno = res.err;
         return 0;
 }
 
 static int op_kill(struct service *svc, pid_t target, int sig) {
-        if (target == 0 || target == -1)
-                return -EINVAL; /* never our own group or everyone */
         log_event(LOG_LEVEL_DEBUG, "signal", "service", svc->cfg.name, "target", LF_INT(target),
                   "signal", signal_to_name(sig), NULL);
-        return kill(target, sig) < 0 ? negative_errno() : 0;
+        return spawn_kill(target, sig);
 }
 
 static bool op_group_alive(struct service *svc, pid_t pgid) {
@@ -130,7 +128,9 @@ static bool op_group_alive(struct service *svc, pid_t pgid) {
         if (pgid <= 1)
                 return false;
         /* EPERM: a member exists but changed credentials; still alive. */
-        return kill(-pgid, 0) == 0 || errno == EPERM;
+        int r = spawn_kill(-pgid, 0);
+
+        return r == 0 || r == -EPERM;
 }
 
 static void service_timer_cb(struct loop *l, void *userdata);
@@ -178,7 +178,7 @@ void supervisor_panic(struct supervisor *s, const char *why) {
         s->panicked = true;
         for (size_t i = 0; i < s->n_services; i++)
                 if (s->services[i].pgid > 1)
-                        (void)kill(-s->services[i].pgid, SIGKILL);
+                        (void)spawn_kill(-s->services[i].pgid, SIGKILL);
         loop_quit(s->loop, GR_EXIT_SOFTWARE);
 }
 

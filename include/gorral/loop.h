@@ -34,10 +34,19 @@ int loop_new(struct loop **ret);
 /* NULL-safe; disarms nothing in the owners (they must not outlive it). */
 struct loop *loop_free(struct loop *l);
 
-/* Watch fd for events (EPOLLIN...). One watch per fd. 0 or -errno. */
+/* Watch fd for events (EPOLLIN...). One watch per fd; dispatch is O(1)
+ * (the epoll data points at the watch) and the number of watches is
+ * bounded only by the fd limit. 0 or -errno (-EEXIST already watched). */
 int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *userdata);
-/* 0, or -ENOENT when fd is not watched. */
+/* Change the events of a watch (EPOLLOUT while a socket has output
+ * queued). 0, -ENOENT when fd is not watched, or -errno. */
+int loop_mod_fd(struct loop *l, int fd, uint32_t events);
+/* Stop watching fd; safe from any callback, its own included: no callback
+ * of a deleted watch runs afterwards, even for events already read. 0, or
+ * -ENOENT when fd is not watched. Call it before close(fd). */
 int loop_del_fd(struct loop *l, int fd);
+/* The number of fd watches (not counting the signalfd and timerfd). */
+size_t loop_n_watches(const struct loop *l);
 
 /* Block the signals in mask (the old mask goes to *ret_oldmask when not
  * NULL) and deliver them through a signalfd. Call once. 0 or -errno. */

@@ -6,6 +6,7 @@
 
 #include "gorral/commands.h"
 #include "gorral/exitcodes.h"
+#include "gorral/childenv.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
 #include "gorral/service.h"

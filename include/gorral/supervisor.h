@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gorral/childenv.h"
 #include "gorral/limits.h"
 #include "gorral/loop.h"
 #include "gorral/reaper.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gorral/commands.h"
+#include "gorral/config.h"
 #include "gorral/exitcodes.h"
 #include "gorral/childenv.h"
 #include "gorral/limits.h"
@@ -107,20 +108,20 @@ static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t 
 
 /* One long or short option; value is its argument when it takes one.
  * Returns 0 or an exit status. */
-static int apply(struct supervisor_options *so, struct service_config *sc, const char *name, const char *v) {
+static int apply(struct supervisor_options *so, struct config_service *sc, const char *name, const char *v) {
         uint64_t u;
         int r, sig;
 
         if (!strcmp(name, "-g") || !strcmp(name, "--group"))
-                so->signals.group = true;
+                sc->group = true;
         else if (!strcmp(name, "--setsid"))
-                so->setsid = true;
+                sc->setsid = true;
         else if (!strcmp(name, "--no-limits"))
                 so->no_limits = true;
         else if (!strcmp(name, "--pdeathsig")) {
                 if (parse_signal(v, &sig) < 0)
                         return bad(name, v);
-                so->pdeathsig = sig;
+                sc->pdeathsig = sig;
         } else if (!strcmp(name, "--rewrite")) {
                 if (signals_parse_rewrite(&so->signals, v) < 0)
                         return bad(name, v);
@@ -136,7 +137,7 @@ static int apply(struct supervisor_options *so, struct service_config *sc, const
                 r = service_restart_from_string(v);
                 if (r < 0)
                         return bad(name, v);
-                sc->restart = (enum service_restart)r;
+                sc->restart = r;
         } else if (!strcmp(name, "--backoff-initial"))
                 return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->backoff_initial_usec);
         else if (!strcmp(name, "--backoff-max"))
@@ -175,22 +176,15 @@ static int apply(struct supervisor_options *so, struct service_config *sc, const
 
 int cmd_run(int argc, char **argv) {
         struct supervisor_options so;
-        struct service_config sc = {
-                .name = "main",
-                .restart = SERVICE_RESTART_NO,
-                .stop_signal = SIGTERM,
-                .stop_timeout_usec = 10 * 1000000ULL,
-                .backoff_initial_usec = 100 * 1000ULL,
-                .backoff_max_usec = 30 * 1000000ULL,
-                .jitter_pct = 20,
-                .restart_budget = 5,
-                .restart_window_usec = 60 * 1000000ULL,
-                .start_grace_usec = 1000000ULL,
-        };
+        struct config_service sc;
         struct supervisor *s = NULL;
         int i, r;
 
         supervisor_options_init(&so);
+        config_service_defaults(&sc);
+        /* One command: it is the service, and gorral's status is its. */
+        sc.name = (char *)"main";
+        sc.critical = true;
         for (i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = NULL;
                 char name[64];
@@ -250,6 +244,11 @@ int cmd_run(int argc, char **argv) {
         if (sc.backoff_max_usec < sc.backoff_initial_usec)
                 sc.backoff_max_usec = sc.backoff_initial_usec;
         sc.argv = argv + i;
+        /* The policy options given on the command line are the service's. */
+        sc.rounding = so.limits.rounding;
+        sc.min_procs = so.limits.min_procs;
+        sc.min_procs_set = so.limits.min_procs_set;
+        sc.mem_ratio_ppm = so.limits.mem_ratio_ppm;
 
         /* --strict: a malformed limit file refuses the start, as with
          * `gorral exec --strict`, before anything is set up. */

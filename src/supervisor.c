@@ -20,6 +20,29 @@ extern char **environ;
 #define GROUP_POLL_MIN_USEC 10000ULL
 #define GROUP_POLL_MAX_USEC 1000000ULL
 
+struct unit {
+        struct supervisor *sup;
+        struct config_service spec;    /* owned copy: a reload may free the config */
+        struct service svc;            /* lifecycle only */
+        struct loop_timer timer;       /* the state machine's one timer */
+        struct loop_timer ready_timer; /* "ready" without a probe: alive past the start grace */
+        /* An exit reaped but not yet dispatched: exits are dispatched after
+         * the whole reap drain, so the group check sees the other zombies
+         * already reaped. */
+        bool exit_pending;
+        int exit_pending_status;
+        pid_t watched_pid;             /* the pid the reaper routes to us; 0 none */
+        bool ready;                    /* ready since its last spawn */
+        bool ever_ready;
+        bool ever_started;             /* a spawn of it has succeeded (exec'd) */
+        bool dep_failed;               /* never started: a dependency can no longer hold */
+        bool stop_sent;                /* the shutdown reached it */
+        bool failure_recorded;
+        bool removing;                 /* removed by a reload: freed once finished */
+        struct config_service *next_spec; /* changed by a reload: restarted with this once finished */
+        struct unit *next;
+};
+
 void supervisor_options_init(struct supervisor_options *o) {
         memset(o, 0, sizeof *o);
         signals_config_init(&o->signals);
@@ -60,58 +83,164 @@ int supervisor_remap_exit(const struct supervisor_options *o, int code) {
         return code;
 }
 
-/* The service ops: the real world. */
+static const char *unit_name(const struct unit *u) {
+        return u->spec.name;
+}
 
-static struct supervisor *sup_of(struct service *svc) {
+static struct unit *unit_of(struct service *svc) {
         return svc->userdata;
 }
 
+static struct unit *find_unit(struct supervisor *s, const char *name) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (strcmp(u->spec.name, name) == 0)
+                        return u;
+        return NULL;
+}
+
+/* The service state machine's view of the settings. */
+static void service_config_of(const struct config_service *spec, struct service_config *ret) {
+        *ret = (struct service_config){
+                .name = spec->name,
+                .argv = spec->argv,
+                .restart = (enum service_restart)spec->restart,
+                .stop_signal = spec->stop_signal,
+                .stop_timeout_usec = spec->stop_timeout_usec,
+                .backoff_initial_usec = spec->backoff_initial_usec,
+                .backoff_max_usec = spec->backoff_max_usec < spec->backoff_initial_usec ? spec->backoff_initial_usec
+                                                                                         : spec->backoff_max_usec,
+                .jitter_pct = spec->jitter_pct,
+                .restart_budget = spec->restart_budget,
+                .restart_window_usec = spec->restart_window_usec,
+                .start_grace_usec = spec->start_grace_usec,
+        };
+}
+
+/* The service ops: the real world. */
+
 static void on_reaped(pid_t pid, int status, void *userdata);
 
+/* The per-service policy options: the supervisor's (sysroot, --cpus,
+ * --strict) with the service's own go: settings. */
+static void unit_limits_options(const struct unit *u, struct limits_options *ret) {
+        const struct config_service *c = &u->spec;
+
+        *ret = u->sup->opt.limits;
+        ret->rounding = c->rounding == LIMITS_ROUND_FLOOR ? LIMITS_ROUND_FLOOR : LIMITS_ROUND_CEIL;
+        ret->min_procs = c->min_procs ? c->min_procs : ret->min_procs;
+        ret->min_procs_set = c->min_procs_set;
+        if (c->mem_ratio_ppm)
+                ret->mem_ratio_ppm = c->mem_ratio_ppm;
+        if (c->gomaxprocs_mode == CONFIG_GO_OFF)
+                ret->no_gomaxprocs = true;
+        if (c->gomemlimit_mode == CONFIG_GO_OFF)
+                ret->no_gomemlimit = true;
+}
+
+/* The service's own environment (or gorral's, when the spec has none),
+ * with a fixed go.gomaxprocs / go.gomemlimit added where the environment
+ * does not already set it. */
+static int unit_base_env(const struct unit *u, char ***ret) {
+        char *const *base = u->spec.env ? u->spec.env : environ;
+        size_t n = 0, k = 0;
+        char **env;
+        bool has_procs = false, has_mem = false;
+
+        for (; base[n]; n++) {
+                has_procs |= strncmp(base[n], "GOMAXPROCS=", 11) == 0;
+                has_mem |= strncmp(base[n], "GOMEMLIMIT=", 11) == 0;
+        }
+        env = calloc(n + 3, sizeof *env);
+        if (!env)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(env[k++] = strdup(base[i])))
+                        goto oom;
+        if (u->spec.gomaxprocs_mode == CONFIG_GO_FIXED && !has_procs &&
+            asprintf(&env[k++], "GOMAXPROCS=%u", u->spec.gomaxprocs) < 0)
+                goto oom_last;
+        if (u->spec.gomemlimit_mode == CONFIG_GO_FIXED && !has_mem &&
+            asprintf(&env[k++], "GOMEMLIMIT=%llu", (unsigned long long)u->spec.gomemlimit) < 0)
+                goto oom_last;
+        *ret = env;
+        return 0;
+oom_last:
+        env[k - 1] = NULL;
+oom:
+        limits_env_free(env);
+        return -ENOMEM;
+}
+
 static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
-        struct supervisor *s = sup_of(svc);
+        struct unit *u = unit_of(svc);
+        struct supervisor *s = u->sup;
+        const struct config_service *c = &u->spec;
         struct spawn_params p = {
-                .argv = svc->cfg.argv,
+                .argv = c->argv,
                 .sigmask = &s->orig_mask,
-                .setsid = s->opt.setsid,
-                .take_tty = s->take_tty,
-                .pdeathsig = s->opt.pdeathsig,
+                .setsid = c->setsid,
+                .take_tty = s->take_tty && s->n_units == 1,
+                .pdeathsig = c->pdeathsig,
+                .has_gid = c->has_gid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .has_uid = c->has_uid,
+                .uid = c->uid,
+                .has_umask = c->has_umask,
+                .umask = c->umask,
+                .working_dir = c->working_dir,
         };
-        char **env = NULL;
+        char **base = NULL, **env = NULL;
         struct spawn_result res;
         int r;
 
+        r = unit_base_env(u, &base);
+        if (r < 0)
+                return r;
         /* Limits are read again for every start: the cgroup may have been
          * resized since the last one. Fail-open: without them the child
-         * still runs, with the inherited environment. */
+         * still runs, with its own environment. */
         if (!s->opt.no_limits) {
+                struct limits_options lo;
                 unsigned nerr = 0;
 
-                r = limits_prepare_env(&s->opt.limits, svc->cfg.argv[0], &env, &nerr);
+                unit_limits_options(u, &lo);
+                r = limits_prepare_env_for(&lo, c->argv[0], base, &env, &nerr);
                 if (r < 0) {
-                        log_msg(LOG_LEVEL_WARN, r, "cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with the inherited environment");
+                        log_msg(LOG_LEVEL_WARN, r, "service %s: cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with its environment",
+                                unit_name(u));
                         env = NULL;
-                } else if (nerr > 0 && s->opt.limits.strict) {
+                } else if (nerr > 0 && lo.strict) {
                         /* A limit file went bad since the first start
                          * (cmd-run refuses that one): a failed start. */
                         limits_env_free(env);
+                        limits_env_free(base);
                         log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'", nerr,
-                                svc->cfg.argv[0]);
+                                c->argv[0]);
                         return -EBADMSG;
                 }
         }
-        p.envp = env ? env : environ;
+        p.envp = env ? env : base;
         r = spawn_process(&p, &res);
         limits_env_free(env);
+        limits_env_free(base);
         if (r < 0)
                 return r;
-        r = reaper_watch(&s->reaper, res.pid, on_reaped, svc);
+        if (res.err && res.stage != SPAWN_STAGE_EXEC)
+                log_msg(LOG_LEVEL_ERROR, res.err, "service %s: the child failed to set up (%s)", unit_name(u),
+                        spawn_stage_to_string(res.stage));
+        r = reaper_watch(&s->reaper, res.pid, on_reaped, u);
         if (r < 0) {
                 /* Unroutable exit: better no service than a lost one. The
                  * child is reaped as an orphan. */
                 (void)spawn_kill(res.pid, SIGKILL);
                 return r;
         }
+        u->watched_pid = res.pid;
+        u->ready = false;
+        if (!res.err)
+                u->ever_started = true;
         *ret_pid = res.pid;
         *ret_exec_errno = res.err;
         return 0;
@@ -124,23 +253,26 @@ static int op_kill(struct service *svc, pid_t target, int sig) {
 }
 
 static bool op_group_alive(struct service *svc, pid_t pgid) {
+        int r;
+
         (void)svc;
         if (pgid <= 1)
                 return false;
+        r = spawn_kill(-pgid, 0);
         /* EPERM: a member exists but changed credentials; still alive. */
-        int r = spawn_kill(-pgid, 0);
-
         return r == 0 || r == -EPERM;
 }
 
-static void service_timer_cb(struct loop *l, void *userdata);
-
 static int op_timer_arm(struct service *svc, uint64_t delay_usec) {
-        return loop_timer_arm_in(sup_of(svc)->loop, &svc->timer, delay_usec);
+        struct unit *u = unit_of(svc);
+
+        return loop_timer_arm_in(u->sup->loop, &u->timer, delay_usec);
 }
 
 static void op_timer_disarm(struct service *svc) {
-        loop_timer_disarm(sup_of(svc)->loop, &svc->timer);
+        struct unit *u = unit_of(svc);
+
+        loop_timer_disarm(u->sup->loop, &u->timer);
 }
 
 static uint64_t op_now(struct service *svc) {
@@ -150,7 +282,7 @@ static uint64_t op_now(struct service *svc) {
 
 /* xorshift64*: jitter only needs to spread restarts, not secrecy. */
 static uint32_t op_random(struct service *svc) {
-        struct supervisor *s = sup_of(svc);
+        struct supervisor *s = unit_of(svc)->sup;
 
         s->rng ^= s->rng >> 12;
         s->rng ^= s->rng << 25;
@@ -159,7 +291,7 @@ static uint32_t op_random(struct service *svc) {
 }
 
 static void op_panic(struct service *svc, const char *why) {
-        supervisor_panic(sup_of(svc), why);
+        supervisor_panic(unit_of(svc)->sup, why);
 }
 
 static const struct service_ops real_ops = {
@@ -176,36 +308,350 @@ static const struct service_ops real_ops = {
 void supervisor_panic(struct supervisor *s, const char *why) {
         log_event(LOG_LEVEL_ERROR, "panic", "msg", why, NULL);
         s->panicked = true;
-        for (size_t i = 0; i < s->n_services; i++)
-                if (s->services[i].pgid > 1)
-                        (void)spawn_kill(-s->services[i].pgid, SIGKILL);
+        for (struct unit *u = s->units; u; u = u->next)
+                if (u->svc.pgid > 1)
+                        (void)spawn_kill(-u->svc.pgid, SIGKILL);
         loop_quit(s->loop, GR_EXIT_SOFTWARE);
 }
 
-static bool waiting_for_group(const struct service *svc) {
-        return svc->state == SERVICE_CLEANUP || svc->state == SERVICE_CLEANUP_KILL;
+static bool waiting_for_group(const struct unit *u) {
+        return u->svc.state == SERVICE_CLEANUP || u->svc.state == SERVICE_CLEANUP_KILL;
 }
 
-/* After anything that may end a service: feed pending exits, check the
- * groups of services waiting for leftovers, keep the group poll timer
- * armed only while needed, and quit when every service is finished. */
-static void settle(struct supervisor *s) {
-        bool any_waiting = false, all_done = true;
+static void dispatch(struct unit *u, enum service_event ev, const struct service_event_data *d) {
+        service_dispatch(&u->svc, ev, d);
+}
 
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
+/* ---- start order ---- */
 
-                if (svc->exit_pending) {
-                        svc->exit_pending = false;
-                        service_dispatch(svc, SERVICE_EV_EXIT,
-                                         &(struct service_event_data){ .status = svc->exit_pending_status });
+enum dep_state { DEP_PENDING, DEP_HOLDS, DEP_FAILED };
+
+static enum dep_state dep_state(const struct unit *t, enum config_condition c) {
+        bool terminal = service_is_terminal(&t->svc);
+
+        switch (c) {
+        case CONFIG_DEP_STARTED:
+                if (t->ever_started)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        case CONFIG_DEP_READY:
+                if (t->ever_ready)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        case CONFIG_DEP_COMPLETED:
+                if (terminal && t->svc.starts > 0 && t->svc.exit_code == 0 && t->svc.state == SERVICE_DONE)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        }
+        return DEP_FAILED;
+}
+
+static const char *condition_name(enum config_condition c) {
+        return c == CONFIG_DEP_READY ? "ready" : c == CONFIG_DEP_COMPLETED ? "completed" : "started";
+}
+
+/* Does anything wait for u to be ready? Then "ready" without a probe needs
+ * the grace timer; otherwise it is skipped (no wakeup at all). */
+static bool someone_needs_ready(const struct supervisor *s, const struct unit *u) {
+        for (const struct unit *o = s->units; o; o = o->next)
+                for (size_t i = 0; i < o->spec.n_deps; i++)
+                        if (o->spec.deps[i].condition == CONFIG_DEP_READY && strcmp(o->spec.deps[i].name, u->spec.name) == 0)
+                                return true;
+        return false;
+}
+
+static void became_ready(struct unit *u, const char *how) {
+        if (u->ready)
+                return;
+        u->ready = u->ever_ready = true;
+        log_event(LOG_LEVEL_INFO, "ready", "service", unit_name(u), "how", how, NULL);
+}
+
+static void ready_timer_cb(struct loop *l, void *userdata);
+
+static void start_unit(struct unit *u) {
+        dispatch(u, SERVICE_EV_START, NULL);
+        if (service_has_main(&u->svc) && u->spec.ready == CONFIG_PROBE_NONE && someone_needs_ready(u->sup, u))
+                (void)loop_timer_arm_in(u->sup->loop, &u->ready_timer, u->spec.start_grace_usec);
+}
+
+/* Start what may start: every idle unit whose conditions hold. Units
+ * whose conditions can no longer hold are finished, and say why. */
+static bool start_waiting(struct supervisor *s) {
+        bool changed = false;
+
+        if (s->shutting_down)
+                return false;
+        for (struct unit *u = s->units; u; u = u->next) {
+                bool all = true;
+                const char *failed = NULL;
+                enum config_condition fc = CONFIG_DEP_STARTED;
+
+                if (u->svc.state != SERVICE_IDLE || u->dep_failed || u->removing)
+                        continue;
+                for (size_t i = 0; i < u->spec.n_deps && !failed; i++) {
+                        struct unit *t = find_unit(s, u->spec.deps[i].name);
+                        enum dep_state st = t ? dep_state(t, u->spec.deps[i].condition) : DEP_FAILED;
+
+                        if (st == DEP_FAILED) {
+                                failed = u->spec.deps[i].name;
+                                fc = u->spec.deps[i].condition;
+                        } else if (st == DEP_PENDING)
+                                all = false;
                 }
-                if (waiting_for_group(svc) && !op_group_alive(svc, svc->pgid))
-                        service_dispatch(svc, SERVICE_EV_GROUP_EMPTY, NULL);
-                if (waiting_for_group(svc))
+                if (failed) {
+                        u->dep_failed = true;
+                        log_event(LOG_LEVEL_ERROR, "dependency_failed", "service", unit_name(u), "dependency", failed,
+                                  "condition", condition_name(fc),
+                                  "msg", "not started: the dependency can no longer reach its condition", NULL);
+                        dispatch(u, SERVICE_EV_STOP, NULL);
+                        changed = true;
+                } else if (all) {
+                        start_unit(u);
+                        changed = true;
+                }
+        }
+        return changed;
+}
+
+/* ---- shutdown ---- */
+
+/* May u be stopped now: does no unit that depends on it still run? */
+static bool dependents_done(const struct supervisor *s, const struct unit *u) {
+        for (const struct unit *o = s->units; o; o = o->next) {
+                if (o == u || service_is_terminal(&o->svc) || o->svc.state == SERVICE_IDLE)
+                        continue;
+                for (size_t i = 0; i < o->spec.n_deps; i++)
+                        if (strcmp(o->spec.deps[i].name, u->spec.name) == 0)
+                                return false;
+        }
+        return true;
+}
+
+static void stop_unit(struct unit *u, int sig) {
+        struct service_event_data d = { .signal = sig, .group = u->spec.group };
+
+        if (sig < 0) {
+                d.signal = u->spec.stop_signal;
+                d.group = true;
+        }
+        u->stop_sent = true;
+        loop_timer_disarm(u->sup->loop, &u->ready_timer);
+        dispatch(u, SERVICE_EV_STOP, &d);
+}
+
+/* Stop, in reverse dependency order, every unit the shutdown has not
+ * reached yet. Idle units (waiting for a dependency) just finish. */
+static void shutdown_step(struct supervisor *s) {
+        bool again = true;
+
+        while (again) {
+                again = false;
+                for (struct unit *u = s->units; u; u = u->next) {
+                        if (u->stop_sent || service_is_terminal(&u->svc))
+                                continue;
+                        if (u->svc.state == SERVICE_IDLE || u->svc.state == SERVICE_BACKOFF ||
+                            dependents_done(s, u)) {
+                                stop_unit(u, s->shutdown_signal);
+                                again = true;
+                        }
+                }
+        }
+}
+
+/* From now on nothing restarts; stop in reverse order with sig (> 0: that
+ * signal, to the group with the unit's `group`; -1: each unit's stop
+ * signal to its whole group; 0: only "do not restart"). */
+static void begin_shutdown(struct supervisor *s, int sig, const char *why) {
+        bool first = !s->shutting_down;
+
+        s->shutting_down = true;
+        s->shutdown_signal = sig;
+        if (sig == 0) {
+                /* Nothing is sent: every unit just stops restarting. */
+                for (struct unit *u = s->units; u; u = u->next)
+                        dispatch(u, SERVICE_EV_STOP, NULL);
+                return;
+        }
+        shutdown_step(s);
+        if (first && why)
+                log_event(LOG_LEVEL_INFO, "shutdown", "reason", why, NULL);
+}
+
+/* ---- units ---- */
+
+static void service_timer_cb(struct loop *l, void *userdata);
+static void settle(struct supervisor *s);
+
+static struct unit *unit_free(struct supervisor *s, struct unit *u) {
+        if (!u)
+                return NULL;
+        loop_timer_disarm(s->loop, &u->timer);
+        loop_timer_disarm(s->loop, &u->ready_timer);
+        if (u->watched_pid > 0)
+                reaper_unwatch(&s->reaper, u->watched_pid);
+        service_done(&u->svc);
+        config_service_done(&u->spec);
+        if (u->next_spec) {
+                config_service_done(u->next_spec);
+                free(u->next_spec);
+        }
+        free(u);
+        return NULL;
+}
+
+static int unit_new(struct supervisor *s, const struct config_service *spec, struct unit **ret) {
+        struct unit *u = calloc(1, sizeof *u);
+        struct service_config sc;
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->sup = s;
+        loop_timer_init(&u->timer, service_timer_cb, u);
+        loop_timer_init(&u->ready_timer, ready_timer_cb, u);
+        r = config_service_copy(&u->spec, spec);
+        if (r < 0) {
+                free(u);
+                return r;
+        }
+        service_config_of(&u->spec, &sc);
+        r = service_init(&u->svc, &sc, &real_ops, u);
+        if (r < 0) {
+                config_service_done(&u->spec);
+                free(u);
+                return r;
+        }
+        *ret = u;
+        return 0;
+}
+
+static void unit_append(struct supervisor *s, struct unit *u) {
+        struct unit **p = &s->units;
+
+        while (*p)
+                p = &(*p)->next;
+        *p = u;
+        s->n_units++;
+}
+
+/* A finished unit changed by a reload takes its new settings and starts
+ * again (its dependencies permitting). */
+static int unit_respec(struct unit *u) {
+        struct config_service *n = u->next_spec;
+        struct service_config sc;
+        int r;
+
+        u->next_spec = NULL;
+        service_done(&u->svc);
+        config_service_done(&u->spec);
+        u->spec = *n;
+        free(n);
+        service_config_of(&u->spec, &sc);
+        r = service_init(&u->svc, &sc, &real_ops, u);
+        u->ready = u->ever_ready = u->ever_started = u->dep_failed = u->stop_sent = u->failure_recorded = false;
+        return r;
+}
+
+/* ---- settling ---- */
+
+static void record_end(struct supervisor *s, struct unit *u) {
+        int code = supervisor_remap_exit(&s->opt, u->svc.exit_code);
+
+        if (u->failure_recorded || !service_is_terminal(&u->svc) || u->dep_failed)
+                return;
+        u->failure_recorded = true;
+        if (u->spec.critical && !s->have_exit) {
+                s->have_exit = true;
+                s->exit_status = code;
+                s->exit_reason = u->svc.state == SERVICE_FAILED ? "gave-up" : "done";
+                if (!s->shutting_down) {
+                        bool others = false;
+
+                        for (struct unit *o = s->units; o; o = o->next)
+                                others |= o != u && !service_is_terminal(&o->svc);
+                        if (others)
+                                log_event(LOG_LEVEL_WARN, "critical_ended", "service", unit_name(u), "status",
+                                          LF_INT(code), "msg", "a critical service ended: stopping everything", NULL);
+                        begin_shutdown(s, -1, others ? "critical" : NULL);
+                }
+                return;
+        }
+        if (!s->have_exit && u->svc.exit_code != 0 && u->svc.starts > 0 && !s->shutting_down) {
+                /* The first service that failed, unless a critical one
+                 * decides later. */
+                s->have_exit = true;
+                s->exit_status = code;
+                s->exit_reason = u->svc.state == SERVICE_FAILED ? "gave-up" : "failed";
+        }
+}
+
+/* After anything that may change a unit: feed pending exits, check the
+ * groups of units waiting for leftovers, start what may start, move the
+ * shutdown on, apply reloads, keep the group poll timer armed only while
+ * needed, and quit when every unit is finished. */
+static void settle(struct supervisor *s) {
+        bool any_waiting, all_done, changed = true;
+
+        while (changed) {
+                changed = false;
+                for (struct unit *u = s->units; u; u = u->next) {
+                        if (u->exit_pending) {
+                                u->exit_pending = false;
+                                loop_timer_disarm(s->loop, &u->ready_timer);
+                                u->ready = false;
+                                dispatch(u, SERVICE_EV_EXIT,
+                                         &(struct service_event_data){ .status = u->exit_pending_status });
+                                changed = true;
+                        }
+                        if (waiting_for_group(u) && !op_group_alive(&u->svc, u->svc.pgid)) {
+                                dispatch(u, SERVICE_EV_GROUP_EMPTY, NULL);
+                                changed = true;
+                        }
+                        if (service_is_terminal(&u->svc))
+                                record_end(s, u);
+                }
+                /* Reload: finished units that were changed start again,
+                 * finished removed ones go. */
+                for (struct unit **p = &s->units; *p;) {
+                        struct unit *u = *p;
+
+                        if (!service_is_terminal(&u->svc) || u->exit_pending) {
+                                p = &u->next;
+                                continue;
+                        }
+                        if (u->removing) {
+                                log_event(LOG_LEVEL_INFO, "removed", "service", unit_name(u), NULL);
+                                *p = u->next;
+                                s->n_units--;
+                                unit_free(s, u);
+                                changed = true;
+                                continue;
+                        }
+                        if (u->next_spec && !s->shutting_down) {
+                                if (unit_respec(u) < 0)
+                                        log_msg(LOG_LEVEL_ERROR, -ENOMEM, "service %s: cannot apply the new settings",
+                                                unit_name(u));
+                                changed = true;
+                        }
+                        p = &u->next;
+                }
+                if (start_waiting(s))
+                        changed = true;
+                if (s->shutting_down && s->shutdown_signal != 0)
+                        shutdown_step(s);
+        }
+
+        any_waiting = false;
+        all_done = true;
+        s->reload_in_flight = false;
+        for (struct unit *u = s->units; u; u = u->next) {
+                if (waiting_for_group(u))
                         any_waiting = true;
-                if (!service_is_terminal(svc))
+                if (!service_is_terminal(&u->svc))
                         all_done = false;
+                if (u->removing || u->next_spec)
+                        s->reload_in_flight = true;
         }
         if (any_waiting) {
                 if (!loop_timer_armed(&s->group_poll_timer)) {
@@ -215,25 +661,37 @@ static void settle(struct supervisor *s) {
         } else
                 loop_timer_disarm(s->loop, &s->group_poll_timer);
 
-        if (all_done && !loop_quitting(s->loop)) {
-                const struct service *main_svc = &s->services[0];
-                int code = supervisor_remap_exit(&s->opt, main_svc->exit_code);
+        if (all_done && !loop_quitting(s->loop) && !(s->opt.config_path && s->n_units == 0 && !s->shutting_down)) {
+                int code = s->have_exit ? s->exit_status : 0;
+                const char *reason = s->have_exit ? s->exit_reason : "done";
 
                 loop_timer_disarm(s->loop, &s->drain_timer);
                 (void)reaper_reap(&s->reaper);
-                log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code),
-                          "child_status", LF_INT(main_svc->exit_code),
-                          "reason", main_svc->state == SERVICE_FAILED ? "gave-up" : "done", NULL);
+                if (s->n_units == 1)
+                        log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code),
+                                  "child_status", LF_INT(s->units->svc.exit_code), "reason", reason, NULL);
+                else
+                        log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code), "reason", reason,
+                                  "services", LF_U64(s->n_units), NULL);
                 loop_quit(s->loop, code);
         }
 }
 
 static void service_timer_cb(struct loop *l, void *userdata) {
-        struct service *svc = userdata;
+        struct unit *u = userdata;
 
         (void)l;
-        service_dispatch(svc, SERVICE_EV_TIMEOUT, NULL);
-        settle(sup_of(svc));
+        dispatch(u, SERVICE_EV_TIMEOUT, NULL);
+        settle(u->sup);
+}
+
+static void ready_timer_cb(struct loop *l, void *userdata) {
+        struct unit *u = userdata;
+
+        (void)l;
+        if (service_has_main(&u->svc) && u->svc.state != SERVICE_STOPPING && u->svc.state != SERVICE_KILLING)
+                became_ready(u, "start-grace");
+        settle(u->sup);
 }
 
 static void group_poll_cb(struct loop *l, void *userdata) {
@@ -246,8 +704,8 @@ static void group_poll_cb(struct loop *l, void *userdata) {
                 return;
         /* settle() found someone still waiting only if it re-armed; when it
          * did not, nothing is waiting. Otherwise back off the poll. */
-        for (size_t i = 0; i < s->n_services; i++)
-                if (waiting_for_group(&s->services[i])) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (waiting_for_group(u)) {
                         s->group_poll_usec = s->group_poll_usec * 2 > GROUP_POLL_MAX_USEC ? GROUP_POLL_MAX_USEC
                                                                                             : s->group_poll_usec * 2;
                         (void)loop_timer_arm_in(s->loop, &s->group_poll_timer, s->group_poll_usec);
@@ -256,38 +714,24 @@ static void group_poll_cb(struct loop *l, void *userdata) {
 }
 
 static void on_reaped(pid_t pid, int status, void *userdata) {
-        struct service *svc = userdata;
+        struct unit *u = userdata;
 
-        if (svc->pid != pid)
+        if (u->watched_pid == pid)
+                u->watched_pid = 0;
+        if (u->svc.pid != pid)
                 return; /* a stale watch: the service moved on */
-        svc->exit_pending = true;
-        svc->exit_pending_status = status;
+        u->exit_pending = true;
+        u->exit_pending_status = status;
 }
+
+/* ---- signals ---- */
 
 /* Send sig (already rewritten) to every running service. */
 static void forward(struct supervisor *s, int sig) {
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
-
-                if (!service_has_main(svc))
+        for (struct unit *u = s->units; u; u = u->next) {
+                if (!service_has_main(&u->svc))
                         continue;
-                (void)op_kill(svc, s->opt.signals.group ? -svc->pgid : svc->pid, sig);
-        }
-}
-
-/* Stop every service: sig > 0 is sent to the main process (or the group
- * with --group); sig < 0 means "the service's stop signal, to its whole
- * group" (what SIGTERM triggers); 0 only stops restarting. */
-static void stop_all(struct supervisor *s, int sig) {
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
-                struct service_event_data d = { .signal = sig, .group = s->opt.signals.group };
-
-                if (sig < 0) {
-                        d.signal = svc->cfg.stop_signal;
-                        d.group = true;
-                }
-                service_dispatch(svc, SERVICE_EV_STOP, &d);
+                (void)op_kill(&u->svc, u->spec.group || s->opt.signals.group ? -u->svc.pgid : u->svc.pid, sig);
         }
 }
 
@@ -306,8 +750,16 @@ static void drain_timer_cb(struct loop *l, void *userdata) {
         s->draining = false;
         s->drained = true;
         log_event(LOG_LEVEL_INFO, "drain_done", "signal", "SIGTERM", NULL);
-        stop_all(s, term_action(s));
+        begin_shutdown(s, term_action(s), NULL);
         settle(s);
+}
+
+/* A second signal during the shutdown: units already stopping get it
+ * now; the others get the shutdown's own signal when their turn comes. */
+static void signal_stopping(struct supervisor *s, int sig) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (u->stop_sent)
+                        stop_unit(u, sig);
 }
 
 static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *userdata) {
@@ -318,6 +770,13 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
         (void)l;
         if (sig == SIGCHLD) {
                 (void)reaper_reap(&s->reaper);
+                settle(s);
+                return;
+        }
+        if (sig == SIGHUP && s->opt.config_path) {
+                /* Running from a file, HUP means "re-read it" (as for
+                 * supervisord, nginx, httpd); the services are not sent it. */
+                (void)supervisor_reload(s);
                 settle(s);
                 return;
         }
@@ -333,8 +792,6 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
 
         /* TERM or INT: from now on nothing restarts. */
         first = !s->shutting_down;
-        s->shutting_down = true;
-        stop_all(s, 0);
         if (sig == SIGTERM)
                 to = term_action(s);
         if (s->draining) {
@@ -343,25 +800,148 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
                 loop_timer_disarm(s->loop, &s->drain_timer);
                 s->draining = false;
                 s->drained = true;
-                stop_all(s, term_action(s));
+                begin_shutdown(s, term_action(s), NULL);
                 if (sig == SIGINT)
-                        stop_all(s, to);
-        } else if (sig == SIGTERM && s->opt.signals.drain_delay_usec > 0 && !s->drained) {
+                        signal_stopping(s, to);
+        } else if (sig == SIGTERM && s->opt.signals.drain_delay_usec > 0 && !s->drained && first) {
+                begin_shutdown(s, 0, NULL);
                 s->draining = true;
                 log_event(LOG_LEVEL_INFO, "drain", "delay_ms", LF_MS(s->opt.signals.drain_delay_usec),
                           "msg", "delaying SIGTERM so endpoints can drain", NULL);
                 if (loop_timer_arm_in(s->loop, &s->drain_timer, s->opt.signals.drain_delay_usec) < 0) {
                         s->draining = false;
-                        stop_all(s, to);
+                        begin_shutdown(s, to, NULL);
                 }
-        } else
-                stop_all(s, to);
+        } else if (first)
+                begin_shutdown(s, to, NULL);
+        else
+                signal_stopping(s, to);
         /* Logged after the signal went out: a slow stderr (a pipe to a
          * log shipper) never delays the stop. */
         if (first)
                 log_event(LOG_LEVEL_INFO, "shutdown", "signal", signal_to_name(sig), NULL);
         settle(s);
 }
+
+/* ---- reload ---- */
+
+static void free_config(struct config *c) {
+        config_free(c);
+}
+
+int supervisor_reload(struct supervisor *s) {
+        struct config_context ctx = { .environ = environ, .root = "/" };
+        struct config_diags diags = { 0 };
+        struct config *c = NULL;
+        unsigned added = 0, removed = 0, changed = 0, policy = 0, kept = 0;
+        int r;
+
+        if (!s->opt.config_path)
+                return -ENOTSUP;
+        if (s->reload_in_flight) {
+                log_event(LOG_LEVEL_WARN, "reload_refused", "msg", "the previous reload is still being applied", NULL);
+                return -EBUSY;
+        }
+        if (s->shutting_down)
+                return -ESHUTDOWN;
+        ctx.host_cpus = limits_affinity_cpus(&s->opt.limits);
+        r = config_load(s->opt.config_path, &ctx, &c, &diags);
+        for (size_t i = 0; i < diags.n; i++)
+                log_event(diags.v[i].warning ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR, "reload_error", "file",
+                          diags.v[i].file ? diags.v[i].file : s->opt.config_path, "line", LF_U64(diags.v[i].line),
+                          "column", LF_U64(diags.v[i].column), "msg", diags.v[i].message, NULL);
+        config_diags_done(&diags);
+        if (r < 0) {
+                log_event(LOG_LEVEL_ERROR, "reload_failed", "file", s->opt.config_path,
+                          "msg", "the configuration has errors: nothing changed", NULL);
+                free_config(c);
+                return r;
+        }
+        if (c->n_services > SUPERVISOR_MAX_SERVICES) {
+                free_config(c);
+                return -ENOSPC;
+        }
+
+        /* Removed and changed units first, so that names freed here may be
+         * reused by added ones. */
+        for (struct unit *u = s->units; u; u = u->next) {
+                const struct config_service *n = NULL;
+                bool only_policy = false;
+
+                if (u->removing)
+                        continue;
+                for (size_t i = 0; i < c->n_services; i++)
+                        if (strcmp(c->services[i].name, u->spec.name) == 0)
+                                n = &c->services[i];
+                if (!n) {
+                        u->removing = true;
+                        removed++;
+                        stop_unit(u, -1);
+                        continue;
+                }
+                r = config_service_equal(&u->spec, n, &only_policy);
+                if (r > 0) {
+                        kept++;
+                        continue;
+                }
+                if (only_policy) {
+                        struct service_config sc;
+                        struct config_service copy;
+
+                        if (config_service_copy(&copy, n) < 0)
+                                goto oom;
+                        config_service_done(&u->spec);
+                        u->spec = copy;
+                        service_config_of(&u->spec, &sc);
+                        if (service_set_policy(&u->svc, &sc) < 0)
+                                goto oom;
+                        policy++;
+                        continue;
+                }
+                if (u->next_spec) {
+                        config_service_done(u->next_spec);
+                        free(u->next_spec);
+                }
+                u->next_spec = calloc(1, sizeof *u->next_spec);
+                if (!u->next_spec || config_service_copy(u->next_spec, n) < 0) {
+                        free(u->next_spec);
+                        u->next_spec = NULL;
+                        goto oom;
+                }
+                changed++;
+                if (!service_is_terminal(&u->svc))
+                        stop_unit(u, -1);
+                /* A finished or stopping unit restarts once finished
+                 * (settle()): it re-enters start order then. */
+                u->svc.stop_requested = true;
+        }
+        for (size_t i = 0; i < c->n_services; i++) {
+                struct unit *u = find_unit(s, c->services[i].name);
+
+                if (u && !u->removing)
+                        continue;
+                r = unit_new(s, &c->services[i], &u);
+                if (r < 0)
+                        goto oom;
+                unit_append(s, u);
+                added++;
+        }
+        log_event(LOG_LEVEL_INFO, "reload", "file", s->opt.config_path, "added", LF_U64(added), "removed",
+                  LF_U64(removed), "changed", LF_U64(changed), "policy_only", LF_U64(policy), "unchanged",
+                  LF_U64(kept), NULL);
+        if (c->log_level >= 0)
+                log_set_level((enum log_level)c->log_level);
+        if (c->log_format >= 0)
+                log_set_format((enum log_format)c->log_format);
+        s->reload_in_flight = removed + changed > 0;
+        free_config(c);
+        return 0;
+oom:
+        free_config(c);
+        return log_error_errno(-ENOMEM, "reload: out of memory; applied in part");
+}
+
+/* ---- set-up ---- */
 
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
         struct supervisor *s;
@@ -402,7 +982,7 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                         log_msg(LOG_LEVEL_WARN, errno,
                                 "neither PID 1 nor a child subreaper: orphans of the service will not be reaped by gorral, proceeding anyway");
         }
-        s->take_tty = !s->opt.setsid && spawn_we_own_tty();
+        s->take_tty = spawn_we_own_tty();
         *ret = s;
         return 0;
 fail:
@@ -413,44 +993,42 @@ fail:
 struct supervisor *supervisor_free(struct supervisor *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_services; i++)
-                service_done(&s->services[i]);
-        free(s->services);
+        while (s->units) {
+                struct unit *u = s->units;
+
+                s->units = u->next;
+                unit_free(s, u);
+        }
         reaper_done(&s->reaper);
         loop_free(s->loop);
         free(s);
         return NULL;
 }
 
-int supervisor_add_service(struct supervisor *s, const struct service_config *cfg) {
-        struct service *n;
+int supervisor_add_service(struct supervisor *s, const struct config_service *spec) {
+        struct unit *u;
         int r;
 
-        if (s->n_services >= SUPERVISOR_MAX_SERVICES)
+        if (s->n_units >= SUPERVISOR_MAX_SERVICES)
                 return -ENOSPC;
-        /* Services are added before the loop runs and never move after:
-         * timers and reaper watches point into this array. */
-        n = realloc(s->services, (s->n_services + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        s->services = n;
-        r = service_init(&s->services[s->n_services], cfg, &real_ops, s);
+        if (!spec->name || !spec->argv || !spec->argv[0])
+                return -EINVAL;
+        if (find_unit(s, spec->name))
+                return -EEXIST;
+        r = unit_new(s, spec, &u);
         if (r < 0)
                 return r;
-        loop_timer_init(&s->services[s->n_services].timer, service_timer_cb, &s->services[s->n_services]);
-        s->n_services++;
+        unit_append(s, u);
         return 0;
 }
 
 int supervisor_run(struct supervisor *s) {
         int r;
 
-        if (s->n_services == 0)
+        if (s->n_units == 0)
                 return GR_EXIT_USAGE;
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
-        for (size_t i = 0; i < s->n_services; i++)
-                service_dispatch(&s->services[i], SERVICE_EV_START, NULL);
         settle(s);
         r = loop_run(s->loop);
         if (r < 0) {

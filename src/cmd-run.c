@@ -1,5 +1,6 @@
 /* cmd-run.c: `gorral run [OPTIONS] [--] CMD [ARGS...]`: the options, then
  * the supervisor. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,11 +16,23 @@
 
 static const char run_help[] =
         "Usage: gorral run [OPTIONS] [--] CMD [ARGS...]\n"
+        "       gorral run -c FILE [OPTIONS]\n"
         "\n"
         "Run CMD as a supervised child: reap every zombie (as PID 1, or as a child\n"
         "subreaper otherwise), forward signals, restart by policy, set GOMAXPROCS and\n"
         "GOMEMLIMIT from the cgroup limits, and exit with the child's status.\n"
         "\n"
+        "Services from a file:\n"
+        "  -c, --config FILE        supervise the services of FILE (YAML; see gorral.yaml(5)\n"
+        "                           and `gorral check-config`): each starts when its\n"
+        "                           depends_on conditions hold; SIGHUP re-reads FILE. With\n"
+        "                           a critical service, gorral stops everything and exits\n"
+        "                           with its status when it ends; otherwise gorral exits when\n"
+        "                           every service has finished, with the status of the first\n"
+        "                           service that failed (0 when none did).\n"
+        "      --control PATH       the control socket (default: control.socket in FILE,\n"
+        "                           $GORRAL_SOCKET, /run/gorral.sock as root, else\n"
+        "                           $XDG_RUNTIME_DIR/gorral.sock)\n"
         "Child:\n"
         "  -g, --group              forward signals to the child's whole process group\n"
         "      --setsid             start the child in a new session (default: a new\n"
@@ -81,7 +94,7 @@ static const char run_help[] =
 static const char *const valued[] = {
         "--pdeathsig", "--rewrite", "--drain-delay", "--stop-signal", "--stop-timeout", "--restart",
         "--backoff-initial", "--backoff-max", "--backoff-jitter", "--restart-budget", "--restart-window",
-        "--start-grace", "--remap-exit", "--log-format", "--log-level",
+        "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
 };
 
 static bool takes_value(const char *name) {
@@ -157,7 +170,11 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
         else if (!strcmp(name, "--remap-exit")) {
                 if (supervisor_parse_remap(so, v) < 0)
                         return bad(name, v);
-        } else if (!strcmp(name, "--log-format")) {
+        } else if (!strcmp(name, "-c") || !strcmp(name, "--config"))
+                so->config_path = v;
+        else if (!strcmp(name, "--control"))
+                so->control_path = v;
+        else if (!strcmp(name, "--log-format")) {
                 r = log_format_from_string(v);
                 if (r < 0)
                         return bad(name, v);
@@ -172,6 +189,59 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                 return GR_EXIT_USAGE;
         }
         return 0;
+}
+
+extern char **environ;
+
+/* gorral run -c FILE: every error of the file stops gorral before anything
+ * starts (exit 2), as `gorral check-config` reports them. */
+static int run_file(struct supervisor_options *so) {
+        struct config_context ctx = { .environ = environ, .root = "/" };
+        struct config_diags diags = { 0 };
+        struct config *c = NULL;
+        struct supervisor *s = NULL;
+        int r;
+
+        ctx.host_cpus = limits_affinity_cpus(&so->limits);
+        r = config_load(so->config_path, &ctx, &c, &diags);
+        config_diags_print(stderr, &diags);
+        config_diags_done(&diags);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        return GR_EXIT_SYSTEM;
+                fprintf(stderr, "gorral run: %s: not starting (see the errors above)\n", so->config_path);
+                config_free(c);
+                return GR_EXIT_USAGE;
+        }
+        if (c->log_level >= 0)
+                log_set_level((enum log_level)c->log_level);
+        if (c->log_format >= 0)
+                log_set_format((enum log_format)c->log_format);
+        if (c->drain_delay_usec && !so->signals.drain_delay_usec)
+                so->signals.drain_delay_usec = c->drain_delay_usec;
+        so->output_prefix = so->output_prefix || c->output_prefix;
+        if (!so->control_path)
+                so->control_path = c->control_socket;
+        r = supervisor_new(so, &s);
+        if (r < 0) {
+                config_free(c);
+                return GR_EXIT_SYSTEM;
+        }
+        for (size_t i = 0; i < c->n_services; i++) {
+                r = supervisor_add_service(s, &c->services[i]);
+                if (r < 0) {
+                        log_error_errno(r, "cannot set up service %s", c->services[i].name);
+                        supervisor_free(s);
+                        config_free(c);
+                        return GR_EXIT_SYSTEM;
+                }
+        }
+        /* The file's settings are copied into the units; the control path
+         * may point into c, so c lives as long as the supervisor. */
+        r = supervisor_run(s);
+        supervisor_free(s);
+        config_free(c);
+        return r;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -236,6 +306,13 @@ int cmd_run(int argc, char **argv) {
                 r = apply(&so, &sc, name, v);
                 if (r != 0)
                         return r;
+        }
+        if (so.config_path) {
+                if (i < argc) {
+                        fprintf(stderr, "gorral run: -c FILE and a command exclude each other ('%s')\n", argv[i]);
+                        return GR_EXIT_USAGE;
+                }
+                return run_file(&so);
         }
         if (i >= argc) {
                 fprintf(stderr, "gorral run: no command given (usage: gorral run [OPTIONS] [--] CMD [ARGS...])\n");

@@ -46,6 +46,8 @@ struct supervisor_options {
         struct exit_remap remaps[SUPERVISOR_MAX_REMAPS];
         unsigned n_remaps;
         const char *config_path;     /* -c FILE: SIGHUP re-reads it; NULL: one command */
+        const char *control_path;    /* the control socket; NULL: the default */
+        bool output_prefix;          /* "NAME | " before each line of each service */
 };
 
 struct unit;

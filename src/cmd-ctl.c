@@ -205,6 +205,10 @@ static int exchange(const struct ctl_args *a, const char *path, const char *req,
                 if (k < 0) {
                         if (errno == EINTR)
                                 continue;
+                        /* Refused (busy, another uid) and closed before the
+                         * request was read: the answer is still to be read. */
+                        if (errno == EPIPE || errno == ECONNRESET)
+                                break;
                         fprintf(stderr, "gorral %s: %s: %s\n", a->cmd, path,
                                 errno == EAGAIN ? "timed out sending" : strerror(errno));
                         return GR_EXIT_UNAVAILABLE;

@@ -104,6 +104,8 @@ struct json_writer {
         bool after_key;
 };
 #define JSON_WRITER_MAX_DEPTH 63
+/* json_uint() past INT64_MAX writes valid JSON that json_parse() refuses
+ * (-ERANGE): the reader keeps integers exact and int64. */
 
 /* max: the most bytes the document may take (the NUL not counted). */
 void json_writer_init(struct json_writer *w, size_t max);

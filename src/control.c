@@ -616,7 +616,7 @@ static int listen_on(const char *path, int *ret_fd, struct stat *ret_st) {
 int control_new(struct loop *l, const char *path, const struct control_ops *ops, void *userdata,
                 const struct control_options *o, struct control **ret) {
         struct control *c;
-        struct stat st;
+        struct stat st = { 0 };
         int r;
 
         if (!ops || !ops->status || !ops->command)

@@ -36,6 +36,7 @@ Test(json, request_object) {
         struct json_doc *d = parse_ok(" {\"cmd\":\"signal\", \"name\" : \"api\",\n\"signal\":\"HUP\",\"n\":-12,"
                                       "\"t\":true,\"f\":false,\"z\":null,\"r\":1.5e3,\"a\":[1,[2,{}],[]],\"o\":{\"k\":\"v\"}}\r\n");
         const struct json_value *v;
+        char *enc;
 
         cr_assert_eq(d->root->type, JSON_OBJECT);
         cr_assert_eq(d->root->n_children, 10);
@@ -63,9 +64,11 @@ Test(json, request_object) {
         cr_assert_null(json_get(d->root, "missing"));
         cr_assert_null(json_get_string(d->root, "n"), "an integer is not a string");
         cr_assert_null(json_get(json_get(d->root, "a"), "cmd"), "an array has no members");
-        cr_assert_str_eq(encode(d->root),
+        enc = encode(d->root);
+        cr_assert_str_eq(enc,
                          "{\"cmd\":\"signal\",\"name\":\"api\",\"signal\":\"HUP\",\"n\":-12,\"t\":true,\"f\":false,"
                          "\"z\":null,\"r\":1500.0,\"a\":[1,[2,{}],[]],\"o\":{\"k\":\"v\"}}");
+        free(enc);
         json_doc_free(d);
 }
 

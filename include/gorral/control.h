@@ -32,6 +32,9 @@ struct control;
 struct json_writer;
 struct loop;
 
+/* The callbacks run inside the loop while a client is being answered:
+ * they must not block and must not free the control (defer that to a
+ * timer, e.g. when a reload moves the socket). */
 struct control_ops {
         /* Write the value of "services" (one array) for every service, or
          * the one named (name NULL: all). 0, or -ENOENT when no service has

@@ -486,6 +486,8 @@ static void punctual_check(struct loop *l, struct punctual *p) {
         waitpid(p->child, NULL, 0);
         close(p->pipe_fd);
         cr_assert(p->fired, "the timer fired");
+        cr_log_info("timer late by %llu us, signal handled %llu us after it was sent",
+                    (unsigned long long)(p->fired - p->due), (unsigned long long)(p->signal_got - p->signal_sent));
         cr_assert(p->signal_got, "the signal arrived");
         cr_assert_lt(p->fired - p->due, ON_TIME_USEC, "timer late by %llu us", (unsigned long long)(p->fired - p->due));
         cr_assert_lt(p->signal_got - p->signal_sent, ON_TIME_USEC, "signal late by %llu us",

@@ -16,6 +16,12 @@ static const struct {
         { "exec", cmd_exec, "set GOMAXPROCS/GOMEMLIMIT and exec a command (no gorral process remains)" },
         { "inspect", cmd_inspect, "show a Go binary's version, module and build settings" },
         { "run", cmd_run, "supervise a command: PID 1 or subreaper, signals, restart" },
+        { "status", cmd_status, "show the services of a running gorral (--json)" },
+        { "start", cmd_start, "start a service of a running gorral" },
+        { "stop", cmd_stop, "stop a service of a running gorral" },
+        { "restart", cmd_restart, "restart a service of a running gorral" },
+        { "reload", cmd_reload, "make a running gorral read its configuration again" },
+        { "signal", cmd_signal, "send a signal to a service of a running gorral" },
 };
 
 static void usage(FILE *f) {
@@ -25,7 +31,8 @@ static void usage(FILE *f) {
                 fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\n`gorral COMMAND --help` shows each command's options.\n"
                    "Environment: GORRAL_LOG_LEVEL (debug|info|warn|error), GORRAL_LOG_FORMAT (logfmt|json),\n"
-                   "             GORRAL_SYSROOT (read /proc and /sys under this directory).\n");
+                   "             GORRAL_SYSROOT (read /proc and /sys under this directory),\n"
+                   "             GORRAL_SOCKET (the control socket of status, start, stop...).\n");
 }
 
 int main(int argc, char **argv) {

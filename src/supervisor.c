@@ -7,7 +7,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gorral/control.h"
 #include "gorral/exitcodes.h"
+#include "gorral/goenv.h"
+#include "gorral/json.h"
 #include "gorral/log.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
@@ -39,7 +42,13 @@ struct unit {
         bool stop_sent;                /* the shutdown reached it */
         bool failure_recorded;
         bool removing;                 /* removed by a reload: freed once finished */
+        bool held;                     /* stopped by `gorral stop`: keeps gorral running until started again */
         struct config_service *next_spec; /* changed by a reload: restarted with this once finished */
+        /* What the last spawn gave it (from its final environment, set by
+         * gorral or inherited): for `gorral status`. */
+        bool has_gomaxprocs, has_gomemlimit;
+        unsigned gomaxprocs;
+        uint64_t gomemlimit;
         struct unit *next;
 };
 
@@ -171,6 +180,18 @@ oom:
         return -ENOMEM;
 }
 
+static void record_go_env(struct unit *u, char *const *envp) {
+        const char *v;
+
+        u->has_gomaxprocs = u->has_gomemlimit = false;
+        for (; *envp; envp++) {
+                if (strncmp(*envp, "GOMAXPROCS=", 11) == 0)
+                        u->has_gomaxprocs = go_gomaxprocs_valid(*envp + 11, &u->gomaxprocs) == 1;
+                else if (strncmp(*envp, "GOMEMLIMIT=", 11) == 0 && *(v = *envp + 11) && strcmp(v, "off") != 0)
+                        u->has_gomemlimit = go_gomemlimit_valid(v, &u->gomemlimit) == 1;
+        }
+}
+
 static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct unit *u = unit_of(svc);
         struct supervisor *s = u->sup;
@@ -222,6 +243,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 }
         }
         p.envp = env ? env : base;
+        record_go_env(u, p.envp);
         r = spawn_process(&p, &res);
         limits_env_free(env);
         limits_env_free(base);
@@ -648,7 +670,7 @@ static void settle(struct supervisor *s) {
         for (struct unit *u = s->units; u; u = u->next) {
                 if (waiting_for_group(u))
                         any_waiting = true;
-                if (!service_is_terminal(&u->svc))
+                if (!service_is_terminal(&u->svc) || (u->held && !s->shutting_down))
                         all_done = false;
                 if (u->removing || u->next_spec)
                         s->reload_in_flight = true;
@@ -941,6 +963,186 @@ oom:
         return log_error_errno(-ENOMEM, "reload: out of memory; applied in part");
 }
 
+/* ---- control socket ---- */
+
+static void write_unit(struct json_writer *w, const struct unit *u) {
+        const struct service *svc = &u->svc;
+        bool alive = service_has_main(svc);
+
+        json_begin_object(w);
+        json_member_string(w, "name", u->spec.name);
+        json_member_string(w, "state", u->dep_failed ? "dependency-failed" : service_state_to_string(svc->state));
+        json_key(w, "pid");
+        if (alive)
+                json_int(w, svc->pid);
+        else
+                json_null(w);
+        json_member_uint(w, "restarts", svc->starts > 0 ? svc->starts - 1 : 0);
+        json_key(w, "last_exit");
+        if (svc->have_status || svc->exec_errno)
+                json_int(w, svc->exit_code);
+        else
+                json_null(w);
+        json_key(w, "uptime_seconds");
+        if (alive)
+                json_uint(w, (now_usec() - svc->started_usec) / 1000000u);
+        else
+                json_null(w);
+        json_member_null(w, "cgroup");
+        json_key(w, "gomaxprocs");
+        if (u->has_gomaxprocs)
+                json_uint(w, u->gomaxprocs);
+        else
+                json_null(w);
+        json_key(w, "gomemlimit");
+        if (u->has_gomemlimit)
+                json_uint(w, u->gomemlimit);
+        else
+                json_null(w);
+        json_member_bool(w, "ready", u->ready);
+        json_member_bool(w, "critical", u->spec.critical);
+        json_end_object(w);
+}
+
+static int ctl_status(void *userdata, const char *name, struct json_writer *w) {
+        struct supervisor *s = userdata;
+        bool found = !name;
+
+        json_begin_array(w);
+        for (struct unit *u = s->units; u; u = u->next)
+                if (!name || strcmp(name, u->spec.name) == 0) {
+                        write_unit(w, u);
+                        found = true;
+                }
+        json_end_array(w);
+        return found ? 0 : -ENOENT;
+}
+
+static int ctl_command(void *userdata, const char *cmd, const char *name, const char *arg, char *err,
+                       size_t err_size) {
+        struct supervisor *s = userdata;
+        struct unit *u = name ? find_unit(s, name) : NULL;
+        int r = 0;
+
+        if (strcmp(cmd, "reload") == 0) {
+                r = supervisor_reload(s);
+                if (r == -ENOTSUP)
+                        snprintf(err, err_size, "gorral runs one command, not a configuration file");
+                else if (r == -EBUSY)
+                        snprintf(err, err_size, "the previous reload is still being applied");
+                else if (r == -EINVAL)
+                        snprintf(err, err_size, "%s has errors (see gorral's log): nothing changed", s->opt.config_path);
+                settle(s);
+                return r;
+        }
+        if (!u || u->removing) {
+                snprintf(err, err_size, "no service '%s'", name ? name : "");
+                return -ENOENT;
+        }
+        if (s->shutting_down) {
+                snprintf(err, err_size, "gorral is shutting down");
+                return -ESHUTDOWN;
+        }
+        log_event(LOG_LEVEL_INFO, "control", "command", cmd, "service", u->spec.name, arg ? "signal" : NULL, arg,
+                  NULL);
+        if (strcmp(cmd, "start") == 0) {
+                if (!service_is_terminal(&u->svc) && u->svc.state != SERVICE_IDLE) {
+                        snprintf(err, err_size, "service '%s' is %s", name, service_state_to_string(u->svc.state));
+                        return -EALREADY;
+                }
+                u->dep_failed = false;
+                u->stop_sent = false;
+                u->failure_recorded = false;
+                u->held = false;
+                start_unit(u);
+        } else if (strcmp(cmd, "stop") == 0) {
+                if (service_is_terminal(&u->svc)) {
+                        snprintf(err, err_size, "service '%s' is not running", name);
+                        return -EALREADY;
+                }
+                /* An operator's stop: not a failure, never restarted, and
+                 * gorral stays up so that it can be started again. */
+                u->failure_recorded = true;
+                u->held = true;
+                stop_unit(u, -1);
+        } else if (strcmp(cmd, "restart") == 0) {
+                if (service_is_terminal(&u->svc) || u->svc.state == SERVICE_IDLE) {
+                        u->dep_failed = false;
+                        u->failure_recorded = false;
+                        u->held = false;
+                        start_unit(u);
+                } else {
+                        /* Stop, then start again once finished: the same
+                         * path a reload's change takes. */
+                        struct config_service *n = calloc(1, sizeof *n);
+
+                        if (!n || config_service_copy(n, &u->spec) < 0) {
+                                free(n);
+                                return -ENOMEM;
+                        }
+                        if (u->next_spec) {
+                                config_service_done(u->next_spec);
+                                free(u->next_spec);
+                        }
+                        u->next_spec = n;
+                        u->failure_recorded = true;
+                        stop_unit(u, -1);
+                }
+        } else if (strcmp(cmd, "signal") == 0) {
+                int sig;
+
+                if (!arg || parse_signal(arg, &sig) < 0) {
+                        snprintf(err, err_size, "invalid signal '%s'", arg ? arg : "");
+                        return -EINVAL;
+                }
+                if (!service_has_main(&u->svc)) {
+                        snprintf(err, err_size, "service '%s' is not running", name);
+                        return -ESRCH;
+                }
+                r = op_kill(&u->svc, u->spec.group ? -u->svc.pgid : u->svc.pid, sig);
+                if (r < 0)
+                        snprintf(err, err_size, "kill: %s", strerror(-r));
+        } else {
+                snprintf(err, err_size, "unknown command '%s'", cmd);
+                return -EINVAL;
+        }
+        settle(s);
+        return r;
+}
+
+static const struct control_ops ctl_ops = {
+        .status = ctl_status,
+        .command = ctl_command,
+};
+
+/* The control socket: always when running from a file, with one command
+ * only when --control asks for it. A socket that cannot be made is said
+ * once; gorral supervises on without it. */
+static void open_control(struct supervisor *s) {
+        _cleanup_free_ char *def = NULL;
+        const char *path = s->opt.control_path;
+        int r;
+
+        if (!path && !s->opt.config_path)
+                return;
+        if (!path) {
+                r = control_default_path(&def);
+                if (r < 0) {
+                        log_msg(LOG_LEVEL_WARN, 0, "no control socket: no path (set --control, control.socket, "
+                                                   "GORRAL_SOCKET or XDG_RUNTIME_DIR), proceeding without it");
+                        return;
+                }
+                path = def;
+        }
+        r = control_new(s->loop, path, &ctl_ops, s, NULL, &s->control);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_WARN, r, "no control socket at %s%s, proceeding without it", path,
+                        r == -EADDRINUSE ? " (another gorral answers there)" : "");
+                return;
+        }
+        log_event(LOG_LEVEL_INFO, "control", "socket", control_path(s->control), NULL);
+}
+
 /* ---- set-up ---- */
 
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
@@ -999,6 +1201,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 s->units = u->next;
                 unit_free(s, u);
         }
+        control_free(s->control);
         reaper_done(&s->reaper);
         loop_free(s->loop);
         free(s);
@@ -1029,6 +1232,7 @@ int supervisor_run(struct supervisor *s) {
                 return GR_EXIT_USAGE;
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
+        open_control(s);
         settle(s);
         r = loop_run(s->loop);
         if (r < 0) {

@@ -51,6 +51,7 @@ struct supervisor_options {
 };
 
 struct unit;
+struct control;
 
 struct supervisor {
         struct loop *loop;
@@ -75,6 +76,7 @@ struct supervisor {
         int exit_status;
         const char *exit_reason;
         bool reload_in_flight;        /* changed or removed units still stopping */
+        struct control *control;      /* the control socket, or NULL */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

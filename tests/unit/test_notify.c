@@ -584,6 +584,52 @@ Test(notify_socket, bad_addresses) {
         loop_free(l);
 }
 
+/* systemd's own client (libsystemd's sd_notify inside systemd-notify):
+ * it sends READY=1 and STATUS= with its parent's pid in the credentials
+ * (root may claim another pid), then waits on a barrier, which only our
+ * closing of the fd it passed releases. */
+Test(notify_socket, systemd_notify_as_a_real_client) {
+        struct loop *l;
+        struct notify_socket *s;
+        struct got g = { 0 };
+        const char *addr = unique_address("systemd-notify");
+        char env[160];
+        pid_t pid;
+        int st = 0, done = 0;
+
+        if (access("/usr/bin/systemd-notify", X_OK) < 0)
+                cr_skip_test("no /usr/bin/systemd-notify");
+        cr_assert_eq(loop_new(&l), 0);
+        cr_assert_eq(notify_socket_new(l, addr, on_msg, &g, &s), 0);
+        cr_assert_eq(notify_socket_env(s, env, sizeof env), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                char *const argv[] = { (char *)"systemd-notify", (char *)"--ready", (char *)"--status=warm", NULL };
+                char *const envp[] = { env, NULL };
+
+                execve("/usr/bin/systemd-notify", argv, envp);
+                _exit(127);
+        }
+        for (int i = 0; i < 500 && !done; i++) {
+                cr_assert_geq(loop_run_once(l, 10), 0);
+                if (g.calls == 1) {
+                        cr_assert_eq(g.fields, NOTIFY_READY | NOTIFY_STATUS);
+                        cr_assert_str_eq(g.status, "warm");
+                        cr_assert(g.peer.pid == getpid() || g.peer.pid == pid, "pid %d", (int)g.peer.pid);
+                }
+                done = waitpid(pid, &st, WNOHANG) == pid;
+        }
+        cr_assert(done, "systemd-notify returned (its barrier was released)");
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+        cr_assert_geq(g.calls, 1);
+        cr_log_info("systemd-notify: %d datagrams, %llu fds closed, last from pid %d (we are %d, it was %d)",
+                    g.calls, (unsigned long long)notify_socket_stats(s)->fds_closed, (int)g.peer.pid,
+                    (int)getpid(), (int)pid);
+        notify_socket_free(s);
+        loop_free(l);
+}
+
 /* ---- who may speak ---- */
 
 Test(notify_peer, pid_in_pgid) {

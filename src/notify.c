@@ -496,6 +496,30 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata)
         (void)notify_socket_process(userdata, NOTIFY_READS_PER_WAKEUP);
 }
 
+int notify_send(const char *address, const char *text, size_t n) {
+        struct sockaddr_un sa;
+        socklen_t len;
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (!address || (!text && n > 0))
+                return -EINVAL;
+        if (n > NOTIFY_DATAGRAM_MAX)
+                return -EMSGSIZE;
+        r = make_sockaddr(address, &sa, &len);
+        if (r < 0)
+                return r;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        for (;;) {
+                if (sendto(fd, text, n, MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&sa, len) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
 /* ---- who may speak for a service ---- */
 
 int notify_pid_in_pgid(pid_t pid, pid_t pgid) {

@@ -16,6 +16,8 @@
  *   notify_socket_new()     bind, SO_PASSCRED, watch on the loop
  *   notify_socket_env()     "NOTIFY_SOCKET=..." for the child's environment
  *   notify_socket_process() drain pending datagrams now (before an exit)
+ *   notify_send()           the other direction: gorral's own READY=1,
+ *                           STATUS=, WATCHDOG=1 to the systemd above it
  *
  * Bounds: a datagram is at most NOTIFY_DATAGRAM_MAX bytes (longer ones
  * are dropped and counted), at most NOTIFY_READS_PER_WAKEUP datagrams are
@@ -167,3 +169,12 @@ int notify_pid_in_pgid(pid_t pid, pid_t pgid);
  * <sysroot>/proc/<pid>/cgroup (sysroot NULL: "/"). cgroup_path is as
  * /proc/PID/cgroup writes it (relative to the hierarchy's root). */
 int notify_pid_in_cgroup(const char *sysroot, pid_t pid, const char *controller, const char *cgroup_path);
+
+/* Send one datagram (text, n bytes) to address in NOTIFY_SOCKET syntax:
+ * gorral telling the systemd above it (its own $NOTIFY_SOCKET) READY=1,
+ * STATUS=, WATCHDOG=1 or WATCHDOG=trigger, without libsystemd (the static
+ * build has none). Never blocks: a full receive queue is -EAGAIN, dropped
+ * (systemd reads promptly; a ping lost is the next one's job). The kernel
+ * attaches our credentials (the receiver has SO_PASSCRED). 0, -EINVAL
+ * (address), -EMSGSIZE, -ECONNREFUSED (nobody listens), -errno. */
+int notify_send(const char *address, const char *text, size_t n);

@@ -630,6 +630,37 @@ Test(notify_socket, systemd_notify_as_a_real_client) {
         loop_free(l);
 }
 
+Test(notify_send, to_our_own_socket) {
+        struct loop *l;
+        struct notify_socket *s;
+        struct got g = { 0 };
+        const char *addr = unique_address("send");
+        char dir[] = "/tmp/gorral-send-XXXXXX", path[128];
+
+        cr_assert_eq(loop_new(&l), 0);
+        cr_assert_eq(notify_socket_new(l, addr, on_msg, &g, &s), 0);
+        cr_assert_eq(notify_send(addr, "READY=1\nSTATUS=all 3 services ready", 35), 0);
+        run_until(l, &g.calls, 1);
+        cr_assert_eq(g.fields, NOTIFY_READY | NOTIFY_STATUS);
+        cr_assert_str_eq(g.status, "all 3 services ready");
+        cr_assert_eq(g.peer.pid, getpid());
+        notify_socket_free(s);
+        cr_assert_eq(notify_send(addr, "WATCHDOG=1", 10), -ECONNREFUSED, "nobody listens any more");
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/n.sock", dir);
+        cr_assert_eq(notify_socket_new(l, path, on_msg, &g, &s), 0);
+        cr_assert_eq(notify_send(path, "WATCHDOG=1", 10), 0);
+        run_until(l, &g.calls, 2);
+        cr_assert_eq(g.fields, NOTIFY_WATCHDOG);
+        notify_socket_free(s);
+        cr_assert_eq(notify_send(path, "WATCHDOG=1", 10), -ENOENT);
+        rmdir(dir);
+        cr_assert_eq(notify_send("relative", "x", 1), -EINVAL);
+        cr_assert_eq(notify_send(addr, "x", NOTIFY_DATAGRAM_MAX + 1), -EMSGSIZE);
+        loop_free(l);
+}
+
 /* ---- who may speak ---- */
 
 Test(notify_peer, pid_in_pgid) {

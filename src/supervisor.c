@@ -12,6 +12,8 @@
 #include "gorral/goenv.h"
 #include "gorral/json.h"
 #include "gorral/log.h"
+#include "gorral/notify.h"
+#include "gorral/probe.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
 
@@ -49,6 +51,14 @@ struct unit {
         bool has_gomaxprocs, has_gomemlimit;
         unsigned gomaxprocs;
         uint64_t gomemlimit;
+        /* Readiness: the sd_notify socket (kept across restarts), the
+         * running tcp/exec probe of this start, the last STATUS= text. */
+        struct notify_socket *notify;
+        struct probe *probe;
+        pid_t probe_pid;               /* the exec probe's attempt the reaper routes to us */
+        char **probe_env;              /* the exec probe's environment (the service's) */
+        char status_text[256];
+        bool ready_failed;             /* its readiness failed this start */
         struct unit *next;
 };
 
@@ -149,6 +159,18 @@ static void unit_limits_options(const struct unit *u, struct limits_options *ret
 /* The service's own environment (or gorral's, when the spec has none),
  * with a fixed go.gomaxprocs / go.gomemlimit added where the environment
  * does not already set it. */
+/* What gorral's own systemd gave gorral is not the service's: a service
+ * that finds NOTIFY_SOCKET talks to gorral's (or nobody's) notify socket. */
+static bool is_systemd_var(const char *kv) {
+        static const char *const names[] = { "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                             "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strncmp(kv, names[i], strlen(names[i])) == 0)
+                        return true;
+        return false;
+}
+
 static int unit_base_env(const struct unit *u, char ***ret) {
         char *const *base = u->spec.env ? u->spec.env : environ;
         size_t n = 0, k = 0;
@@ -159,12 +181,21 @@ static int unit_base_env(const struct unit *u, char ***ret) {
                 has_procs |= strncmp(base[n], "GOMAXPROCS=", 11) == 0;
                 has_mem |= strncmp(base[n], "GOMEMLIMIT=", 11) == 0;
         }
-        env = calloc(n + 3, sizeof *env);
+        env = calloc(n + 4, sizeof *env);
         if (!env)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                if (is_systemd_var(base[i]))
+                        continue;
                 if (!(env[k++] = strdup(base[i])))
                         goto oom;
+        }
+        if (u->notify) {
+                char buf[160];
+
+                if (notify_socket_env(u->notify, buf, sizeof buf) < 0 || !(env[k++] = strdup(buf)))
+                        goto oom;
+        }
         if (u->spec.gomaxprocs_mode == CONFIG_GO_FIXED && !has_procs &&
             asprintf(&env[k++], "GOMAXPROCS=%u", u->spec.gomaxprocs) < 0)
                 goto oom_last;
@@ -178,6 +209,179 @@ oom_last:
 oom:
         limits_env_free(env);
         return -ENOMEM;
+}
+
+/* ---- readiness ---- */
+
+static void settle(struct supervisor *s);
+static void stop_unit(struct unit *u, int sig);
+static bool someone_needs_ready(const struct supervisor *s, const struct unit *u);
+
+static void became_ready(struct unit *u, const char *how) {
+        if (u->ready)
+                return;
+        u->ready = u->ever_ready = true;
+        loop_timer_disarm(u->sup->loop, &u->ready_timer);
+        log_event(LOG_LEVEL_INFO, "ready", "service", u->spec.name, "how", how, NULL);
+}
+
+/* Its readiness can no longer come this start: stop it; its dependents
+ * learn that their condition cannot hold. */
+static void readiness_failed(struct unit *u, const char *why) {
+        if (u->ready || u->ready_failed)
+                return;
+        u->ready_failed = true;
+        log_event(LOG_LEVEL_ERROR, "ready_failed", "service", u->spec.name, "msg", why, NULL);
+        if (service_has_main(&u->svc))
+                stop_unit(u, -1);
+}
+
+static void end_probe(struct unit *u) {
+        u->probe = probe_free(u->probe);
+        limits_env_free(u->probe_env);
+        u->probe_env = NULL;
+}
+
+static void probe_done(void *userdata, bool ok, const char *why) {
+        struct unit *u = userdata;
+        const char *how = u->spec.ready == CONFIG_PROBE_TCP ? "tcp" : "exec";
+
+        end_probe(u);
+        if (!service_has_main(&u->svc))
+                return;
+        if (ok) {
+                log_event(LOG_LEVEL_DEBUG, "probe", "service", u->spec.name, "msg", why, NULL);
+                became_ready(u, how);
+        } else
+                readiness_failed(u, why);
+        settle(u->sup);
+}
+
+static void on_probe_reaped(pid_t pid, int status, void *userdata) {
+        struct unit *u = userdata;
+
+        if (u->probe_pid == pid)
+                u->probe_pid = 0;
+        if (u->probe)
+                (void)probe_exec_exited(u->probe, pid, status);
+}
+
+/* An exec probe runs as the service would: its environment, credentials
+ * and working directory, a process group of its own. */
+static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid_t *ret_pid) {
+        struct unit *u = userdata;
+        const struct config_service *c = &u->spec;
+        struct spawn_params p = {
+                .argv = argv,
+                .envp = envp,
+                .sigmask = &u->sup->orig_mask,
+                .has_gid = c->has_gid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .has_uid = c->has_uid,
+                .uid = c->uid,
+                .has_umask = c->has_umask,
+                .umask = c->umask,
+                .working_dir = c->working_dir,
+        };
+        struct spawn_result res;
+        int r = spawn_process(&p, &res);
+
+        if (r < 0)
+                return r;
+        r = reaper_watch(&u->sup->reaper, res.pid, on_probe_reaped, u);
+        if (r < 0) {
+                (void)spawn_kill(res.pid, SIGKILL);
+                return r;
+        }
+        u->probe_pid = res.pid;
+        *ret_pid = res.pid;
+        return 0;
+}
+
+static void probe_forget(void *userdata, pid_t pid) {
+        struct unit *u = userdata;
+
+        reaper_unwatch(&u->sup->reaper, pid);
+        if (u->probe_pid == pid)
+                u->probe_pid = 0;
+}
+
+static const struct probe_ops unit_probe_ops = {
+        .done = probe_done,
+        .spawn = probe_spawn,
+        .forget = probe_forget,
+};
+
+static int unit_base_env(const struct unit *u, char ***ret);
+
+/* A new main process is running: start what tells that it is ready. */
+static void begin_readiness(struct unit *u) {
+        struct probe_timing t = { .interval_usec = u->spec.ready_interval_usec,
+                                  .timeout_usec = u->spec.ready_timeout_usec };
+        struct loop *l = u->sup->loop;
+        int r = 0;
+
+        end_probe(u);
+        u->ready = u->ready_failed = false;
+        loop_timer_disarm(l, &u->ready_timer);
+        switch (u->spec.ready) {
+        case CONFIG_PROBE_NONE:
+                /* "ready" is "alive past the start grace": a timer only
+                 * when someone waits for it (no wakeup otherwise). */
+                if (someone_needs_ready(u->sup, u))
+                        r = loop_timer_arm_in(l, &u->ready_timer, u->spec.start_grace_usec);
+                break;
+        case CONFIG_PROBE_NOTIFY:
+                r = loop_timer_arm_in(l, &u->ready_timer, u->spec.ready_timeout_usec);
+                break;
+        case CONFIG_PROBE_TCP:
+                r = probe_tcp_start(l, u->spec.ready_tcp, &t, &unit_probe_ops, u, &u->probe);
+                break;
+        case CONFIG_PROBE_EXEC:
+                r = unit_base_env(u, &u->probe_env);
+                if (r >= 0)
+                        r = probe_exec_start(l, u->spec.ready_exec, u->probe_env, &t, &unit_probe_ops, u, &u->probe);
+                break;
+        }
+        if (r < 0) {
+                end_probe(u);
+                log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot start its readiness check", u->spec.name);
+                readiness_failed(u, "the readiness check could not be started");
+        }
+}
+
+/* sd_notify from a service. Only its own processes may speak for it: the
+ * main process, a member of its process group or of its cgroup. */
+static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, const struct notify_message *m,
+                      void *userdata) {
+        struct unit *u = userdata;
+        bool ok;
+
+        (void)ns;
+        ok = peer->pid > 0 && service_has_main(&u->svc) &&
+             (peer->pid == u->svc.pid || notify_pid_in_pgid(peer->pid, u->svc.pgid) == 1);
+        if (!ok) {
+                log_event(LOG_LEVEL_WARN, "notify_rejected", "service", u->spec.name, "pid", LF_INT(peer->pid),
+                          "msg", "the sender is not a process of this service, ignoring", NULL);
+                return;
+        }
+        if (m->fields & (1u << NOTIFY_STATUS)) {
+                size_t n = m->status_len < sizeof u->status_text - 1 ? m->status_len : sizeof u->status_text - 1;
+
+                /* Cut on a UTF-8 boundary. */
+                while (n > 0 && n < m->status_len && ((unsigned char)m->status[n] & 0xc0) == 0x80)
+                        n--;
+                memcpy(u->status_text, m->status, n);
+                u->status_text[n] = '\0';
+                log_event(LOG_LEVEL_DEBUG, "notify_status", "service", u->spec.name, "status", u->status_text, NULL);
+        }
+        if (m->fields & (1u << NOTIFY_STOPPING))
+                log_event(LOG_LEVEL_INFO, "notify_stopping", "service", u->spec.name, NULL);
+        if ((m->fields & (1u << NOTIFY_READY)) && u->spec.ready == CONFIG_PROBE_NOTIFY)
+                became_ready(u, "notify");
+        settle(u->sup);
 }
 
 static void record_go_env(struct unit *u, char *const *envp) {
@@ -216,6 +420,18 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct spawn_result res;
         int r;
 
+        if (c->ready == CONFIG_PROBE_NOTIFY && !u->notify) {
+                char addr[NOTIFY_ADDRESS_MAX + 1];
+
+                /* One socket per service, kept across its restarts: the
+                 * socket a datagram comes in on names the service. */
+                r = notify_socket_address(addr, sizeof addr, getpid(), c->name);
+                if (r >= 0)
+                        r = notify_socket_new(s->loop, addr, on_notify, u, &u->notify);
+                if (r < 0)
+                        log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot open its notify socket; it cannot report ready",
+                                c->name);
+        }
         r = unit_base_env(u, &base);
         if (r < 0)
                 return r;
@@ -261,8 +477,13 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         }
         u->watched_pid = res.pid;
         u->ready = false;
-        if (!res.err)
+        if (!res.err) {
                 u->ever_started = true;
+                /* The pid the state machine records is res.pid; readiness
+                 * starts now (the callbacks run from the loop, after). */
+                u->svc.pid = u->svc.pgid = res.pid;
+                begin_readiness(u);
+        }
         *ret_pid = res.pid;
         *ret_exec_errno = res.err;
         return 0;
@@ -382,19 +603,10 @@ static bool someone_needs_ready(const struct supervisor *s, const struct unit *u
         return false;
 }
 
-static void became_ready(struct unit *u, const char *how) {
-        if (u->ready)
-                return;
-        u->ready = u->ever_ready = true;
-        log_event(LOG_LEVEL_INFO, "ready", "service", unit_name(u), "how", how, NULL);
-}
-
 static void ready_timer_cb(struct loop *l, void *userdata);
 
 static void start_unit(struct unit *u) {
         dispatch(u, SERVICE_EV_START, NULL);
-        if (service_has_main(&u->svc) && u->spec.ready == CONFIG_PROBE_NONE && someone_needs_ready(u->sup, u))
-                (void)loop_timer_arm_in(u->sup->loop, &u->ready_timer, u->spec.start_grace_usec);
 }
 
 /* Start what may start: every idle unit whose conditions hold. Units
@@ -512,6 +724,10 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
         loop_timer_disarm(s->loop, &u->ready_timer);
         if (u->watched_pid > 0)
                 reaper_unwatch(&s->reaper, u->watched_pid);
+        end_probe(u);
+        if (u->probe_pid > 0)
+                reaper_unwatch(&s->reaper, u->probe_pid);
+        notify_socket_free(u->notify);
         service_done(&u->svc);
         config_service_done(&u->spec);
         if (u->next_spec) {
@@ -619,8 +835,12 @@ static void settle(struct supervisor *s) {
                 changed = false;
                 for (struct unit *u = s->units; u; u = u->next) {
                         if (u->exit_pending) {
+                                /* Its last STATUS=/STOPPING=1 before its exit. */
+                                if (u->notify)
+                                        (void)notify_socket_process(u->notify, 64);
                                 u->exit_pending = false;
                                 loop_timer_disarm(s->loop, &u->ready_timer);
+                                end_probe(u);
                                 u->ready = false;
                                 dispatch(u, SERVICE_EV_EXIT,
                                          &(struct service_event_data){ .status = u->exit_pending_status });
@@ -709,10 +929,16 @@ static void service_timer_cb(struct loop *l, void *userdata) {
 
 static void ready_timer_cb(struct loop *l, void *userdata) {
         struct unit *u = userdata;
+        char why[96];
 
         (void)l;
-        if (service_has_main(&u->svc) && u->svc.state != SERVICE_STOPPING && u->svc.state != SERVICE_KILLING)
-                became_ready(u, "start-grace");
+        if (service_has_main(&u->svc) && u->svc.state != SERVICE_STOPPING && u->svc.state != SERVICE_KILLING) {
+                if (u->spec.ready == CONFIG_PROBE_NOTIFY) {
+                        snprintf(why, sizeof why, "no READY=1 within %.1fs", (double)u->spec.ready_timeout_usec / 1e6);
+                        readiness_failed(u, why);
+                } else
+                        became_ready(u, "start-grace");
+        }
         settle(u->sup);
 }
 
@@ -1000,6 +1226,7 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         else
                 json_null(w);
         json_member_bool(w, "ready", u->ready);
+        json_member_string(w, "status", u->status_text[0] ? u->status_text : NULL);
         json_member_bool(w, "critical", u->spec.critical);
         json_end_object(w);
 }

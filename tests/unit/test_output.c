@@ -898,6 +898,124 @@ Test(spawn, stdout_and_stderr_fds) {
         close(p[0]);
 }
 
+/* The integration helper (tests/helpers/chunky.c), built here with cc as
+ * tests/integration/run_helpers.sh does: two of them, odd chunkings on
+ * both streams, a 150000-byte line and a partial last line each. */
+Test(output, chunky_helpers_long_lines_and_partial_tails) {
+        char bin[] = "/tmp/gorral-chunky-XXXXXX", cmd[512];
+        struct loop *l;
+        struct output *o;
+        struct output_stream *s[4];
+        struct sink out = { 0 }, err = { 0 };
+        int dout[2], derr[2], fd, status;
+        pid_t pids[2];
+        const char *tags[2] = { "A", "B" };
+
+        fd = mkstemp(bin);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        snprintf(cmd, sizeof cmd, "cc -O2 -o %s %s/../helpers/chunky.c", bin, FIXTURES);
+        if (system(cmd) != 0) {
+                unlink(bin);
+                cr_skip_test("no C compiler to build tests/helpers/chunky.c");
+        }
+        cr_assert_eq(pipe2(dout, O_CLOEXEC | O_NONBLOCK), 0);
+        cr_assert_eq(pipe2(derr, O_CLOEXEC | O_NONBLOCK), 0);
+        cr_assert_eq(loop_new(&l), 0);
+        cr_assert_eq(output_new(l, &(struct output_options){ .stdout_fd = dout[1], .stderr_fd = derr[1] }, &o), 0);
+        out.fd = dout[0];
+        err.fd = derr[0];
+        cr_assert_eq(loop_add_fd(l, dout[0], EPOLLIN, sink_read, &out), 0);
+        cr_assert_eq(loop_add_fd(l, derr[0], EPOLLIN, sink_read, &err), 0);
+        for (int i = 0; i < 2; i++) {
+                int po[2], pe[2];
+                char *argv[] = { bin, (char *)tags[i], "400", "150000", "bye", NULL };
+                char *envp[] = { NULL };
+                struct spawn_result res;
+
+                cr_assert_eq(pipe2(po, O_CLOEXEC), 0);
+                cr_assert_eq(pipe2(pe, O_CLOEXEC), 0);
+                cr_assert_eq(output_stream_new(o, tags[i], po[0], false, &s[2 * i]), 0);
+                cr_assert_eq(output_stream_new(o, tags[i], pe[0], true, &s[2 * i + 1]), 0);
+                cr_assert_eq(spawn_process(&(struct spawn_params){ .argv = argv, .envp = envp, .exe = bin,
+                                                                   .stdout_fd = po[1], .stderr_fd = pe[1] }, &res), 0);
+                cr_assert_eq(res.err, 0);
+                pids[i] = res.pid;
+                close(po[1]);
+                close(pe[1]);
+        }
+        cr_assert(run_until(l, both_done, s, 30000));
+        for (int i = 0; i < 2; i++) {
+                cr_assert_eq(waitpid(pids[i], &status, 0), pids[i]);
+                cr_assert_eq(status, 0);
+        }
+        for (int i = 0; i < 20; i++)
+                loop_run_once(l, 5);
+        sink_drain(&out);
+        sink_drain(&err);
+        unlink(bin);
+        for (int e = 0; e < 2; e++) {
+                struct buf *b = e ? &err.b : &out.b;
+                long next[2] = { 0, 0 };
+                int long_piece[2] = { 0, 0 };
+                size_t long_off[2] = { 0, 0 };
+                bool tail[2] = { false, false };
+
+                for (size_t off = 0; off < b->len;) {
+                        const char *line = b->p + off, *nl = memchr(line, '\n', b->len - off);
+                        size_t len;
+                        int who;
+                        char want[64];
+
+                        cr_assert(nl);
+                        len = (size_t)(nl - line);
+                        who = line[0] == 'A' ? 0 : line[0] == 'B' ? 1 : -1;
+                        cr_assert(who >= 0 && line[1] == ' ' && (line[2] == '|' || line[2] == '+') && line[3] == ' ',
+                                  "prefixed: %.30s", line);
+                        if (line[2] == '+' || (len > 1000)) {
+                                /* A piece of the long line: 64 KiB, 64 KiB, the rest. */
+                                size_t piece = len - 4;
+
+                                cr_assert(!e);
+                                cr_assert_eq(line[2], long_piece[who] ? '+' : '|');
+                                cr_assert_eq(piece, long_piece[who] < 2 ? OUTPUT_LINE_MAX : 150000 - 2 * OUTPUT_LINE_MAX);
+                                for (size_t j = 0; j < piece; j++)
+                                        cr_assert_eq(line[4 + j], 'a' + (long_off[who] + j) % 26);
+                                long_off[who] += piece;
+                                long_piece[who]++;
+                        } else if (len == 7 && memcmp(line + 4, "bye", 3) == 0) {
+                                cr_assert(!e && long_piece[who] == 3);
+                                tail[who] = true;
+                        } else {
+                                snprintf(want, sizeof want, "%s | %s %s %06ld %s", tags[who], tags[who],
+                                         e ? "err" : "out", next[who], e ? "ABCDEFGHIJ" : "abcdefghij");
+                                cr_assert_eq(len, strlen(want), "%.40s", line);
+                                cr_assert_eq(memcmp(line, want, len), 0, "%.40s vs %s", line, want);
+                                next[who]++;
+                        }
+                        off += len + 1;
+                }
+                for (int i = 0; i < 2; i++) {
+                        cr_assert_eq(next[i], 400);
+                        if (!e)
+                                cr_assert(long_piece[i] == 3 && tail[i], "the long line and the partial tail of %s",
+                                          tags[i]);
+                }
+        }
+        for (int i = 0; i < 4; i++)
+                cr_assert_eq(output_stream_stats(s[i])->dropped_lines, 0);
+        cr_assert_eq(output_stream_stats(s[0])->split_lines, 1);
+        cr_assert_eq(output_stream_stats(s[0])->partial_lines, 1);
+        output_free(o);
+        loop_del_fd(l, dout[0]);
+        loop_del_fd(l, derr[0]);
+        loop_free(l);
+        free(out.b.p);
+        free(err.b.p);
+        close(dout[0]);
+        close(derr[0]);
+}
+
 /* ---- throughput ---- */
 
 static void discard(const struct output_line *l, void *userdata) {

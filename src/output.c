@@ -425,6 +425,9 @@ void output_queue_forget(struct output_queue *q, struct output_owner *owner) {
 
 /* ---- writers and streams ---- */
 
+struct writer;
+static void writer_resume_streams(struct writer *w);
+
 enum dest_mode { DEST_FAILED, DEST_REOPEN, DEST_SEND, DEST_FILE, DEST_POLL };
 static const char *const dest_mode_names[] = {
         [DEST_FAILED] = "failed", [DEST_REOPEN] = "reopen", [DEST_SEND] = "send",
@@ -439,7 +442,7 @@ struct writer {
         size_t limit;            /* bytes per write, whole lines (0: no limit) */
         bool watching;           /* EPOLLOUT registered */
         struct output_queue q;
-        size_t n_streams;
+        size_t n_streams, n_paused;
         uint64_t bytes_written, stalls, discarded;
         size_t queued_max;
 };
@@ -451,6 +454,9 @@ struct output_stream {
         int fd;                  /* -1 after EOF */
         bool err, eof;
         bool dropping;           /* the rest of a split line goes too */
+        bool paused;             /* not read: its writer's queue is (nearly) full */
+        bool drop_mode;          /* a pause ran out: read and drop until the queue is half empty */
+        struct loop_timer pause_timer;
         struct output_lines lines;
         struct output_owner owner;
         uint64_t report_lines, report_bytes;
@@ -463,6 +469,7 @@ struct output {
         struct writer w[2];
         bool shared;             /* stdout and stderr are one file: one writer, one order */
         unsigned name_width;
+        uint64_t pause_usec;     /* 0: never pause */
         char *rbuf;              /* OUTPUT_READ_CHUNK, shared: one thread */
         struct output_stream *streams;
 };
@@ -478,6 +485,8 @@ static void writer_fail(struct writer *w, int err) {
         w->fd = safe_close(w->fd);
         w->mode = DEST_FAILED;
         log_msg(LOG_LEVEL_WARN, err, "cannot write service output to gorral's %s, dropping it from now on", w->label);
+        /* Nothing will drain now: read the paused pipes again (and drop). */
+        writer_resume_streams(w);
 }
 
 /* Open a private, non-blocking way to write to fd. See output.h. */
@@ -556,6 +565,76 @@ static ssize_t writer_write(struct writer *w, const char *p, size_t n) {
 }
 
 static void on_writable(struct loop *l, int fd, uint32_t events, void *userdata);
+static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata);
+static void stream_eof(struct output_stream *s);
+
+static size_t share_of(const struct writer *w) {
+        return w->q.max_bytes / (w->n_streams ? w->n_streams : 1);
+}
+
+/* Room for another read's worth (a 64 KiB read of short lines grows by
+ * its prefixes: twice the chunk covers prefixes as long as the lines),
+ * in the queue and in the stream's share. div 2: half empty (the end of
+ * drop mode). */
+static bool stream_has_room(const struct output_stream *s, size_t div) {
+        const struct writer *w = s->w;
+        size_t share = share_of(w), margin = 2 * OUTPUT_READ_CHUNK, own = share / 2 < margin ? share / 2 : margin;
+
+        if (div > 1)
+                return w->q.len <= w->q.max_bytes / div && s->owner.queued <= share / div;
+        return w->q.len + margin <= w->q.max_bytes && (s->owner.queued == 0 || s->owner.queued + own <= share);
+}
+
+static void stream_resume(struct output_stream *s) {
+        int r;
+
+        if (!s->paused)
+                return;
+        s->paused = false;
+        s->w->n_paused--;
+        loop_timer_disarm(s->o->loop, &s->pause_timer);
+        r = loop_add_fd(s->o->loop, s->fd, EPOLLIN, on_readable, s);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_WARN, r, "service '%s': cannot watch its %s again, closing it", s->name,
+                        s->err ? "stderr" : "stdout");
+                stream_eof(s);
+        }
+}
+
+/* Stop reading: the pipe fills and the service blocks in write(2), as it
+ * would on a slow terminal, but for at most pause_usec. Unwatched rather
+ * than watched for nothing: a pipe whose writers are gone reports
+ * EPOLLHUP whatever the events asked, and would spin the loop. */
+static void stream_pause(struct output_stream *s) {
+        if (loop_timer_arm_in(s->o->loop, &s->pause_timer, s->o->pause_usec) < 0) {
+                s->drop_mode = true;
+                return;
+        }
+        (void)loop_del_fd(s->o->loop, s->fd);
+        s->paused = true;
+        s->w->n_paused++;
+}
+
+static void on_pause_timer(struct loop *l, void *userdata) {
+        struct output_stream *s = userdata;
+
+        (void)l;
+        /* Still no room: the reader is stopped, not slow. Never block the
+         * service longer: read again and drop what does not fit. */
+        s->drop_mode = true;
+        stream_resume(s);
+}
+
+/* After the writer made progress: resume the streams that have room. */
+static void writer_resume_streams(struct writer *w) {
+        if (w->n_paused == 0)
+                return;
+        for (struct output_stream *s = w->o->streams, *next; s; s = next) {
+                next = s->next;
+                if (s->w == w && s->paused && (w->mode == DEST_FAILED || stream_has_room(s, 1)))
+                        stream_resume(s);
+        }
+}
 
 /* Write what the destination takes now; on EAGAIN wait for EPOLLOUT. */
 static void writer_flush(struct writer *w) {
@@ -587,6 +666,7 @@ static void writer_flush(struct writer *w) {
                                 w->watching = true;
                                 w->stalls++;
                         }
+                        writer_resume_streams(w);
                         return;
                 }
                 writer_fail(w, (int)k);
@@ -596,6 +676,7 @@ static void writer_flush(struct writer *w) {
                 (void)loop_del_fd(w->o->loop, w->fd);
                 w->watching = false;
         }
+        writer_resume_streams(w);
 }
 
 static void on_writable(struct loop *l, int fd, uint32_t events, void *userdata) {
@@ -630,7 +711,7 @@ static void stream_emit(const struct output_line *line, void *userdata) {
         else if (w->mode == DEST_FAILED)
                 r = -EPIPE;
         else {
-                share = w->q.max_bytes / (w->n_streams ? w->n_streams : 1);
+                share = share_of(w);
                 r = output_queue_push(&w->q, &s->owner, line, share);
         }
         if (r == 0) {
@@ -677,10 +758,19 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata)
 
         (void)l;
         (void)events;
+        if (s->drop_mode && (s->w->mode == DEST_FAILED || stream_has_room(s, 2)))
+                s->drop_mode = false;
         /* Bounded: level-triggered epoll brings us back for the rest after
          * every other ready fd had its turn. */
         for (int i = 0; i < OUTPUT_READS_PER_WAKEUP;) {
-                ssize_t n = read(fd, buf, OUTPUT_READ_CHUNK);
+                ssize_t n;
+
+                if (s->o->pause_usec && !s->drop_mode && s->w->mode != DEST_FAILED && !stream_has_room(s, 1)) {
+                        stream_pause(s);
+                        if (s->paused)
+                                return;
+                }
+                n = read(fd, buf, OUTPUT_READ_CHUNK);
 
                 if (n > 0) {
                         stream_feed(s, buf, (size_t)n);
@@ -728,6 +818,7 @@ int output_new(struct loop *l, const struct output_options *opt, struct output *
         }
         o->loop = l;
         o->name_width = opt->name_width;
+        o->pause_usec = opt->no_pause ? 0 : opt->pause_usec ? opt->pause_usec : OUTPUT_PAUSE_DEFAULT_USEC;
         fds[0] = opt->stdout_fd > 0 ? opt->stdout_fd : STDOUT_FILENO;
         fds[1] = opt->stderr_fd > 0 ? opt->stderr_fd : STDERR_FILENO;
         o->shared = fds[0] == fds[1] || (fstat(fds[0], &st1) == 0 && fstat(fds[1], &st2) == 0 &&
@@ -856,6 +947,7 @@ int output_stream_new(struct output *o, const char *name, int fd, bool err, stru
         s->fd = fd;
         s->err = err;
         loop_timer_init(&s->report_timer, on_report_timer, s);
+        loop_timer_init(&s->pause_timer, on_pause_timer, s);
         r = output_lines_init(&s->lines, name, o->name_width, OUTPUT_LINE_MAX);
         if (r < 0)
                 goto fail;
@@ -894,6 +986,11 @@ struct output_stream *output_stream_free(struct output_stream *s) {
         if (!s)
                 return NULL;
         o = s->o;
+        if (s->paused) {
+                s->paused = false;
+                s->w->n_paused--;
+                loop_timer_disarm(o->loop, &s->pause_timer);
+        }
         /* What the service wrote before it exited is in the pipe: take it,
          * without waiting for writers that are still alive. */
         for (size_t total = 0; s->fd >= 0 && total < OUTPUT_DRAIN_MAX;) {

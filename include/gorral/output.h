@@ -28,12 +28,18 @@
  *                  and stderr, one writer when both are the same file), shared
  *                  by every service, and the streams reading the pipes.
  *
- * Never blocking the loop, and never the service for long: the pipes are
- * always read (at most OUTPUT_READS_PER_WAKEUP reads of OUTPUT_READ_CHUNK
- * per wakeup, so one flood cannot starve the loop); the destination is
- * written without blocking; when it is slow the queue fills and lines are
- * dropped whole, counted per stream and reported by one warning per stream
- * per second at most:
+ * Never blocking the loop, and never the service for long. Each wakeup
+ * reads a pipe at most OUTPUT_READS_PER_WAKEUP times OUTPUT_READ_CHUNK, so
+ * one flood cannot starve the loop; the destination is written without
+ * blocking. When the destination is slower than a service, the queue
+ * fills; a stream whose share (or the queue) has no room for another read
+ * stops being read, so its pipe fills and the service blocks in write(2)
+ * as it would on a slow terminal, but for at most pause_usec (100 ms): a
+ * burst against a slow reader loses nothing. A pause that runs out means
+ * the reader is stopped, not slow: the stream is read again and lines that
+ * do not fit are dropped whole (the rest of a split line with them) until
+ * the queue is half empty, counted per stream and reported by one warning
+ * per stream per second at most:
  *     event=output_dropped service=api stream=stdout lines=N bytes=N
  *
  * Writing without blocking, without touching the open file description
@@ -81,6 +87,7 @@ struct loop;
 #define OUTPUT_READS_PER_WAKEUP 4                 /* reads per stream per loop wakeup */
 #define OUTPUT_DRAIN_MAX ((size_t)1 << 20)        /* read by output_stream_free() at most */
 #define OUTPUT_DROP_REPORT_USEC (1000ULL * 1000)  /* one drop warning per stream per second */
+#define OUTPUT_PAUSE_DEFAULT_USEC (100ULL * 1000) /* longest a full queue stops reading a pipe */
 
 /* Counters of one stream (for /metrics). Invariant, checked by the fuzz
  * target: bytes_in = input bytes of the lines queued + dropped_bytes +
@@ -194,6 +201,8 @@ struct output_options {
         size_t queue_max_bytes;  /* per destination; 0: OUTPUT_QUEUE_DEFAULT; clamped to [MIN, MAX] */
         unsigned name_width;     /* pad names to this width so the bars align; 0: no padding */
         int stdout_fd, stderr_fd;/* destinations; 0: fds 1 and 2 (tests give pipes) */
+        uint64_t pause_usec;     /* 0: OUTPUT_PAUSE_DEFAULT_USEC */
+        bool no_pause;           /* drop at once when full, never stop reading */
         bool no_reopen;          /* tests: take the poll fallback instead of reopening */
 };
 

@@ -8,10 +8,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "gorral/loop.h"
@@ -740,6 +742,93 @@ Test(output, socket_file_and_poll_destinations) {
         close(sv[0]);
         close(sv[1]);
         loop_free(l);
+}
+
+/* gorral on a terminal: the tty is reopened (the user's shell keeps a
+ * blocking description), lines arrive; output stopped with ^S (TCOOFF)
+ * stalls the writer without stalling the loop. */
+Test(output, terminal_destination_and_a_stopped_terminal) {
+        struct loop *l;
+        struct output *o;
+        struct output_stream *s;
+        struct output_dest_stats ds;
+        struct sink sink = { 0 };
+        struct termios tio;
+        int m, t, src[2], status;
+        pid_t pid;
+
+        m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m < 0)
+                cr_skip_test("no pseudo-terminals here (posix_openpt: %s)", strerror(errno));
+        cr_assert_eq(grantpt(m), 0);
+        cr_assert_eq(unlockpt(m), 0);
+        t = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        cr_assert_geq(t, 0);
+        cr_assert_eq(tcgetattr(t, &tio), 0);
+        cfmakeraw(&tio); /* no ONLCR: the bytes arrive as written */
+        cr_assert_eq(tcsetattr(t, TCSANOW, &tio), 0);
+        cr_assert_eq(loop_new(&l), 0);
+        cr_assert_eq(output_new(l, &(struct output_options){ .stdout_fd = t, .stderr_fd = t }, &o), 0);
+        output_dest_stats(o, false, &ds);
+        cr_assert_str_eq(ds.mode, "reopen");
+        cr_assert_eq(fl_of(t) & O_NONBLOCK, 0, "the terminal's shared description stays blocking");
+        cr_assert_eq(pipe2(src, O_CLOEXEC), 0);
+        cr_assert_eq(output_stream_new(o, "tty", src[0], false, &s), 0);
+        cr_assert_eq(write(src[1], "hello\nworld\n", 12), 12);
+        fcntl(m, F_SETFL, O_NONBLOCK);
+        sink.fd = m;
+        for (int i = 0; i < 100 && sink.b.len < 24; i++) {
+                loop_run_once(l, 10);
+                sink_drain(&sink);
+        }
+        cr_assert_str_eq(sink.b.p, "tty | hello\ntty | world\n");
+
+        /* ^S: the terminal takes no more output. */
+        cr_assert_eq(tcflow(t, TCOOFF), 0);
+        max_late_usec = 0;
+        ticks = 0;
+        {
+                struct loop_timer tk;
+                uint64_t t0 = now_usec();
+
+                loop_timer_init(&tk, tick, &tk);
+                loop_timer_arm_in(l, &tk, 5000);
+                pid = writer_child(src[1], 100000, 99, "Y");
+                close(src[1]);
+                cr_assert(run_until(l, stream_done, s, 20000), "the service was not blocked for good");
+                loop_timer_disarm(l, &tk);
+                cr_log_info("stopped tty: %u ticks in %.0f ms, max lateness %.1f ms, %llu dropped", ticks,
+                            (now_usec() - t0) / 1000.0, max_late_usec / 1000.0,
+                            (unsigned long long)output_stream_stats(s)->dropped_lines);
+        }
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert_lt(max_late_usec, 100000);
+        cr_assert_gt(output_stream_stats(s)->dropped_lines, 0);
+        output_dest_stats(o, false, &ds);
+        cr_assert_geq(ds.stalls, 1);
+        /* ^Q: what was queued comes out whole. */
+        cr_assert_eq(tcflow(t, TCOON), 0);
+        free(sink.b.p);
+        memset(&sink.b, 0, sizeof sink.b);
+        for (int i = 0; i < 2000; i++) {
+                sink_drain(&sink);
+                output_dest_stats(o, false, &ds);
+                if (ds.queued_bytes == 0)
+                        break;
+                loop_run_once(l, 5);
+        }
+        for (int i = 0; i < 20; i++) {
+                usleep(2000);
+                sink_drain(&sink);
+        }
+        cr_assert_eq(ds.queued_bytes, 0);
+        cr_assert_eq(check_lines(&sink.b, "tty | ", "Y", 99, NULL),
+                     100000 - output_stream_stats(s)->dropped_lines);
+        output_free(o);
+        loop_free(l);
+        free(sink.b.p);
+        close(t);
+        close(m);
 }
 
 Test(output, a_destination_gone_is_given_up_and_pipes_still_drain) {

@@ -48,7 +48,7 @@
  *   pipe, FIFO, tty, other char device: reopened through /proc/self/fd/N
  *     with O_WRONLY|O_NONBLOCK|O_NOCTTY: a private description of the same
  *     file ("reopen").
- *   socket (reopen fails with ENXIO): send(2) with MSG_DONTWAIT ("send").
+ *   socket (which cannot be reopened: ENXIO): send(2) with MSG_DONTWAIT ("send").
  *   regular file, block device: plain write(2) on a dup, which keeps the
  *     shared offset and O_APPEND (reopening would rewind it); a file never
  *     answers EAGAIN ("file").
@@ -65,9 +65,19 @@
  * lines on stderr). /dev/null and files get large writes.
  *
  * A destination that fails (EPIPE: the reader is gone) is given up: its
- * queue is discarded (OUTPUT_STATS via output_dest_stats), later lines are
+ * queue is discarded (output_dest_stats().discarded_bytes), later lines are
  * dropped and counted, and the pipes are still drained so services never
- * block. */
+ * block.
+ *
+ * Use (the supervisor, per start of a service with output.prefix):
+ *   pipe2(p, O_CLOEXEC) twice; spawn_params.stdout_fd/stderr_fd = the write
+ *   ends; spawn_process(); close both write ends in gorral (else EOF never
+ *   comes); output_stream_new() with each read end. When the main process
+ *   is reaped: output_stream_free() both, then log the exit, so the
+ *   service's last lines (its partial one too) come first. At gorral's
+ *   exit, after the loop: output_flush(o, timeout), output_free(o).
+ *   gorral's own log lines go straight to fd 2: they precede whatever is
+ *   still queued for stderr, and never land inside a line (see above). */
 #pragma once
 
 #include <stdbool.h>

@@ -171,7 +171,7 @@ static int direct_set(const struct cgv1 *b, const char *mount_point, const char 
 
                 if (!p)
                         return -ENOMEM;
-                fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY); /* as cgsvc.c write_str() */
                 if (fd < 0)
                         return set_err(ret_err, "open %s (value %s): %s", p, vals[i].value, negative_errno());
                 r = write_all(fd, vals[i].value, strlen(vals[i].value));

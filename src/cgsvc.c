@@ -110,7 +110,9 @@ static int write_str(const struct cgsvc_host *h, const char *dir, const char *na
 
         if (!p)
                 return -ENOMEM;
-        fd = open(p, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_TRUNC: what a shell's ">" does; cgroupfs ignores the size,
+         * and a recorded tree (plain files) then holds exactly the value. */
+        fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         return write_all(fd, s, strlen(s));

@@ -197,7 +197,7 @@ scenario() {
 	ask open
 	ask bench 200
 	[[ $ans == ok* ]] && pass "$v:bench" || fail "$v:bench" "$ans"
-	echo "INFO: $v: one service, median of 200: create $(kv create_us) us, spawn /bin/true entering 3 cgroups + reap $(kv spawn_enter_exit_us) us, remove $(kv destroy_us) us, total $(kv total_us) us (p90 $(kv total_p90_us) us)"
+	echo "INFO: $v: one service, median of 200: create $(kv create_us) us, spawn /bin/true entering 3 cgroups + reap $(kv spawn_enter_exit_us) us (without cgroups $(kv spawn_plain_us) us), remove $(kv destroy_us) us, total $(kv total_us) us (p90 $(kv total_p90_us) us)"
 	stop_driver
 }
 

@@ -207,3 +207,74 @@ if [ -x "$TMP/drive-direct" ]; then
 else
 	skip direct "musl-gcc not installed: the static build's direct v1 writes are not exercised"
 fi
+
+# --- pure v2: the same kernel seen through a mount namespace where only the
+# cgroup2 mount is left (no controllers there: the v2 path without limits:
+# direct mkdir, enter, cgroup.kill, cgroup.events, rmdir) ------------------------
+if command -v unshare >/dev/null; then
+	cat >"$TMP/v2ns.sh" <<'EOS'
+awk '$0 ~ / - cgroup / { print $5 }' /proc/self/mountinfo | while read -r m; do umount -l "$m" || exit 1; done
+printf 'open\ncreate v2svc 0 0 0\nsh v2svc setsid sleep 100 & exec sleep 100\npopulated v2svc\nwatch v2svc\nkill v2svc\nwaitempty v2svc 3000\ndestroy v2svc\nclose\nquit\n' | "$1"
+EOS
+	out=$(unshare -m --propagation private bash "$TMP/v2ns.sh" "$TMP/drive-libcgroup" 2>&1)
+	if grep -q "describe=v2 (cgroup.kill) in $v2_mnt/gorral" <<<"$out"; then
+		pass v2ns:host_open
+		expect_eq v2ns:create "$(grep -c "^ok path=$v2_mnt/gorral/v2svc subpath=gorral/v2svc events_fd=[0-9]* nfds=1" <<<"$out")" 1
+		expect_eq v2ns:populated_then_killed "$(grep -c -e '^ok 1$' -e '^ok woke=[1-9][0-9]* revents=PRI|ERR populated=0' <<<"$out")" 2
+		expect_eq v2ns:destroyed "$(grep -c '^ok tries=' <<<"$out") $(test -e "$v2_mnt/gorral" && echo left || echo gone)" "1 gone"
+	else
+		fail v2ns:host_open "$out"
+	fi
+else
+	skip v2ns "no unshare(1): the pure v2 path on real cgroups is not exercised"
+fi
+
+# --- pure v1: the cgroup2 mount hidden by a mount namespace, so the stop goes
+# through the v1 freezer and cgroup.procs, and emptiness is read from
+# cgroup.procs (no cgroup.events) ---------------------------------------------
+frz_mnt=$(v1_mount freezer)
+if command -v unshare >/dev/null && [ -n "$frz_mnt" ]; then
+	FRZ_OWN=$frz_mnt$(own_v1_cgroup freezer)
+	FRZ_OWN=${FRZ_OWN%/}
+	coproc DRV { exec unshare -m --propagation private bash -c 'umount -l "$1" && exec "$0"' "$TMP/drive-libcgroup" "$v2_mnt"; }
+	ask open
+	grep -q "describe=v1 via libcgroup 2.0.2 (cpu memory freezer) in $CPU_OWN/gorral, no cgroup2 tree (freezer+kill)" <<<"$ans" &&
+		pass v1ns:host_open || fail v1ns:host_open "$ans"
+	ask create v1svc 50000 100000 $((128 * MiB))
+	expect_eq v1ns:create "$(kv events_fd) $(kv nfds)" "-1 3"
+	# populated_within SECONDS: ask until "ok 0" (the driver reads cgroup.procs)
+	populated_within() {
+		local i
+		for ((i = 0; i < $1 * 20; i++)); do
+			ask populated v1svc
+			[ "$ans" = "ok 0" ] && return 0
+			sleep 0.05
+		done
+		return 1
+	}
+	rm -f "$TMP/gc.pid"
+	ask sh v1svc "trap '' TERM; setsid sh -c 'trap \"\" TERM; echo \$\$ >$TMP/gc.pid; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 & while :; do sleep 1; done"
+	main=$(kv pid)
+	wait_for_file "$TMP/gc.pid" 50
+	gc=$(cat "$TMP/gc.pid" 2>/dev/null)
+	grep -qx "$gc" "$FRZ_OWN/gorral/v1svc/cgroup.procs" && pass v1ns:in_freezer_cgroup || fail v1ns:in_freezer_cgroup "no $gc"
+	ask signal v1svc TERM
+	[[ $ans == ok* ]] || fail v1ns:signal_term "$ans"
+	sleep 0.2
+	expect_eq v1ns:term_ignored_thawed "$(pids_alive "$main" "$gc") $(cat "$FRZ_OWN/gorral/v1svc/freezer.state")" "2 THAWED"
+	ask kill v1svc
+	check v1ns:kill_count test "$(kv n)" -ge 2
+	populated_within 3 && pass v1ns:empty_after_kill || fail v1ns:empty_after_kill "$ans"
+	expect_eq v1ns:kill_reaches_all "$(pids_alive "$main" "$gc")" 0
+	ask destroy v1svc
+	[[ $ans == ok* ]] && pass v1ns:destroy || fail v1ns:destroy "$ans"
+	ask close
+	left=""
+	for f in "$CPU_OWN" "$MEM_OWN" "$FRZ_OWN"; do
+		[ -e "$f/gorral" ] && left+=" $f/gorral"
+	done
+	expect_eq v1ns:nothing_left "${left:-none}" none
+	stop_driver
+else
+	skip v1ns "no unshare(1) or no v1 freezer: the pure v1 stop path is not exercised"
+fi

@@ -91,7 +91,9 @@ bool cgsvc_name_valid(const char *name);
  * Always 0 with *ret set, except -ENOMEM: when per-service cgroups are
  * not possible the host is disabled and *ret_reason (malloc'd) says why,
  * once, for the integrator to log. When enabled, *ret_reason is NULL.
- * Waits at most about 1 s in total for a leftover's processes to exit. */
+ * Waits at most about 1 s in total for a leftover's processes to exit.
+ * Call it once, at start, before any service runs: on v2 it may move
+ * gorral itself (one thread) into <own>/gorral/_gorral. */
 int cgsvc_host_open(const char *sysroot, struct cgsvc_host **ret, char **ret_reason);
 bool cgsvc_host_enabled(const struct cgsvc_host *h);
 unsigned cgsvc_host_controllers(const struct cgsvc_host *h);

@@ -207,8 +207,8 @@ static void lc_cgroup_free(struct cgroup *cg) {
 DEFINE_CLEANUP_FUNC(struct cgroup *, lc_cgroup_free);
 
 /* One cgroup_create_cgroup() call: mkdir -p, then the values in order. */
-static int lc_create(const char *controller, const char *rel, const struct cgv1_value *vals, size_t n,
-                     char **ret_err) {
+static int lc_create(const char *controller, const char *rel, const char *parent_dir, const struct cgv1_value *vals,
+                     size_t n, char **ret_err) {
         _cleanup_(lc_cgroup_freep) struct cgroup *cg = NULL;
         struct cgroup_controller *ctl;
         int r;
@@ -228,6 +228,11 @@ static int lc_create(const char *controller, const char *rel, const struct cgv1_
         r = cgroup_create_cgroup(cg, 1);
         if (r != 0) {
                 int e = lc_errno(r);
+
+                /* Its mkdir folds EROFS, EACCES, ENOENT into one code: ask
+                 * the file system about the parent for the real cause. */
+                if (r == ECGROUPNOTALLOWED && parent_dir && access(parent_dir, W_OK) < 0)
+                        e = negative_errno();
 
                 if (ret_err && asprintf(ret_err, "cgroup_create_cgroup(%s:%s): %s (%s)", controller, rel,
                                         cgroup_strerror(r), strerror(-e)) < 0)
@@ -250,7 +255,12 @@ int cgv1_create(struct cgv1 *b, const char *controller, const char *mount_point,
         existed = stat(dir, &st) == 0;
 #ifndef GORRAL_STATIC
         if (!is_direct(b, controller)) {
-                r = lc_create(controller, rel, vals, n, ret_err);
+                _cleanup_free_ char *parent = strdup(dir);
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+
+                if (slash && slash != parent)
+                        *slash = '\0';
+                r = lc_create(controller, rel, slash ? parent : NULL, vals, n, ret_err);
                 return r < 0 ? r : existed;
         }
 #endif
@@ -269,7 +279,7 @@ int cgv1_set(struct cgv1 *b, const char *controller, const char *mount_point, co
          * both (cgroup_modify_cgroup would first need cgroup_get_cgroup,
          * which reads every file of every hierarchy). */
         if (!is_direct(b, controller))
-                return lc_create(controller, rel, vals, n, ret_err);
+                return lc_create(controller, rel, NULL, vals, n, ret_err);
 #endif
         (void)controller;
         return direct_set(b, mount_point, rel, vals, n, ret_err);

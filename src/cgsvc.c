@@ -728,6 +728,14 @@ int cgsvc_host_open(const char *sysroot, struct cgsvc_host **ret, char **ret_rea
 
 disabled:
         release_instance(h);
+        /* The reason says it once: drop the per-hierarchy repeats. */
+        for (size_t i = 0, k = 0, n = h->n_notes; i < n; i++) {
+                if (strncmp(h->notes[i], "cannot use the ", 15) == 0) {
+                        free(h->notes[i]);
+                        h->n_notes--;
+                } else
+                        h->notes[k++] = h->notes[i];
+        }
         if (asprintf(&h->describe, "disabled: %s", why) < 0)
                 goto oom;
         if (ret_reason) {

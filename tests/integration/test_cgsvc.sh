@@ -305,3 +305,18 @@ if command -v setpriv >/dev/null; then
 else
 	skip disabled_unprivileged "no setpriv(1)"
 fi
+
+# --- v1 refuses a child quota above its parent's (EINVAL): the service is
+# still created, and its limit is the parent's -------------------------------
+PARENT=$CPU_OWN/cgsvc-it$$
+if cg_mkdir "$PARENT" && echo 100000 >"$PARENT/cpu.cfs_quota_us"; then
+	out=$(bash -c 'echo $$ >"$1/cgroup.procs" || exit 99; printf "open\ncreate greedy 200000 100000 0\nlimits greedy\ndestroy greedy\nclose\nquit\n" | "$2"' _ "$PARENT" "$TMP/drive-libcgroup" 2>&1)
+	if grep -q '^ok path=' <<<"$out"; then
+		expect_eq v1_quota_above_parent "$(sed -n 's/^ok cpu=\([^ ]*\) .*cpu_file=\([^ ]*\).*/\1 \2/p' <<<"$out")" \
+			"100000/100000 $PARENT/cpu.cfs_quota_us"
+	else
+		fail v1_quota_above_parent "$out"
+	fi
+else
+	skip v1_quota_above_parent "cannot make $PARENT: $(cat "$TMP/mkdir.err" 2>/dev/null)"
+fi

@@ -51,6 +51,7 @@ struct hier {
         char *own;              /* gorral's cgroup directory at start */
         char *inst;             /* own + "/" + instance */
         int inst_fd;            /* flock'd for gorral's lifetime */
+        bool cpu, memory, freezer; /* v1 controllers of this hierarchy (co-mounts: several) */
         bool has_kill, has_freeze, has_events; /* v2 */
 };
 
@@ -280,7 +281,7 @@ static void sleep_usec(uint64_t us) {
 static void freeze(struct cgsvc_host *h, const struct hier *x, const char *dir, bool on) {
         if (x->kind == HK_V2 && x->has_freeze)
                 (void)write_str(h, dir, "cgroup.freeze", on ? "1" : "0");
-        else if (x->kind == HK_FREEZER)
+        else if (x->freezer)
                 (void)write_str(h, dir, "freezer.state", on ? "FROZEN" : "THAWED");
 }
 
@@ -484,11 +485,11 @@ static int discover(struct cgsvc_host *h, char **reason) {
                                 goto out;
                         }
                         if (v1[i].kind == HK_CPU)
-                                h->i_cpu = r;
+                                h->i_cpu = r, h->h[r].cpu = true;
                         else if (v1[i].kind == HK_MEMORY)
-                                h->i_mem = r;
+                                h->i_mem = r, h->h[r].memory = true;
                         else
-                                h->i_frz = r;
+                                h->i_frz = r, h->h[r].freezer = true;
                 }
                 cg_dir_done(&d);
         }
@@ -857,32 +858,30 @@ static int apply(struct cgsvc *c, size_t i, const struct cgsvc_resources *res, b
                         *ret_err = NULL;
                 return r;
         }
-        if (x->kind == HK_CPU && (res->has_cpu || !fresh)) {
+        if (x->cpu && (res->has_cpu || !fresh)) {
                 const struct cgv1_value unset = { "cpu.cfs_quota_us", "-1" };
-                const struct cgv1_value pv = { "cpu.cfs_period_us", p }, qv = { "cpu.cfs_quota_us", q };
+                const struct cgv1_value vals[] = { { "cpu.cfs_period_us", p }, { "cpu.cfs_quota_us", q } };
 
                 /* The kernel checks quota/period against the parent on
                  * each write: drop the old quota before a new period. */
-                if (!fresh) {
-                        r = cgv1_set(h->v1, x->controller, x->mount_point, rel_of(x, dir), &unset, 1, ret_err);
-                        if (r < 0 || !res->has_cpu)
-                                return r;
-                }
-                const struct cgv1_value vals[] = { pv, qv };
-
-                r = cgv1_set(h->v1, x->controller, x->mount_point, rel_of(x, dir), vals, 2, ret_err);
-                /* v1 refuses a child quota above its parent's (EINVAL):
-                 * the quota stays -1 and the parent's, lower, applies. */
-                if (r == -EINVAL) {
-                        if (ret_err) {
-                                free(*ret_err);
-                                *ret_err = NULL;
+                r = fresh ? 0 : cgv1_set(h->v1, x->controller, x->mount_point, rel_of(x, dir), &unset, 1, ret_err);
+                if (r >= 0 && res->has_cpu) {
+                        r = cgv1_set(h->v1, x->controller, x->mount_point, rel_of(x, dir), vals, 2, ret_err);
+                        /* v1 refuses a child quota above its parent's
+                         * (EINVAL): the quota stays -1 and the parent's,
+                         * lower, applies. */
+                        if (r == -EINVAL) {
+                                if (ret_err) {
+                                        free(*ret_err);
+                                        *ret_err = NULL;
+                                }
+                                r = 0;
                         }
-                        return 0;
                 }
-                return r;
+                if (r < 0)
+                        return r;
         }
-        if (x->kind == HK_MEMORY && (res->has_memory || !fresh)) {
+        if (x->memory && (res->has_memory || !fresh)) {
                 const struct cgv1_value mv = { "memory.limit_in_bytes", res->has_memory ? m : "-1" };
 
                 return cgv1_set(h->v1, x->controller, x->mount_point, rel_of(x, dir), &mv, 1, ret_err);

@@ -181,6 +181,15 @@ Test(cgsvc, pure_v1_direct_writes, .fini = rm_tmp) {
         cr_assert_str_eq(l.memory_cgroup, "/docker/abc/gorral/api");
         cg_limits_done(&l);
 
+        /* Dropping the CPU limit, keeping a memory limit: both written. */
+        struct cgsvc_resources memonly = { .has_memory = true, .memory_bytes = 268435456 };
+        cr_assert_eq(cgsvc_update(c, &memonly, NULL), 0);
+        q = slurp(root, CPU1 "/gorral/api/cpu.cfs_quota_us");
+        m = slurp(root, MEM1 "/gorral/api/memory.limit_in_bytes");
+        cr_assert_str_eq(q, "-1");
+        cr_assert_str_eq(m, "268435456");
+        free(q), free(m);
+
         /* A pid in the cgroup: populated, and creating it again is refused. */
         FILE *f;
         char *procs;

@@ -28,6 +28,9 @@
  *     also writes `tasks`, which moves one thread, not a Go process's
  *     threads, and is not safe between vfork and exec. The child enters by
  *     writing "0" to cgroup.procs (spawn.h).
+ * Cost: each mkdir and each value write first re-reads /proc/mounts
+ * (cg_test_mounted_fs), so a service's create takes about twice as long
+ * as direct writes (~0.6 ms against ~0.3 ms here): once per start.
  * libcgroup's own errors are mapped to -errno: ECGOTHER carries errno in
  * cgroup_get_last_errno(); its mkdir reports EPERM as ECGROUPNOTOWNER and
  * every other failure (EROFS, EACCES) as ECGROUPNOTALLOWED. */

@@ -68,7 +68,8 @@ static int gather(const struct limits_options *o, const char *exe, char *const *
         unsigned ncpu = limits_affinity_cpus(o);
         int r;
 
-        r = cg_read_limits(o->sysroot, 0, &s.cg);
+        r = o->cgroup_subpath ? cg_read_limits_sub(o->sysroot, 0, o->cgroup_subpath, &s.cg)
+                              : cg_read_limits(o->sysroot, 0, &s.cg);
         if (r < 0)
                 return r;
         s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");

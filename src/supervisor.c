@@ -3,16 +3,20 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gorral/cgsvc.h"
 #include "gorral/control.h"
 #include "gorral/exitcodes.h"
 #include "gorral/goenv.h"
 #include "gorral/json.h"
 #include "gorral/log.h"
 #include "gorral/notify.h"
+#include "gorral/output.h"
 #include "gorral/probe.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
@@ -59,6 +63,12 @@ struct unit {
         char **probe_env;              /* the exec probe's environment (the service's) */
         char status_text[256];
         bool ready_failed;             /* its readiness failed this start */
+        /* Its own cgroup (the stop boundary; the budget its Go runtime is
+         * sized by), kept across restarts, removed when it finishes. */
+        struct cgsvc *cg;
+        bool cg_watched;               /* its cgroup.events fd is on the loop */
+        /* output.prefix: its stdout and stderr, line by line. */
+        struct output_stream *out[2];
         struct unit *next;
 };
 
@@ -384,6 +394,119 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
         settle(u->sup);
 }
 
+/* ---- per-service cgroups ---- */
+
+static void on_cgroup_events(struct loop *l, int fd, uint32_t events, void *userdata) {
+        struct unit *u = userdata;
+
+        (void)l;
+        (void)fd;
+        (void)events;
+        /* Reading clears the wakeup; settle() asks again where it matters. */
+        if (u->cg)
+                (void)cgsvc_populated(u->cg);
+        settle(u->sup);
+}
+
+/* Its cgroup, made at its first start (or again after it finished): the
+ * child enters it before it execs. Where none can be made it runs in
+ * gorral's, as every service does when the host allows none. */
+static void unit_cgroup_prepare(struct unit *u, struct spawn_params *p) {
+        struct supervisor *s = u->sup;
+        const struct config_service *c = &u->spec;
+        struct cgsvc_resources res = { .has_cpu = c->has_cpu, .cpu_quota_us = c->cpu_quota_us,
+                                       .cpu_period_us = c->cpu_period_us, .has_memory = c->has_memory,
+                                       .memory_bytes = c->memory_bytes };
+        const int *fds;
+        size_t n;
+        int r;
+
+        if (!u->cg && cgsvc_host_enabled(s->cg_host)) {
+                _cleanup_free_ char *err = NULL;
+
+                r = cgsvc_create(s->cg_host, c->name, &res, &u->cg, &err);
+                if (r < 0) {
+                        log_msg(LOG_LEVEL_WARN, r, "service %s: no cgroup of its own (%s), running in gorral's",
+                                c->name, err ? err : "cgsvc_create");
+                        u->cg = NULL;
+                } else {
+                        if (err)
+                                log_msg(LOG_LEVEL_WARN, 0, "service %s: %s", c->name, err);
+                        log_event(LOG_LEVEL_INFO, "cgroup", "service", c->name, "path", cgsvc_path(u->cg), NULL);
+                        if (cgsvc_events_fd(u->cg) >= 0 &&
+                            loop_add_fd(s->loop, cgsvc_events_fd(u->cg), EPOLLPRI, on_cgroup_events, u) >= 0)
+                                u->cg_watched = true;
+                }
+        }
+        if (u->cg && cgsvc_procs_fds(u->cg, &fds, &n) >= 0) {
+                p->cgroup_procs_fds = fds;
+                p->n_cgroup_procs_fds = n;
+        }
+}
+
+/* A finished unit's cgroup goes (its processes are gone: populated 0). */
+static void unit_cgroup_release(struct unit *u) {
+        int r;
+
+        if (!u->cg)
+                return;
+        r = cgsvc_destroy(u->cg);
+        if (r == -EBUSY)
+                return; /* still populated: the next events wakeup or poll retries */
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot remove its cgroup %s, ignoring", u->spec.name,
+                        cgsvc_path(u->cg));
+        if (u->cg_watched)
+                (void)loop_del_fd(u->sup->loop, cgsvc_events_fd(u->cg));
+        u->cg_watched = false;
+        u->cg = cgsvc_free(u->cg);
+}
+
+/* ---- output.prefix ---- */
+
+static int unit_output_pipes(struct unit *u, int pipes[2][2]) {
+        if (!u->sup->output)
+                return 0;
+        for (int i = 0; i < 2; i++)
+                if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+                        int r = negative_errno();
+
+                        for (int j = 0; j < i; j++) {
+                                safe_close(pipes[j][0]);
+                                safe_close(pipes[j][1]);
+                        }
+                        pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
+                        return log_error_errno(r, "service %s: cannot make its output pipes", u->spec.name);
+                }
+        return 0;
+}
+
+/* The write ends belong to the child now; the read ends go to output.c. */
+static void unit_output_start(struct unit *u, int pipes[2][2], bool spawned) {
+        for (int i = 0; i < 2; i++) {
+                if (pipes[i][1] >= 0)
+                        safe_close(pipes[i][1]);
+                if (pipes[i][0] < 0)
+                        continue;
+                if (!spawned) {
+                        safe_close(pipes[i][0]);
+                        continue;
+                }
+                u->out[i] = output_stream_free(u->out[i]);
+                if (output_stream_new(u->sup->output, u->spec.name, pipes[i][0], i == 1, &u->out[i]) < 0) {
+                        log_msg(LOG_LEVEL_WARN, 0, "service %s: its %s is not read (out of memory)", u->spec.name,
+                                i ? "stderr" : "stdout");
+                        u->out[i] = NULL;
+                }
+        }
+}
+
+/* Its last lines (a partial one too) before its exit is logged. */
+static void unit_output_end(struct unit *u) {
+        for (int i = 0; i < 2; i++)
+                u->out[i] = output_stream_free(u->out[i]);
+}
+
 static void record_go_env(struct unit *u, char *const *envp) {
         const char *v;
 
@@ -417,6 +540,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 .working_dir = c->working_dir,
         };
         char **base = NULL, **env = NULL;
+        int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
         struct spawn_result res;
         int r;
 
@@ -432,6 +556,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                         log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot open its notify socket; it cannot report ready",
                                 c->name);
         }
+        unit_cgroup_prepare(u, &p);
         r = unit_base_env(u, &base);
         if (r < 0)
                 return r;
@@ -443,6 +568,10 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 unsigned nerr = 0;
 
                 unit_limits_options(u, &lo);
+                /* With a cgroup of its own, the budget is its cgroup's and
+                 * every ancestor's: the tightest one wins. */
+                if (u->cg)
+                        lo.cgroup_subpath = cgsvc_subpath(u->cg);
                 r = limits_prepare_env_for(&lo, c->argv[0], base, &env, &nerr);
                 if (r < 0) {
                         log_msg(LOG_LEVEL_WARN, r, "service %s: cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with its environment",
@@ -460,9 +589,18 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         }
         p.envp = env ? env : base;
         record_go_env(u, p.envp);
+        r = unit_output_pipes(u, pipes);
+        if (r < 0) {
+                limits_env_free(env);
+                limits_env_free(base);
+                return r;
+        }
+        p.stdout_fd = pipes[0][1];
+        p.stderr_fd = pipes[1][1];
         r = spawn_process(&p, &res);
         limits_env_free(env);
         limits_env_free(base);
+        unit_output_start(u, pipes, r >= 0);
         if (r < 0)
                 return r;
         if (res.err && res.stage != SPAWN_STAGE_EXEC)
@@ -489,16 +627,34 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         return 0;
 }
 
+/* A signal to the group is a signal to everything the service started
+ * where it has a cgroup: also what left the group or double-forked into a
+ * session of its own. */
 static int op_kill(struct service *svc, pid_t target, int sig) {
+        struct unit *u = unit_of(svc);
+
         log_event(LOG_LEVEL_DEBUG, "signal", "service", svc->cfg.name, "target", LF_INT(target),
-                  "signal", signal_to_name(sig), NULL);
+                  "signal", signal_to_name(sig), u->cg && target < 0 ? "cgroup" : NULL,
+                  u->cg ? cgsvc_path(u->cg) : NULL, NULL);
+        if (u->cg && target < 0) {
+                int r = sig == SIGKILL ? cgsvc_kill(u->cg) : cgsvc_signal(u->cg, sig);
+
+                if (r >= 0)
+                        return 0;
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot signal its cgroup, signalling its group", svc->cfg.name);
+        }
         return spawn_kill(target, sig);
 }
 
 static bool op_group_alive(struct service *svc, pid_t pgid) {
+        struct unit *u = unit_of(svc);
         int r;
 
-        (void)svc;
+        if (u->cg) {
+                r = cgsvc_populated(u->cg);
+                if (r >= 0)
+                        return r > 0;
+        }
         if (pgid <= 1)
                 return false;
         r = spawn_kill(-pgid, 0);
@@ -551,9 +707,12 @@ static const struct service_ops real_ops = {
 void supervisor_panic(struct supervisor *s, const char *why) {
         log_event(LOG_LEVEL_ERROR, "panic", "msg", why, NULL);
         s->panicked = true;
-        for (struct unit *u = s->units; u; u = u->next)
+        for (struct unit *u = s->units; u; u = u->next) {
+                if (u->cg)
+                        (void)cgsvc_kill(u->cg);
                 if (u->svc.pgid > 1)
                         (void)spawn_kill(-u->svc.pgid, SIGKILL);
+        }
         loop_quit(s->loop, GR_EXIT_SOFTWARE);
 }
 
@@ -728,6 +887,19 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
         if (u->probe_pid > 0)
                 reaper_unwatch(&s->reaper, u->probe_pid);
         notify_socket_free(u->notify);
+        unit_output_end(u);
+        if (u->cg) {
+                /* At exit: a service still populated is killed (gorral's
+                 * shutdown waited for it; this is the panic path). */
+                if (cgsvc_populated(u->cg) > 0)
+                        (void)cgsvc_kill(u->cg);
+                unit_cgroup_release(u);
+                if (u->cg) {
+                        if (u->cg_watched)
+                                (void)loop_del_fd(s->loop, cgsvc_events_fd(u->cg));
+                        u->cg = cgsvc_free(u->cg);
+                }
+        }
         service_done(&u->svc);
         config_service_done(&u->spec);
         if (u->next_spec) {
@@ -841,6 +1013,7 @@ static void settle(struct supervisor *s) {
                                 u->exit_pending = false;
                                 loop_timer_disarm(s->loop, &u->ready_timer);
                                 end_probe(u);
+                                unit_output_end(u);
                                 u->ready = false;
                                 dispatch(u, SERVICE_EV_EXIT,
                                          &(struct service_event_data){ .status = u->exit_pending_status });
@@ -850,8 +1023,10 @@ static void settle(struct supervisor *s) {
                                 dispatch(u, SERVICE_EV_GROUP_EMPTY, NULL);
                                 changed = true;
                         }
-                        if (service_is_terminal(&u->svc))
+                        if (service_is_terminal(&u->svc)) {
                                 record_end(s, u);
+                                unit_cgroup_release(u);
+                        }
                 }
                 /* Reload: finished units that were changed start again,
                  * finished removed ones go. */
@@ -888,7 +1063,8 @@ static void settle(struct supervisor *s) {
         all_done = true;
         s->reload_in_flight = false;
         for (struct unit *u = s->units; u; u = u->next) {
-                if (waiting_for_group(u))
+                /* cgroup.events tells when a cgroup empties: no polling. */
+                if (waiting_for_group(u) && !u->cg_watched)
                         any_waiting = true;
                 if (!service_is_terminal(&u->svc) || (u->held && !s->shutting_down))
                         all_done = false;
@@ -1214,7 +1390,7 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
                 json_uint(w, (now_usec() - svc->started_usec) / 1000000u);
         else
                 json_null(w);
-        json_member_null(w, "cgroup");
+        json_member_string(w, "cgroup", u->cg ? cgsvc_path(u->cg) : NULL);
         json_key(w, "gomaxprocs");
         if (u->has_gomaxprocs)
                 json_uint(w, u->gomaxprocs);
@@ -1370,6 +1546,46 @@ static void open_control(struct supervisor *s) {
         log_event(LOG_LEVEL_INFO, "control", "socket", control_path(s->control), NULL);
 }
 
+/* Per-service cgroups, when running from a file: said once when the host
+ * allows none, and the services run in gorral's own cgroup. */
+static void open_cgroups(struct supervisor *s) {
+        _cleanup_free_ char *reason = NULL;
+        const char *const *notes;
+        size_t n;
+
+        if (!s->opt.config_path)
+                return;
+        if (cgsvc_host_open(s->opt.limits.sysroot, &s->cg_host, &reason) < 0) {
+                log_msg(LOG_LEVEL_WARN, -ENOMEM, "no per-service cgroups, proceeding without them");
+                return;
+        }
+        if (!cgsvc_host_enabled(s->cg_host)) {
+                log_event(LOG_LEVEL_WARN, "cgroups", "enabled", "false", "reason", reason ? reason : "unknown",
+                          "msg", "services run in gorral's own cgroup", NULL);
+                return;
+        }
+        log_event(LOG_LEVEL_INFO, "cgroups", "enabled", "true", "how", cgsvc_host_describe(s->cg_host), NULL);
+        n = cgsvc_host_notes(s->cg_host, &notes);
+        for (size_t i = 0; i < n; i++)
+                log_event(LOG_LEVEL_INFO, "cgroups", "note", notes[i], NULL);
+}
+
+static void open_output(struct supervisor *s) {
+        struct output_options o = { 0 };
+        size_t w = 0;
+        int r;
+
+        for (struct unit *u = s->units; u; u = u->next)
+                if (strlen(u->spec.name) > w)
+                        w = strlen(u->spec.name);
+        o.name_width = (unsigned)w;
+        r = output_new(s->loop, &o, &s->output);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_WARN, r, "output.prefix: cannot set up the prefixed output, passing it through");
+                s->output = NULL;
+        }
+}
+
 /* ---- set-up ---- */
 
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
@@ -1429,6 +1645,8 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 unit_free(s, u);
         }
         control_free(s->control);
+        output_free(s->output);
+        cgsvc_host_free(s->cg_host);
         reaper_done(&s->reaper);
         loop_free(s->loop);
         free(s);
@@ -1460,8 +1678,13 @@ int supervisor_run(struct supervisor *s) {
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
         open_control(s);
+        open_cgroups(s);
+        if (s->opt.output_prefix && s->n_units > 0)
+                open_output(s);
         settle(s);
         r = loop_run(s->loop);
+        if (s->output)
+                (void)output_flush(s->output, 1000000);
         if (r < 0) {
                 /* epoll itself failed: nothing can be supervised any more. */
                 log_error_errno(r, "event loop failed");

@@ -28,6 +28,7 @@ struct limits_options {
         uint64_t mem_ratio_ppm;        /* GOMEMLIMIT = budget * ppm / 1e6; default 900000 */
         unsigned cpus_override;        /* --cpus N: stands in for the affinity count; 0 = none */
         const char *sysroot;           /* --sysroot DIR or GORRAL_SYSROOT */
+        const char *cgroup_subpath;    /* read the limits of this sub-cgroup of ours (a service's) */
         bool strict;                   /* exec: refuse to launch on errors */
         bool no_gomaxprocs, no_gomemlimit;
 };

@@ -52,6 +52,8 @@ struct supervisor_options {
 
 struct unit;
 struct control;
+struct cgsvc_host;
+struct output;
 
 struct supervisor {
         struct loop *loop;
@@ -77,6 +79,8 @@ struct supervisor {
         const char *exit_reason;
         bool reload_in_flight;        /* changed or removed units still stopping */
         struct control *control;      /* the control socket, or NULL */
+        struct cgsvc_host *cg_host;   /* per-service cgroups (running from a file) */
+        struct output *output;        /* output.prefix, or NULL: output passes through */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

@@ -88,7 +88,7 @@ static: $(BUILD)/gorral-static
 
 # Unit tests (Criterion), plain and under ASan+UBSan. They also read the
 # real Go binaries of `make goapps`, so the unit tiers depend on it.
-TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' \
+TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/tests/fixtures/samples"' \
 	-DGOAPPS='"$(CURDIR)/$(BUILD)/goapps"'
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(@D)

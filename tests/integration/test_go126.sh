@@ -44,6 +44,18 @@ field() { tr ' ' '\n' <<<"$out" | sed -n "s/^$1=//p"; }
 v=$("$PROBE" | tr ' ' '\n' | sed -n 's/^go_version=//p')
 if [[ $v == go1.26.* ]]; then pass "goprobe126 is built by Go 1.26 ($v)"; else fail go126_version "goprobe126 says '$v'"; fi
 
+# gorral's decision for each Go 1.26 build on a fixture tree where it matters
+# (quota 0.5 CPU, --cpus 4: gorral's target 2 is below the CPU count, and
+# equal to what a cgroup-aware runtime picks by itself): left unset for the
+# cgroup-aware builds, exported for the go 1.24 module (containermaxprocs=0).
+FXL=$(cd "$(dirname "$0")/../fixtures/limits" && pwd)
+for spec in goprobe126:unset goservice126:unset goservice126-leakprof:unset goprobe126-go124:2 goprobe:2; do
+	b=${spec%%:*} want_env=${spec#*:}
+	envs=$("$GORRAL" env --format dotenv --sysroot "$FXL/v2_high" --cpus 4 -- "$GOAPPS/$b" 2>"$TMP/env-$b.err")
+	got=$(sed -n 's/^GOMAXPROCS=//p' <<<"$envs")
+	expect_eq "gorral env --sysroot (0.5 CPU) --cpus 4 -- $b: GOMAXPROCS" "${got:-unset}" "$want_env"
+done
+
 if ! is_root; then
 	skip go126_cgroups "not root: cannot create cgroups"
 	exit 0

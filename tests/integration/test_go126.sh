@@ -305,18 +305,29 @@ if ! command -v strace >/dev/null; then
 elif start_svc svc_strace "$CPU" "$GOAPPS/goservice126"; then
 	n=$(preads "$SVC_PID" 3 "$TMP/idle.strace")
 	expect_eq "go1.26 idle for 3 s: no quota read (sysmon sleeps)" "$n" 0
-	http_get "$SVC_PORT" "/burn?seconds=6&workers=1" >/dev/null
-	(sleep 2; echo 150000 >"$CPU/cpu.cfs_quota_us") &
-	writer=$!
-	n=$(preads "$SVC_PID" 4 "$TMP/busy.strace")
-	wait "$writer"
+	# Busy: strace in the background; the quota changes once the first
+	# read is seen, and strace stops 2.5 s later.
+	http_get "$SVC_PORT" "/burn?seconds=8&workers=1" >/dev/null
+	strace -qq -f -p "$SVC_PID" -e trace=pread64 -e signal=none -tt -o "$TMP/busy.strace" 2>/dev/null &
+	tracer=$!
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'pread64(' "$TMP/busy.strace" 2>/dev/null && break
+		sleep 0.1
+	done
+	echo 150000 >"$CPU/cpu.cfs_quota_us"
+	sleep 2.5
+	kill -INT "$tracer" 2>/dev/null
+	wait "$tracer" 2>/dev/null
+	n=$(grep -c 'pread64(' "$TMP/busy.strace")
 	q=$(grep -o 'pread64([0-9]*, "[0-9-]*\\n"' "$TMP/busy.strace" | sed 's/.*"\([0-9-]*\)\\n"/\1/' | tr '\n' ' ')
-	measured "go1.26 busy for 4 s: $n preads, values read: $q"
+	measured "go1.26 busy, quota 50000 then 150000 after the first read: $n preads, values read: $q"
 	times=$(awk '/pread64\(/ { split($2, t, ":"); print t[1] * 3600 + t[2] * 60 + t[3] }' "$TMP/busy.strace" |
 		awk 'NR % 2 == 1 { if (p) printf "%.2f ", $1 - p; p = $1 }')
 	measured "go1.26 busy: seconds between quota reads: $times"
-	if [ "$n" -ge 4 ] && [ "$n" -le 12 ]; then pass "go1.26 busy for 4 s: quota and period read about once a second ($n preads)"
-	else fail "go1.26 busy: quota read about once a second" "$n preads in 4 s"; fi
+	# About 1 s apart: every gap within [0.9, 1.6] s.
+	if [ -n "$times" ] && awk -v t="$times" 'BEGIN { n = split(t, a, " "); for (i = 1; i <= n; i++) if (a[i] < 0.9 || a[i] > 1.6) exit 1 }'; then
+		pass "go1.26 busy: quota and period re-read about once a second (gaps $times s)"
+	else fail "go1.26 busy: quota re-read about once a second" "gaps '$times' s, $n preads"; fi
 	case " $q" in
 	*" 50000 "*" 150000 "*) pass "go1.26 sees the quota changed under it at its next read (50000 then 150000)" ;;
 	*) fail "go1.26 sees the quota changed under it" "values read: $q" ;;

@@ -55,7 +55,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # missing ones (and only those).
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
 	golang-go golang-github-prometheus-client-golang-dev util-linux procps \
-	tini dumb-init hyperfine binutils file python3
+	tini dumb-init hyperfine binutils file python3 strace
 
 all: $(BUILD)/gorral
 
@@ -88,7 +88,7 @@ static: $(BUILD)/gorral-static
 
 # Unit tests (Criterion), plain and under ASan+UBSan. They also read the
 # real Go binaries of `make goapps`, so the unit tiers depend on it.
-TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' \
+TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/tests/fixtures/samples"' \
 	-DGOAPPS='"$(CURDIR)/$(BUILD)/goapps"'
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(@D)
@@ -118,8 +118,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
 
-# The Go services the tests and the demo run (Debian's Go 1.19, GOPATH
-# mode, offline).
+# The Go services the tests and the demo run: Debian's Go 1.19 (GOPATH
+# mode, offline) and Go 1.26 at /usr/local/go (module mode, Go module proxy);
+# tests/goapps/toolchains.sh names both.
 goapps:
 	tests/goapps/build.sh $(BUILD)/goapps
 

@@ -7,3 +7,4 @@ int cmd_env(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);

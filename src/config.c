@@ -1095,6 +1095,8 @@ static int record(struct parser *p, const char *path, const struct ynode *k, con
                 return -EINVAL;
         }
         r = &rs->f[field];
+        if (seen[field] && strcmp(r->path, path) == 0)
+                return -EINVAL; /* the same key twice: reported as a duplicate */
         if (seen[field]) {
                 perr(p, k->line, k->col, "%s: given twice (also as %s at %u:%u)", path, r->path, r->key_line,
                      r->key_col);
@@ -2370,13 +2372,57 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                 check_deps(p, c);
 }
 
+/* Diagnostics in reading order: by file (in order of first appearance),
+ * then line and column; the order found breaks ties. */
+struct diag_order {
+        struct config_diag d;
+        size_t file_rank, idx;
+};
+
+static int diag_order_cmp(const void *x, const void *y) {
+        const struct diag_order *a = x, *b = y;
+
+        if (a->file_rank != b->file_rank)
+                return a->file_rank < b->file_rank ? -1 : 1;
+        if (a->d.line != b->d.line)
+                return a->d.line < b->d.line ? -1 : 1;
+        if (a->d.column != b->d.column)
+                return a->d.column < b->d.column ? -1 : 1;
+        return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static void diags_sort(struct config_diags *d, size_t from) {
+        size_t n = d->n - from;
+        struct diag_order *o;
+
+        if (n < 2 || !(o = malloc(n * sizeof *o)))
+                return;
+        for (size_t i = 0; i < n; i++) {
+                size_t rank = i;
+
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(d->v[from + j].file, d->v[from + i].file) == 0) {
+                                rank = o[j].file_rank;
+                                break;
+                        }
+                o[i] = (struct diag_order){ d->v[from + i], rank, i };
+                /* "too many errors" stays last. */
+                if (d->v[from + i].line == 0 && i == n - 1 && d->n > CONFIG_MAX_DIAGS)
+                        o[i].file_rank = SIZE_MAX;
+        }
+        qsort(o, n, sizeof *o, diag_order_cmp);
+        for (size_t i = 0; i < n; i++)
+                d->v[from + i] = o[i].d;
+        free(o);
+}
+
 int config_parse(const char *buf, size_t n, const char *filename, const struct config_context *ctx,
                  struct config **ret, struct config_diags *diags) {
         static const struct config_context empty_ctx = { 0 };
         struct parser p = { .file = filename ? filename : "<config>", .ctx = ctx ? ctx : &empty_ctx, .diags = diags };
         struct ynode *root = NULL;
         struct config *c = NULL;
-        size_t errors_before = diags->n_errors;
+        size_t errors_before = diags->n_errors, diags_before = diags->n;
         const char *slash;
         int r;
 
@@ -2413,6 +2459,7 @@ out:
         }
         if (p.oom)
                 r = -ENOMEM;
+        diags_sort(diags, diags_before);
         config_free(c);
         arena_free(&p);
         free(p.passwd);

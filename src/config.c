@@ -722,7 +722,16 @@ static const char *suggest(const char *s, const char *const *names, size_t n) {
                         best = names[i];
                 }
         }
-        return bd <= limit ? best : NULL;
+        if (bd <= limit)
+                return best;
+        /* "warning" for "warn", "info" for "information". */
+        for (size_t i = 0; i < n; i++) {
+                size_t a = strlen(s), b = strlen(names[i]);
+
+                if (a >= 3 && b >= 3 && strncmp(s, names[i], a < b ? a : b) == 0)
+                        return names[i];
+        }
+        return NULL;
 }
 
 /* " (did you mean "x"?)" or "". */
@@ -1394,7 +1403,8 @@ static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
                                 bad = -1;
                                 continue;
                         }
-                        full = path[0] == '/' ? strdup(path) : path_join(p->dir, path);
+                        /* Relative to the config file's directory. */
+                        full = path[0] == '/' || !p->dir ? strdup(path) : path_join(p->dir, path);
                         if (!full) {
                                 p->oom = -ENOMEM;
                                 break;
@@ -1579,7 +1589,7 @@ static bool tcp_target_ok(const char *s) {
 static void parse_ready(struct parser *p, const struct rec *r, struct config_service *s) {
         static const char *const names[] = { "tcp", "exec", "notify", "interval", "timeout" };
         const struct ynode *m = r->node;
-        unsigned probes = 0;
+        unsigned probes = 0, unknown = 0;
 
         s->ready = CONFIG_PROBE_NONE;
         if (m->type == Y_SCALAR) {
@@ -1661,9 +1671,10 @@ static void parse_ready(struct parser *p, const struct rec *r, struct config_ser
                 default:
                         perr(p, k->line, k->col, "%s: unknown key %s%s", r->path, qv(k, b, sizeof b),
                              hint(h, sizeof h, k->s, names, ELEMENTSOF(names)));
+                        unknown++;
                 }
         }
-        if (probes == 0)
+        if (probes == 0 && !unknown)
                 perr(p, m->line, m->col, "%s: no probe (expected one of tcp: HOST:PORT, exec: [...] or notify: true)",
                      r->path);
         else if (probes > 1)
@@ -1885,7 +1896,15 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                         pwarn(p, r->node->line, r->node->col, "%s: %llu bytes is more than this host has (%llu)",
                               r->path, (unsigned long long)u, (unsigned long long)p->ctx->host_memory_bytes);
         }
-        if ((r = &rs->f[F_GOMAXPROCS])->node) {
+        if (rs->f[F_GOMAXPROCS].node && rs->f[F_GOMAXPROCS].node == rs->f[F_GOMEMLIMIT].node) {
+                /* go: auto | off, for both. */
+                static const char *const w[] = { "auto", "off" };
+
+                r = &rs->f[F_GOMAXPROCS];
+                i = enum_value(p, r->path, r->node, w, 2, "auto, off or a mapping {gomaxprocs: ..., gomemlimit: ...}");
+                if (i >= 0)
+                        s->gomaxprocs_mode = s->gomemlimit_mode = i == 0 ? CONFIG_GO_AUTO : CONFIG_GO_OFF;
+        } else if ((r = &rs->f[F_GOMAXPROCS])->node) {
                 _cleanup_free_ char *v = str_value(p, r->path, r->node, "auto, off or a number");
 
                 if (v && !strcmp(v, "auto"))
@@ -1902,7 +1921,7 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                              "from 1 to %u)", r->path, qv(r->node, b, sizeof b), MAX_PROCS);
                 }
         }
-        if ((r = &rs->f[F_GOMEMLIMIT])->node) {
+        if ((r = &rs->f[F_GOMEMLIMIT])->node && r->node != rs->f[F_GOMAXPROCS].node) {
                 _cleanup_free_ char *v = str_value(p, r->path, r->node, "auto, off or a size");
 
                 if (v && !strcmp(v, "auto"))
@@ -2427,8 +2446,7 @@ int config_parse(const char *buf, size_t n, const char *filename, const struct c
         int r;
 
         slash = strrchr(p.file, '/');
-        p.dir = slash ? strndup(p.file, slash == p.file ? 1 : (size_t)(slash - p.file)) : strdup(".");
-        if (!p.dir)
+        if (slash && !(p.dir = strndup(p.file, slash == p.file ? 1 : (size_t)(slash - p.file))))
                 return -ENOMEM;
         if (n > CONFIG_MAX_FILE_BYTES) {
                 perr(&p, 0, 0, "the file is larger than 1 MiB");

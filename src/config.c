@@ -756,7 +756,9 @@ static char *str_value(struct parser *p, const char *path, const struct ynode *n
         size_t off = 0;
         int r;
 
-        if (n->type != Y_SCALAR || is_null(n)) {
+        /* Only an empty plain scalar is "nothing" here: where a string is
+         * expected, ~ and null are the strings they look like. */
+        if (n->type != Y_SCALAR || (n->plain && n->len == 0)) {
                 perr(p, n->line, n->col, "%s: expected %s, got %s", path, expected, type_name(n));
                 return NULL;
         }

@@ -2210,6 +2210,7 @@ static void pairs_value(struct parser *p, const char *path, const struct ynode *
                 p->oom = -ENOMEM;
                 return;
         }
+        free(*ret); /* a duplicate key: reported, the last one kept */
         *ret = v;
         *ret_n = 0;
         for (size_t i = 0; i + 1 < m->n; i += 2) {

@@ -63,10 +63,10 @@ bool env_name_valid(const char *s, size_t n) {
         return true;
 }
 
-const char *env_lookup(char *const *environ, const char *name, size_t len) {
-        if (!environ)
+const char *env_lookup(char *const *envp, const char *name, size_t len) {
+        if (!envp)
                 return NULL;
-        for (char *const *e = environ; *e; e++)
+        for (char *const *e = envp; *e; e++)
                 if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
                         return *e + len + 1;
         return NULL;
@@ -213,7 +213,7 @@ out:
         return r;
 }
 
-int env_interpolate(const char *s, size_t n, char *const *environ, char **ret, size_t *reterr_offset, char *errbuf,
+int env_interpolate(const char *s, size_t n, char *const *envp, char **ret, size_t *reterr_offset, char *errbuf,
                     size_t errlen) {
         struct sbuf b = { 0 };
         size_t i = 0;
@@ -261,7 +261,7 @@ int env_interpolate(const char *s, size_t n, char *const *environ, char **ret, s
                                  "and _)", (int)((close - name) > 64 ? 64 : (close - name)), name);
                         goto einval;
                 }
-                val = env_lookup(environ, name, nl);
+                val = env_lookup(envp, name, nl);
                 if (def && (!val || (colon && !*val))) {
                         r = sbuf_add(&b, def, dl);
                 } else if (!val) {

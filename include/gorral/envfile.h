@@ -37,11 +37,11 @@ char **envfile_strv_free(char **v);
 /* Is s[0..n) a variable name ([A-Za-z_][A-Za-z0-9_]*)? */
 bool env_name_valid(const char *s, size_t n);
 /* The value of name[0..len) in a NULL-terminated "K=V" array (the first
- * match), or NULL. environ may be NULL. */
-const char *env_lookup(char *const *environ, const char *name, size_t len);
+ * match), or NULL. envp may be NULL. */
+const char *env_lookup(char *const *envp, const char *name, size_t len);
 
-/* Interpolate s[0..n) against environ. 0 with a malloc'd *ret; -EINVAL
+/* Interpolate s[0..n) against envp. 0 with a malloc'd *ret; -EINVAL
  * with reterr_offset (the byte offset of the offending '$' in s) and a
  * message in errbuf ("variable ${X} is not set ..."); -ENOMEM. */
-int env_interpolate(const char *s, size_t n, char *const *environ, char **ret, size_t *reterr_offset, char *errbuf,
+int env_interpolate(const char *s, size_t n, char *const *envp, char **ret, size_t *reterr_offset, char *errbuf,
                     size_t errlen);

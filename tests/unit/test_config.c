@@ -595,6 +595,9 @@ Test(config, positions_and_messages) {
         parse_bad("services:\n  a:\n    command: [x]\n    restart_budget: [1]\n", 4, 21, "expected a mapping, got a list");
         parse_bad("services:\n  a:\n    command: [x]\n    env_file: []\n    env: {A: 1, A: 2}\n", 5, 17,
                   "duplicate variable \"A\"");
+        /* Found by fuzz_config: a duplicate top-level mapping leaked the first. */
+        parse_bad("remap_exit: {1: 2}\nremap_exit: {3: 4}\nrewrite: {}\nrewrite: {}\nservices: {a: {command: [x]}}\n", 2,
+                  1, "duplicate key \"remap_exit\" (first at 1:1)");
 }
 
 Test(config, merge_does_not_count_as_duplicate) {

@@ -969,47 +969,53 @@ enum field {
         F_RESTART, F_BACKOFF_INITIAL, F_BACKOFF_MAX, F_JITTER, F_BUDGET, F_WINDOW, F_START_GRACE,
         F_STOP_SIGNAL, F_STOP_TIMEOUT, F_SIGNAL_GROUP, F_SETSID, F_PDEATHSIG, F_CRITICAL,
         F_CPU, F_MEMORY, F_GOMAXPROCS, F_GOMEMLIMIT, F_ROUNDING, F_MIN_PROCS, F_MEM_RATIO,
-        F_READY, F_DEPS,
+        F_READY, F_DEPS, F_CPUS, F_STRICT,
         _F_MAX,
         /* Groups: a key whose value is a mapping of fields. */
-        G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO,
+        G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO, G_NO_LIMITS,
 };
 
 struct key {
         const char *name;
         int field;
+        bool negated;                 /* gorral run's --no-gomaxprocs style: a boolean, true = off */
 };
 
 static const struct key service_keys[] = {
-        { "command", F_COMMAND },         { "env", F_ENV },
-        { "env_file", F_ENV_FILE },       { "env_inherit", F_ENV_INHERIT },
-        { "working_dir", F_WORKING_DIR }, { "user", F_USER },
-        { "group", F_GROUP },             { "umask", F_UMASK },
-        { "restart", F_RESTART },         { "backoff", G_BACKOFF },
-        { "backoff_initial", F_BACKOFF_INITIAL }, { "backoff_max", F_BACKOFF_MAX },
-        { "backoff_jitter", F_JITTER },   { "restart_budget", G_BUDGET },
-        { "restart_window", F_WINDOW },   { "start_grace", F_START_GRACE },
-        { "stop_signal", F_STOP_SIGNAL }, { "stop_timeout", F_STOP_TIMEOUT },
-        { "signal_group", F_SIGNAL_GROUP }, { "setsid", F_SETSID },
-        { "pdeathsig", F_PDEATHSIG },     { "critical", F_CRITICAL },
-        { "resources", G_RESOURCES },     { "go", G_GO },
-        { "rounding", F_ROUNDING },       { "min_procs", F_MIN_PROCS },
-        { "mem_ratio", F_MEM_RATIO },     { "ready", F_READY },
-        { "depends_on", F_DEPS },
+        { "command", F_COMMAND, false },         { "env", F_ENV, false },
+        { "env_file", F_ENV_FILE, false },       { "env_inherit", F_ENV_INHERIT, false },
+        { "working_dir", F_WORKING_DIR, false }, { "user", F_USER, false },
+        { "group", F_GROUP, false },             { "umask", F_UMASK, false },
+        { "restart", F_RESTART, false },         { "backoff", G_BACKOFF, false },
+        { "backoff_initial", F_BACKOFF_INITIAL, false }, { "backoff_max", F_BACKOFF_MAX, false },
+        { "backoff_jitter", F_JITTER, false },   { "restart_budget", G_BUDGET, false },
+        { "restart_window", F_WINDOW, false },   { "start_grace", F_START_GRACE, false },
+        { "stop_signal", F_STOP_SIGNAL, false }, { "stop_timeout", F_STOP_TIMEOUT, false },
+        { "signal_group", F_SIGNAL_GROUP, false }, { "setsid", F_SETSID, false },
+        { "pdeathsig", F_PDEATHSIG, false },     { "critical", F_CRITICAL, false },
+        { "resources", G_RESOURCES, false },     { "go", G_GO, false },
+        { "rounding", F_ROUNDING, false },       { "min_procs", F_MIN_PROCS, false },
+        { "mem_ratio", F_MEM_RATIO, false },     { "ready", F_READY, false },
+        { "depends_on", F_DEPS, false },         { "cpus", F_CPUS, false },
+        { "strict", F_STRICT, false },
+        /* gorral run's flags, for those who think in them: */
+        { "no_gomaxprocs", F_GOMAXPROCS, true }, { "no_gomemlimit", F_GOMEMLIMIT, true },
+        { "no_limits", G_NO_LIMITS, true },
 };
 static const struct key backoff_keys[] = {
-        { "initial", F_BACKOFF_INITIAL }, { "max", F_BACKOFF_MAX }, { "jitter", F_JITTER },
+        { "initial", F_BACKOFF_INITIAL, false }, { "max", F_BACKOFF_MAX, false }, { "jitter", F_JITTER, false },
 };
-static const struct key budget_keys[] = { { "restarts", F_BUDGET }, { "window", F_WINDOW } };
-static const struct key resources_keys[] = { { "cpu", F_CPU }, { "memory", F_MEMORY } };
+static const struct key budget_keys[] = { { "restarts", F_BUDGET, false }, { "window", F_WINDOW, false } };
+static const struct key resources_keys[] = { { "cpu", F_CPU, false }, { "memory", F_MEMORY, false } };
 static const struct key go_keys[] = {
-        { "gomaxprocs", F_GOMAXPROCS }, { "gomemlimit", F_GOMEMLIMIT }, { "rounding", F_ROUNDING },
-        { "min_procs", F_MIN_PROCS },   { "mem_ratio", F_MEM_RATIO },
+        { "gomaxprocs", F_GOMAXPROCS, false }, { "gomemlimit", F_GOMEMLIMIT, false }, { "rounding", F_ROUNDING, false },
+        { "min_procs", F_MIN_PROCS, false },   { "mem_ratio", F_MEM_RATIO, false },
 };
 
 /* Where a field's value was written. */
 struct rec {
         const struct ynode *node;     /* NULL: not given */
+        bool negated;                 /* given as no_gomaxprocs / no_gomemlimit / no_limits */
         unsigned key_line, key_col;
         char path[PATH_LEN];
 };
@@ -1073,7 +1079,7 @@ static int sort_into(struct parser *p, const char *path, const struct ynode *m, 
                      size_t n_keys, struct recs *rs, bool *seen, bool in_defaults);
 
 static int record(struct parser *p, const char *path, const struct ynode *k, const struct ynode *v, int field,
-                  struct recs *rs, bool *seen, bool in_defaults) {
+                  bool negated, struct recs *rs, bool *seen, bool in_defaults) {
         struct rec *r;
 
         if (field > _F_MAX) {
@@ -1081,11 +1087,11 @@ static int record(struct parser *p, const char *path, const struct ynode *k, con
                 size_t n;
 
                 if (field == G_BUDGET && v->type == Y_SCALAR)
-                        return record(p, path, k, v, F_BUDGET, rs, seen, in_defaults);
-                if (field == G_GO && v->type == Y_SCALAR) {
-                        /* go: auto | off sets both. */
-                        record(p, path, k, v, F_GOMAXPROCS, rs, seen, in_defaults);
-                        return record(p, path, k, v, F_GOMEMLIMIT, rs, seen, in_defaults);
+                        return record(p, path, k, v, F_BUDGET, false, rs, seen, in_defaults);
+                if ((field == G_GO && v->type == Y_SCALAR) || field == G_NO_LIMITS) {
+                        /* go: auto | off, and no_limits: true, set both. */
+                        record(p, path, k, v, F_GOMAXPROCS, negated, rs, seen, in_defaults);
+                        return record(p, path, k, v, F_GOMEMLIMIT, negated, rs, seen, in_defaults);
                 }
                 if (v->type != Y_MAP) {
                         perr(p, v->line, v->col, "%s: expected a mapping, got %s%s", path, type_name(v),
@@ -1115,6 +1121,7 @@ static int record(struct parser *p, const char *path, const struct ynode *k, con
         }
         seen[field] = true;
         r->node = v;
+        r->negated = negated;
         r->key_line = k->line;
         r->key_col = k->col;
         bsnprintf(r->path, sizeof r->path, "%s", path);
@@ -1137,7 +1144,7 @@ static int sort_into(struct parser *p, const char *path, const struct ynode *m, 
                 path_join_key(kp, path, k->s);
                 for (size_t j = 0; j < n_keys; j++)
                         if (strcmp(k->s, keys[j].name) == 0 && strlen(k->s) == k->len) {
-                                if (record(p, kp, k, v, keys[j].field, rs, seen, in_defaults) < 0)
+                                if (record(p, kp, k, v, keys[j].field, keys[j].negated, rs, seen, in_defaults) < 0)
                                         bad = -EINVAL;
                                 found = true;
                                 break;
@@ -1898,7 +1905,26 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                         pwarn(p, r->node->line, r->node->col, "%s: %llu bytes is more than this host has (%llu)",
                               r->path, (unsigned long long)u, (unsigned long long)p->ctx->host_memory_bytes);
         }
-        if (rs->f[F_GOMAXPROCS].node && rs->f[F_GOMAXPROCS].node == rs->f[F_GOMEMLIMIT].node) {
+        for (int f = F_GOMAXPROCS; f <= F_GOMEMLIMIT; f++) {
+                bool off;
+
+                r = &rs->f[f];
+                if (!r->node || !r->negated)
+                        continue;
+                if (f == F_GOMEMLIMIT && r->node == rs->f[F_GOMAXPROCS].node)
+                        break; /* no_limits: one value, checked once */
+                if (bool_value(p, r->path, r->node, &off) == 0) {
+                        enum config_go_mode m = off ? CONFIG_GO_OFF : CONFIG_GO_AUTO;
+
+                        if (f == F_GOMAXPROCS || r->node == rs->f[F_GOMAXPROCS].node)
+                                s->gomaxprocs_mode = m;
+                        if (f == F_GOMEMLIMIT || r->node == rs->f[F_GOMEMLIMIT].node)
+                                s->gomemlimit_mode = m;
+                }
+        }
+        if (rs->f[F_GOMAXPROCS].negated)
+                ; /* done above */
+        else if (rs->f[F_GOMAXPROCS].node && rs->f[F_GOMAXPROCS].node == rs->f[F_GOMEMLIMIT].node) {
                 /* go: auto | off, for both. */
                 static const char *const w[] = { "auto", "off" };
 
@@ -1923,7 +1949,7 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                              "from 1 to %u)", r->path, qv(r->node, b, sizeof b), MAX_PROCS);
                 }
         }
-        if ((r = &rs->f[F_GOMEMLIMIT])->node && r->node != rs->f[F_GOMAXPROCS].node) {
+        if ((r = &rs->f[F_GOMEMLIMIT])->node && r->node != rs->f[F_GOMAXPROCS].node && !r->negated) {
                 _cleanup_free_ char *v = str_value(p, r->path, r->node, "auto, off or a size");
 
                 if (v && !strcmp(v, "auto"))
@@ -1964,6 +1990,10 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                 } else if (v)
                         s->mem_ratio_ppm = u;
         }
+        if ((r = &rs->f[F_CPUS])->node && uint_value(p, r->path, r->node, 1, MAX_PROCS, &u) == 0)
+                s->cpus_override = (unsigned)u;
+        if ((r = &rs->f[F_STRICT])->node)
+                bool_value(p, r->path, r->node, &s->strict);
         if ((r = &rs->f[F_READY])->node)
                 parse_ready(p, r, s);
         if ((r = &rs->f[F_DEPS])->node)
@@ -2273,13 +2303,13 @@ const struct config_service *config_find_service(const struct config *c, const c
 
 static void walk_top(struct parser *p, const struct ynode *root, struct config *c) {
         static const char *const top[] = { "log", "control", "state_dir", "output", "defaults", "services",
-                                           "drain_delay", "remap_exit", "rewrite" };
+                                           "drain_delay", "remap_exit", "rewrite", "log_format", "log_level" };
         static const char *const log_names[] = { "format", "level" };
         static const char *const control_names[] = { "socket" };
         static const char *const output_names[] = { "prefix" };
         const struct ynode *defaults = NULL, *services = NULL, *services_key = NULL;
         struct recs drec;
-        bool seen[_F_MAX];
+        bool seen[_F_MAX], seen_format = false, seen_level = false;
 
         if (root->type != Y_MAP) {
                 perr(p, root->line, root->col, "expected a mapping at the top level (log, services, ...), got %s",
@@ -2298,7 +2328,14 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                         if (strcmp(k->s, top[j]) == 0)
                                 break;
                 switch (j) {
-                case 0: walk_small_map(p, "log", v, log_names, 2, log_key, c); break;
+                case 0:
+                        walk_small_map(p, "log", v, log_names, 2, log_key, c);
+                        if (v->type == Y_MAP)
+                                for (size_t q = 0; q + 1 < v->n; q += 2) {
+                                        seen_format |= !strcmp(v->kids[q]->s, "format");
+                                        seen_level |= !strcmp(v->kids[q]->s, "level");
+                                }
+                        break;
                 case 1: walk_small_map(p, "control", v, control_names, 1, control_key, c); break;
                 case 2: free(c->state_dir); c->state_dir = path_value(p, "state_dir", v, PATH_MAX - 1); break;
                 case 3: walk_small_map(p, "output", v, output_names, 1, output_key, c); break;
@@ -2309,6 +2346,15 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                         break;
                 case 7: pairs_value(p, "remap_exit", v, false, &c->remap_exit, &c->n_remap_exit); break;
                 case 8: pairs_value(p, "rewrite", v, true, &c->rewrite, &c->n_rewrite); break;
+                case 9:
+                case 10:
+                        /* gorral run's --log-format/--log-level spelling. */
+                        if ((j == 9 ? c->log_format : c->log_level) >= 0 || (j == 9 ? seen_format : seen_level))
+                                perr(p, k->line, k->col, "%s: given twice (also as log.%s)", top[j],
+                                     j == 9 ? "format" : "level");
+                        else
+                                log_key(p, c, (int)j - 9, top[j], v);
+                        break;
                 default:
                         perr(p, k->line, k->col, "unknown top-level key %s%s (keys starting with x- are ignored)",
                              qv(k, b, sizeof b), hint(h, sizeof h, k->s, top, ELEMENTSOF(top)));

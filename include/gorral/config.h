@@ -81,6 +81,8 @@ struct config_service {
         unsigned min_procs;              /* default 2 (ceil) or 1 (floor) unless set */
         bool min_procs_set;
         uint64_t mem_ratio_ppm;          /* default 900000 */
+        unsigned cpus_override;          /* cpus: N, as gorral run --cpus (stands in for the affinity count); 0 none */
+        bool strict;                     /* strict: as gorral run --strict (refuse a start on a malformed limit file) */
         enum config_probe ready;
         char *ready_tcp;                 /* "HOST:PORT" as written ([::1]:8080 too) */
         char **ready_exec;               /* NULL-terminated argv */

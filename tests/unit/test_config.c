@@ -442,6 +442,33 @@ Test(config, defaults_apply_and_service_key_wins) {
         config_diags_done(&d);
 }
 
+Test(config, run_option_spellings) {
+        static const char yaml[] = "log_format: json\nlog_level: debug\nservices:\n"
+                                   "  a: {command: [x], no_limits: true, cpus: 4, strict: yes}\n"
+                                   "  b: {command: [x], no_gomaxprocs: true, go: {gomemlimit: 100MiB}}\n"
+                                   "  c: {command: [x], no_gomemlimit: false}\n";
+        struct config_context ctx = ctx_default();
+        struct config_diags d = { 0 };
+        struct config *c = parse_ok(yaml, &ctx, &d);
+
+        cr_assert_eq(c->log_format, LOG_FORMAT_JSON);
+        cr_assert_eq(c->log_level, LOG_LEVEL_DEBUG);
+        cr_assert_eq(c->services[0].gomaxprocs_mode, CONFIG_GO_OFF);
+        cr_assert_eq(c->services[0].gomemlimit_mode, CONFIG_GO_OFF);
+        cr_assert_eq(c->services[0].cpus_override, 4);
+        cr_assert(c->services[0].strict);
+        cr_assert_eq(c->services[1].gomaxprocs_mode, CONFIG_GO_OFF);
+        cr_assert_eq(c->services[1].gomemlimit_mode, CONFIG_GO_FIXED);
+        cr_assert_eq(c->services[1].gomemlimit, 100ULL << 20);
+        cr_assert_eq(c->services[2].gomemlimit_mode, CONFIG_GO_AUTO);
+        config_free(c);
+        config_diags_done(&d);
+        parse_bad("services:\n  d: {command: [x], no_gomaxprocs: true, go: {gomaxprocs: 3}}\n", 2, 47,
+                  "services.d.go.gomaxprocs: given twice (also as services.d.no_gomaxprocs at 2:21)");
+        parse_bad("log: {format: json}\nlog_format: logfmt\nservices: {a: {command: [x]}}\n", 2, 1,
+                  "log_format: given twice");
+}
+
 Test(config, run_defaults) {
         struct config_context ctx = ctx_default();
         struct config_diags d = { 0 };

@@ -166,6 +166,7 @@ struct parser {
         int oom;                      /* -ENOMEM seen */
         struct ynode *arena;
         uint64_t merge_copies;
+        size_t n_attached;            /* nodes and aliases attached so far */
         struct anchor *anchors[ANCHOR_BUCKETS];
         /* ROOT/etc/passwd and ROOT/etc/group, read on first need. */
         bool db_loaded;
@@ -605,6 +606,15 @@ static int build_tree(struct parser *p, const char *buf, size_t len, struct ynod
                         break;
                 }
 
+                /* Every attached node or alias adds at least one to the
+                 * expanded total: refuse early, before a flat list of a
+                 * million scalars is in memory. */
+                if (n && r == 0 && ++p->n_attached > CONFIG_MAX_NODES) {
+                        perr(p, (unsigned)ev.start_mark.line + 1, (unsigned)ev.start_mark.column + 1,
+                             "the document expands to more than %u nodes (aliases included): refusing",
+                             CONFIG_MAX_NODES);
+                        r = -EINVAL;
+                }
                 if (n && r == 0 && !p->oom) {
                         /* Attach to the parent (a mapping's keys must be
                          * scalars: gorral has no use for complex keys). */
@@ -2596,6 +2606,7 @@ int config_service_equal(const struct config_service *a, const struct config_ser
                      a->gomemlimit_mode != b->gomemlimit_mode || a->gomemlimit != b->gomemlimit ||
                      a->rounding != b->rounding || a->min_procs != b->min_procs ||
                      a->min_procs_set != b->min_procs_set || a->mem_ratio_ppm != b->mem_ratio_ppm ||
+                     a->cpus_override != b->cpus_override || a->strict != b->strict ||
                      a->ready != b->ready || !str_eq(a->ready_tcp, b->ready_tcp) ||
                      !strv_eq(a->ready_exec, b->ready_exec) || a->ready_interval_usec != b->ready_interval_usec ||
                      a->ready_timeout_usec != b->ready_timeout_usec || a->n_deps != b->n_deps;

@@ -1769,7 +1769,7 @@ static void parse_deps(struct parser *p, const struct rec *r, struct config_serv
 }
 
 /* Apply the records (defaults overlaid by the service's own) to s.
- * command_required: false for the defaults' own check. */
+ * is_service: false for the defaults' own check (no command needed, no env built). */
 static void apply_records(struct parser *p, const struct recs *rs, struct config_service *s, bool is_service,
                           const char *svc_path) {
         const struct rec *r;
@@ -1932,9 +1932,8 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                                 s->gomemlimit_mode = m;
                 }
         }
-        if (rs->f[F_GOMAXPROCS].negated)
-                ; /* done above */
-        else if (rs->f[F_GOMAXPROCS].node && rs->f[F_GOMAXPROCS].node == rs->f[F_GOMEMLIMIT].node) {
+        if (!rs->f[F_GOMAXPROCS].negated && rs->f[F_GOMAXPROCS].node &&
+            rs->f[F_GOMAXPROCS].node == rs->f[F_GOMEMLIMIT].node) {
                 /* go: auto | off, for both. */
                 static const char *const w[] = { "auto", "off" };
 
@@ -1942,7 +1941,7 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                 i = enum_value(p, r->path, r->node, w, 2, "auto, off or a mapping {gomaxprocs: ..., gomemlimit: ...}");
                 if (i >= 0)
                         s->gomaxprocs_mode = s->gomemlimit_mode = i == 0 ? CONFIG_GO_AUTO : CONFIG_GO_OFF;
-        } else if ((r = &rs->f[F_GOMAXPROCS])->node) {
+        } else if ((r = &rs->f[F_GOMAXPROCS])->node && !r->negated) {
                 _cleanup_free_ char *v = str_value(p, r->path, r->node, "auto, off or a number");
 
                 if (v && !strcmp(v, "auto"))
@@ -2046,12 +2045,10 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                         }
                 }
         }
+        /* The environment is built per service only: the defaults' env
+         * pieces are checked there (and reported once, deduplicated). */
         if (is_service && !p->oom)
                 build_env(p, rs, &s->env);
-        else if (!is_service) {
-                /* The defaults' env pieces are checked with each service;
-                 * alone, only the files are (one report). */
-        }
 }
 
 /* ---- dependencies ---- */

@@ -622,7 +622,7 @@ static int build_tree(struct parser *p, const char *buf, size_t len, struct ynod
                                 struct ynode *par = stack[depth - 1];
 
                                 if (par->type == Y_MAP && par->n % 2 == 0 && n->type != Y_SCALAR) {
-                                        perr(p, n->line, n->col, "a mapping key must be a plain string, not a %s",
+                                        perr(p, n->line, n->col, "a mapping key must be a string, not a %s",
                                              n->type == Y_MAP ? "mapping" : "list");
                                         r = -EINVAL;
                                 } else

@@ -2386,7 +2386,9 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
         }
 
         if (!services || is_null(services)) {
-                perr(p, services_key ? services_key->line : 1, services_key ? services_key->col : 1,
+                /* At the key when it is there and empty, else where the
+                 * top-level mapping starts. */
+                perr(p, services_key ? services_key->line : root->line, services_key ? services_key->col : root->col,
                      "services: no services defined (expected services: {NAME: {command: [...]}})");
                 return;
         }

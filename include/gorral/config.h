@@ -118,9 +118,9 @@ struct config_diag {
 };
 
 struct config_diags {
-        struct config_diag *v;
-        size_t n;
-        size_t n_errors;
+        struct config_diag *v;           /* in reading order: by file, line, column */
+        size_t n;                        /* at most CONFIG_MAX_DIAGS + 1 ("too many errors") */
+        size_t n_errors;                 /* the non-warnings among them */
 };
 
 /* Reads a file for the parser (env_file, ROOT/etc/passwd, ROOT/etc/group):

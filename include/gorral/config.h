@@ -65,7 +65,7 @@ struct config_service {
         uint64_t start_grace_usec;       /* 1s */
         int stop_signal;                 /* SIGTERM */
         uint64_t stop_timeout_usec;      /* 10s */
-        bool group;                      /* forward signals to the process group */
+        bool group;                      /* signal_group: forward signals to the process group (run -g) */
         bool setsid;
         int pdeathsig;                   /* 0: none */
         bool critical;                   /* its end ends gorral */

@@ -219,6 +219,22 @@ static int run_file(struct supervisor_options *so) {
                 log_set_format((enum log_format)c->log_format);
         if (c->drain_delay_usec && !so->signals.drain_delay_usec)
                 so->signals.drain_delay_usec = c->drain_delay_usec;
+        /* The file's remap_exit and rewrite, under what the command line
+         * gave (the command line wins). */
+        for (size_t i = 0; i < c->n_remap_exit; i++) {
+                char spec[32];
+
+                if (supervisor_remap_exit(so, c->remap_exit[i].from) != c->remap_exit[i].from)
+                        continue;
+                snprintf(spec, sizeof spec, "%d:%d", c->remap_exit[i].from, c->remap_exit[i].to);
+                (void)supervisor_parse_remap(so, spec);
+        }
+        for (size_t i = 0; i < c->n_rewrite; i++) {
+                int from = c->rewrite[i].from;
+
+                if (from > 0 && from < NSIG && so->signals.rewrite[from] == 0)
+                        so->signals.rewrite[from] = c->rewrite[i].to ? c->rewrite[i].to : -1;
+        }
         so->output_prefix = so->output_prefix || c->output_prefix;
         if (!so->control_path)
                 so->control_path = c->control_socket;

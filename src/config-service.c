@@ -100,7 +100,7 @@ int config_service_copy(struct config_service *dst, const struct config_service 
                 if (!c.deps)
                         goto oom;
                 for (size_t i = 0; i < src->n_deps; i++) {
-                        c.deps[i].condition = src->deps[i].condition;
+                        c.deps[i] = src->deps[i];
                         if (!(c.deps[i].name = strdup(src->deps[i].name))) {
                                 c.n_deps = i;
                                 goto oom;

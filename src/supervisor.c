@@ -160,6 +160,10 @@ static void unit_limits_options(const struct unit *u, struct limits_options *ret
         ret->min_procs_set = c->min_procs_set;
         if (c->mem_ratio_ppm)
                 ret->mem_ratio_ppm = c->mem_ratio_ppm;
+        if (c->cpus_override)
+                ret->cpus_override = c->cpus_override;
+        if (c->strict)
+                ret->strict = true;
         if (c->gomaxprocs_mode == CONFIG_GO_OFF)
                 ret->no_gomaxprocs = true;
         if (c->gomemlimit_mode == CONFIG_GO_OFF)

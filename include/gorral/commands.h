@@ -14,3 +14,4 @@ int cmd_stop(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_signal(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);

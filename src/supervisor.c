@@ -381,7 +381,7 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
                           "msg", "the sender is not a process of this service, ignoring", NULL);
                 return;
         }
-        if (m->fields & (1u << NOTIFY_STATUS)) {
+        if (m->fields & NOTIFY_STATUS) {
                 size_t n = m->status_len < sizeof u->status_text - 1 ? m->status_len : sizeof u->status_text - 1;
 
                 /* Cut on a UTF-8 boundary. */
@@ -391,9 +391,9 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
                 u->status_text[n] = '\0';
                 log_event(LOG_LEVEL_DEBUG, "notify_status", "service", u->spec.name, "status", u->status_text, NULL);
         }
-        if (m->fields & (1u << NOTIFY_STOPPING))
+        if (m->fields & NOTIFY_STOPPING)
                 log_event(LOG_LEVEL_INFO, "notify_stopping", "service", u->spec.name, NULL);
-        if ((m->fields & (1u << NOTIFY_READY)) && u->spec.ready == CONFIG_PROBE_NOTIFY)
+        if ((m->fields & NOTIFY_READY) && u->spec.ready == CONFIG_PROBE_NOTIFY)
                 became_ready(u, "notify");
         settle(u->sup);
 }

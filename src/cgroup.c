@@ -1002,7 +1002,7 @@ static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, 
         return add_error(l, path, "malformed line %u: %s", line, q);
 }
 
-static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, const char *subpath) {
+static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, const char *subpath, unsigned what) {
         _cleanup_free_ char *mi_path = NULL, *cg_path = NULL, *mi = NULL, *cg = NULL;
         struct cg_mount *m = NULL;
         struct cg_member *mem = NULL;
@@ -1015,6 +1015,10 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
         long ps;
         int r;
 
+        l->cpu_skipped = !(what & CG_READ_CPU);
+        l->mem_skipped = !(what & (CG_READ_MEMORY | CG_READ_MEMORY_FAST));
+        if (!(what & (CG_READ_ALL | CG_READ_MEMORY_FAST)))
+                return 0;
         if (pid == 0)
                 snprintf(proc, sizeof proc, "/proc/self");
         else
@@ -1065,7 +1069,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
                 ps = 4096;
         w.nolimit_v1 = (uint64_t)(LONG_MAX / ps * ps);
 
-        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpu", subpath, &d);
+        r = !(what & CG_READ_CPU) ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpu", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->cpu_cgroup, strdup(d.cgroup_path));
@@ -1076,7 +1080,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
         if (r < 0)
                 goto out;
 
-        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpuset", subpath, &d);
+        r = !(what & CG_READ_CPUSET) ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpuset", subpath, &d);
         if (r > 0) {
                 r = read_cpuset(l, sysroot, &d);
                 cg_dir_done(&d);
@@ -1084,11 +1088,12 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
         if (r < 0)
                 goto out;
 
-        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "memory", subpath, &d);
+        r = l->mem_skipped ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "memory", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->memory_cgroup, strdup(d.cgroup_path));
-                if (r >= 0)
+                /* v1 fast: hierarchical_memory_limit alone says it all. */
+                if (r >= 0 && !(d.v2 == false && !(what & CG_READ_MEMORY)))
                         r = walk_levels(&d, visit_mem, &w);
                 if (r >= 0 && !d.v2)
                         r = read_v1_stat(&w, d.dir);
@@ -1103,19 +1108,23 @@ out:
         return r < 0 ? r : 0;
 }
 
-int cg_read_limits_sub(const char *sysroot, pid_t pid, const char *subpath, struct cg_limits *ret) {
+int cg_read_limits_opt(const char *sysroot, pid_t pid, const char *subpath, unsigned what, struct cg_limits *ret) {
         struct cg_limits l = {};
         int r;
 
         if (sysroot && sysroot[0] == '\0')
                 sysroot = NULL;
-        r = read_limits(&l, sysroot, pid, subpath);
+        r = read_limits(&l, sysroot, pid, subpath, what);
         if (r < 0) {
                 cg_limits_done(&l);
                 return r;
         }
         *ret = l;
         return 0;
+}
+
+int cg_read_limits_sub(const char *sysroot, pid_t pid, const char *subpath, struct cg_limits *ret) {
+        return cg_read_limits_opt(sysroot, pid, subpath, CG_READ_ALL, ret);
 }
 
 int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret) {

@@ -65,15 +65,27 @@ static const char *env_lookup(char *const *env, const char *name) {
 static int gather(const struct limits_options *o, const char *exe, char *const *base_env, bool always_inspect,
                   struct limits_state *ret) {
         struct limits_state s = { .go_err = -ENOENT };
-        unsigned ncpu = limits_affinity_cpus(o);
+        unsigned ncpu = limits_affinity_cpus(o), what = 0;
         int r;
 
-        r = o->cgroup_subpath ? cg_read_limits_sub(o->sysroot, 0, o->cgroup_subpath, &s.cg)
-                              : cg_read_limits(o->sysroot, 0, &s.cg);
-        if (r < 0)
-                return r;
         s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");
         s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT");
+        if (always_inspect || o->strict)
+                what = CG_READ_ALL; /* --strict: every file is checked, used or not */
+        else {
+                /* The launch path reads what the decision can use: no CPU
+                 * file when the minimum already reaches the CPU count (and
+                 * no inherited value needs checking against the quota),
+                 * no cpuset (the affinity mask reflects it), and on v1 the
+                 * leaf's hierarchical memory limit alone. */
+                if (!o->no_gomaxprocs && (s.env_gomaxprocs || o->min_procs < ncpu))
+                        what |= CG_READ_CPU;
+                if (!o->no_gomemlimit)
+                        what |= CG_READ_MEMORY_FAST;
+        }
+        r = cg_read_limits_opt(o->sysroot, 0, o->cgroup_subpath, what, &s.cg);
+        if (r < 0)
+                return r;
         if (!always_inspect) {
                 r = limits_decide(&s.cg, ncpu, NULL, s.env_gomaxprocs, s.env_gomemlimit, o, &s.d);
                 if (r < 0) {

@@ -318,6 +318,9 @@ static void decide_gomaxprocs(const struct cg_limits *cg, unsigned ncpu, const s
                 if (target < (rounded < o->min_procs ? o->min_procs : rounded))
                         appendf(r, rs, ", capped at %" PRIu64 " %s", target,
                                 cpuset_caps ? "cpuset CPUs" : "affinity CPUs");
+        } else if (cg->cpu_skipped) {
+                snprintf(r, rs, "CPU limit not read: the minimum of %u is already >= the %u affinity CPUs, so no "
+                                "quota can lower GOMAXPROCS", o->min_procs, ncpu);
         } else {
                 snprintf(r, rs, "no CPU limit");
                 if (cpuset_caps)

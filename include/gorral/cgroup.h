@@ -101,6 +101,7 @@ struct cg_limits {
         bool cpu_leaf_limited;
         uint64_t cpu_leaf_quota_us, cpu_leaf_period_us;
         bool cpu_error; /* a CPU file was malformed: leave GOMAXPROCS unset */
+        bool cpu_skipped; /* not read: the caller said the decision cannot use it */
 
         /* Effective cpuset of the leaf (cpuset.effective_cpus on v1,
          * cpuset.cpus.effective on v2); 0 when unknown. */
@@ -117,6 +118,7 @@ struct cg_limits {
         uint64_t high_bytes;
         char *high_file;
         bool mem_error;
+        bool mem_skipped; /* not read (as cpu_skipped) */
 
         struct cg_error *errors;
         size_t n_errors;
@@ -146,4 +148,20 @@ int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret);
  * name, or one that climbs out of the mount gives a note and "no limit
  * known" for that controller. NULL subpath: cg_read_limits(). */
 int cg_read_limits_sub(const char *sysroot, pid_t pid, const char *subpath, struct cg_limits *ret);
+
+/* What to read (cg_read_limits_opt): a launcher reads only what its
+ * decision can use, in the order that ends soonest. */
+enum {
+        CG_READ_CPU = 1u << 0,     /* the quota walk */
+        CG_READ_CPUSET = 1u << 1,  /* informative: the affinity mask already reflects the cpuset */
+        CG_READ_MEMORY = 1u << 2,  /* the memory walk */
+        /* v1: the leaf's hierarchical_memory_limit alone (it is the minimum
+         * over the leaf and every ancestor, visible or not), without the
+         * walk that names the level it comes from. */
+        CG_READ_MEMORY_FAST = 1u << 3,
+        CG_READ_ALL = CG_READ_CPU | CG_READ_CPUSET | CG_READ_MEMORY,
+};
+/* As cg_read_limits_sub(), reading only what `what` asks for; the rest is
+ * marked cpu_skipped / mem_skipped. Nothing at all (what 0) reads no file. */
+int cg_read_limits_opt(const char *sysroot, pid_t pid, const char *subpath, unsigned what, struct cg_limits *ret);
 void cg_limits_done(struct cg_limits *l);

@@ -164,7 +164,21 @@ check: deps
 	$(MAKE) all static
 	$(MAKE) -k unit asan integration integration-asan fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
 
-bench: deps all static goapps
+# The benchmarks' peers (not needed by make check).
+BENCH_PKGS := runit supervisor
+
+bench-deps: deps
+	@missing=""; for p in $(BENCH_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# supervisor's package starts its own daemon: the benchmark runs its own.
+	-@systemctl disable --now supervisor >/dev/null 2>&1; service supervisor stop >/dev/null 2>&1; true
+
+bench: bench-deps all static goapps
 	bench/run.sh $(CURDIR)/$(BUILD)
 
 demo: deps all goapps
@@ -177,4 +191,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all static goapps deps unit asan integration integration-asan fuzz fuzz-smoke check bench demo install clean
+.PHONY: all static goapps deps bench-deps unit asan integration integration-asan fuzz fuzz-smoke check bench demo install clean

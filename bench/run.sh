@@ -461,5 +461,7 @@ if [ -s "$HERE/NOTES.md" ]; then
         echo
         cat "$HERE/NOTES.md"
 fi
+echo
+"$HERE/services.sh" "$BUILD"
 } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 say "done in $((SECONDS - T0)) s: $OUT"

@@ -14,12 +14,7 @@
 #include "gorral/service.h"
 #include "gorral/signals.h"
 
-#define SUPERVISOR_MAX_REMAPS 64
 #define SUPERVISOR_MAX_SERVICES 256
-
-struct exit_remap {
-        int from, to;
-};
 
 struct supervisor_options {
         struct signals_config signals;
@@ -27,8 +22,9 @@ struct supervisor_options {
         int pdeathsig;               /* 0 none */
         bool no_limits;              /* do not compute GOMAXPROCS/GOMEMLIMIT */
         struct limits_options limits;
-        struct exit_remap remaps[SUPERVISOR_MAX_REMAPS];
-        unsigned n_remaps;
+        /* --remap-exit: the status gorral exits with, by the status it
+         * would have (identity unless remapped; every code can be). */
+        uint8_t remap_exit[256];
 };
 
 struct supervisor {
@@ -39,6 +35,7 @@ struct supervisor {
         struct supervisor_options opt;
 
         sigset_t orig_mask;           /* restored in every child */
+        sigset_t keep_ignored;        /* ignored when gorral started: kept in every child */
         bool take_tty;
         bool is_pid1, is_subreaper;
         bool shutting_down;
@@ -52,8 +49,10 @@ struct supervisor {
 };
 
 void supervisor_options_init(struct supervisor_options *o);
-/* Parse "FROM:TO" exit codes (0-255 each). 0 or -EINVAL / -ENOSPC. */
-int supervisor_parse_remap(struct supervisor_options *o, const char *spec);
+/* Parse "FROM:TO" exit codes (0-255 each; a later rule for the same FROM
+ * wins). 0, or -EINVAL with *reterr_reason set to a sentence for the
+ * usage error (static). */
+int supervisor_parse_remap(struct supervisor_options *o, const char *spec, const char **reterr_reason);
 /* The remap table applied to an exit code. */
 int supervisor_remap_exit(const struct supervisor_options *o, int code);
 

@@ -20,6 +20,8 @@ bool signals_is_fault(int sig) {
 /* The C library's own real-time signals, below SIGRTMIN but above the
  * classic range (glibc reserves 32 and 33, musl 32 to 34): sigaction()
  * and sigaddset() refuse them, and a child's C library relies on them. */
+#define LIBC_RESERVED_MAX 34
+
 static bool reserved(int sig) {
         return sig > SIGSYS && sig < SIGRTMIN;
 }
@@ -144,7 +146,10 @@ void signals_ignored_at_start(sigset_t *ret) {
         for (int sig = 1; sig < NSIG; sig++) {
                 struct sigaction sa;
 
-                if (sig == SIGKILL || sig == SIGSTOP || reserved(sig))
+                /* 32-34: reserved by glibc (32, 33) or musl (32-34). Both
+                 * builds reset all three, whatever their own C library
+                 * reserves, so they agree on what a child inherits. */
+                if (sig == SIGKILL || sig == SIGSTOP || (sig > SIGSYS && sig <= LIBC_RESERVED_MAX))
                         continue;
                 if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
                         sigaddset(ret, sig);

@@ -74,8 +74,8 @@ bool signals_is_shutdown(int sig);
 /* The signals whose disposition is SIG_IGN now: call it before gorral
  * changes any (signals_ignore_in_gorral()), and the result is what
  * gorral's parent left ignored, which the child keeps (as across exec).
- * The C library's reserved signals cannot be queried or held in a
- * sigset_t and are never in it (the child resets them). */
+ * Signals 32-34 (reserved by glibc or musl: neither can hold its own in
+ * a sigset_t) are never in it, in both builds: the child resets them. */
 void signals_ignored_at_start(sigset_t *ret);
 /* Ignore SIGTTIN and SIGTTOU in gorral. 0 or -errno. */
 int signals_ignore_in_gorral(void);

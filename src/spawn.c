@@ -212,7 +212,7 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         if (p->working_dir && chdir(p->working_dir) < 0)
                 child_fail(errfd, SPAWN_STAGE_CHDIR);
 
-        /* Every disposition back to default (gorral ignores PIPE, TTIN,
+        /* Every disposition back to default (gorral ignores TTIN and
          * TTOU; it blocks the rest), except what gorral's own parent left
          * ignored: exec(2) would keep those, and so does tini. Errors
          * (glibc's reserved real-time signals) are handled by the raw

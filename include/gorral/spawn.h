@@ -1,7 +1,8 @@
 /* spawn.h: starting a process (L2): the only caller of fork/exec.
  *
- * The child starts clean: every signal disposition back to SIG_DFL, the
- * signal mask gorral was started with, its own process group (or session),
+ * The child starts clean: every signal disposition back to SIG_DFL but
+ * those gorral's parent left ignored (keep_ignored), the signal mask
+ * gorral was started with, its own process group (or session),
  * only fds 0, 1 and 2, the environment given, optionally a parent-death
  * signal. An exec failure is reported back over a close-on-exec pipe, so
  * the caller knows it (and the 127/126 the child exits with) without a

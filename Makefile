@@ -55,7 +55,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # missing ones (and only those).
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
 	golang-go golang-github-prometheus-client-golang-dev util-linux procps \
-	tini dumb-init hyperfine binutils file python3
+	tini dumb-init hyperfine binutils file python3 strace
 
 all: $(BUILD)/gorral
 
@@ -88,7 +88,7 @@ static: $(BUILD)/gorral-static
 
 # Unit tests (Criterion), plain and under ASan+UBSan. They also read the
 # real Go binaries of `make goapps`, so the unit tiers depend on it.
-TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/../shared/samples"' \
+TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/tests/fixtures/samples"' \
 	-DGOAPPS='"$(CURDIR)/$(BUILD)/goapps"'
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 	@mkdir -p $(@D)
@@ -96,6 +96,16 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(HDRS)
 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 $(BUILD)/asan-obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
+
+# gorral itself under ASan+UBSan, for the integration tier: a supervisor's
+# bugs live on the paths only real processes reach (reload, reaping,
+# sockets).
+$(BUILD)/gorral-asan: $(ASAN_OBJS) $(BUILD)/asan-obj/main.o
+	$(CC) -O1 -g $(SAN) $^ $(LIBS) -o $@
+
+$(BUILD)/asan-obj/main.o: src/main.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
 
@@ -108,8 +118,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
 
-# The Go services the tests and the demo run (Debian's Go 1.19, GOPATH
-# mode, offline).
+# The Go services the tests and the demo run: Debian's Go 1.19 (GOPATH
+# mode, offline) and Go 1.26 at /usr/local/go (module mode, Go module proxy);
+# tests/goapps/toolchains.sh names both.
 goapps:
 	tests/goapps/build.sh $(BUILD)/goapps
 
@@ -132,6 +143,13 @@ integration: $(BUILD)/gorral $(BUILD)/gorral-static goapps
 	GORRAL=$(CURDIR)/$(BUILD)/gorral GORRAL_STATIC=$(CURDIR)/$(BUILD)/gorral-static \
 	GOAPPS=$(CURDIR)/$(BUILD)/goapps tests/integration/run.sh
 
+# The same tier with the sanitized build in place of the dynamic one (the
+# static build's checks run again beside it). Every report fails a test.
+integration-asan: $(BUILD)/gorral-asan $(BUILD)/gorral-static goapps
+	GORRAL=$(CURDIR)/$(BUILD)/gorral-asan GORRAL_STATIC=$(CURDIR)/$(BUILD)/gorral-static \
+	GOAPPS=$(CURDIR)/$(BUILD)/goapps GORRAL_ASAN=1 \
+	INTEGRATION_TAG=asan tests/integration/run.sh
+
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
@@ -141,7 +159,7 @@ fuzz-smoke: $(FUZZ_BINS)
 check: deps
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	$(MAKE) all static
-	$(MAKE) -k unit asan integration fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
+	$(MAKE) -k unit asan integration integration-asan fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
 
 bench: deps all static goapps
 	bench/run.sh $(CURDIR)/$(BUILD)
@@ -156,4 +174,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all static goapps deps unit asan integration fuzz fuzz-smoke check bench demo install clean
+.PHONY: all static goapps deps unit asan integration integration-asan fuzz fuzz-smoke check bench demo install clean

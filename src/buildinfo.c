@@ -737,8 +737,10 @@ int go_version_parse(const char *v, unsigned *ret_major, unsigned *ret_minor, un
                 if (patch != 0 || parse_num(&p, &pre) < 0)
                         return -EINVAL;
         }
-        /* " X:boringcrypto" and similar experiment suffixes follow a space. */
-        if (*p != 0 && *p != ' ')
+        /* GOEXPERIMENT suffixes: " X:boringcrypto" after a space, or since
+         * Go 1.26 (go.dev/issue/75953) "-X:goroutineleakprofile" after a
+         * version without a '-' of its own. */
+        if (*p != 0 && *p != ' ' && strncmp(p, "-X:", 3) != 0)
                 return -EINVAL;
         *ret_major = major;
         *ret_minor = minor;

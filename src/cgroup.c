@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gorral/cgroup.h"
 #include "gorral/util.h"
@@ -297,7 +298,7 @@ void cg_dir_done(struct cg_dir *d) {
 /* A v1 line naming the controller wins over the v2 "0::" line. */
 static const struct cg_member *select_member(const struct cg_member *mem, size_t nmem, const char *controller,
                                              bool *ret_v2) {
-        for (size_t i = 0; i < nmem; i++)
+        for (size_t i = 0; controller && i < nmem; i++)
                 if (mem[i].id != 0 && list_has(mem[i].controllers, controller)) {
                         *ret_v2 = false;
                         return &mem[i];
@@ -872,22 +873,119 @@ static int read_cpuset(struct cg_limits *l, const char *sysroot, const struct cg
         return 0;
 }
 
+/* Does sysroot + dir exist (as anything)? */
+static bool level_exists(const char *sysroot, const char *dir) {
+        _cleanup_free_ char *p = root_path(sysroot, dir, NULL);
+        struct stat st;
+
+        return p && stat(p, &st) == 0;
+}
+
+/* Drop the last component of a path ("/a/b" -> "/a", "/a" -> "/"). */
+static void pop_component(char *p, size_t min_len) {
+        size_t len = strlen(p);
+
+        while (len > min_len && p[len - 1] != '/')
+                len--;
+        while (len > min_len && len > 1 && p[len - 1] == '/')
+                len--;
+        p[len] = '\0';
+}
+
+static int push_component(char **p, const char *c, size_t n) {
+        char *np;
+
+        if (asprintf(&np, "%s%s%.*s", *p, strcmp(*p, "/") == 0 ? "" : "/", (int)n, c) < 0)
+                return -ENOMEM;
+        free(*p);
+        *p = np;
+        return 0;
+}
+
+/* Descend from the resolved cgroup into subpath (see cg_read_limits_sub):
+ * leading ".." components climb, never above the mount point; then the
+ * levels that do not exist are dropped, since a process of that service
+ * runs in the nearest existing ancestor (it has no cgroup of its own in a
+ * hierarchy gorral created nothing in). 0; -EXDEV when subpath climbs out
+ * of the mount; -EINVAL for an absolute subpath or a ".." after a name;
+ * -ENOMEM. */
+static int apply_subpath(struct cg_limits *l, const char *sysroot, const char *controller, const char *sub,
+                         struct cg_dir *d) {
+        size_t toplen = strlen(d->top);
+        bool named = false, trimmed = false;
+        int r;
+
+        if (sub[0] == '/')
+                return -EINVAL;
+        for (const char *p = sub; *p;) {
+                const char *e = strchrnul(p, '/');
+                size_t n = (size_t)(e - p);
+
+                if (n == 2 && memcmp(p, "..", 2) == 0) {
+                        if (named)
+                                return -EINVAL;
+                        if (strlen(d->dir) <= toplen || strcmp(d->cgroup_path, "/") == 0)
+                                return -EXDEV;
+                        pop_component(d->dir, toplen);
+                        pop_component(d->cgroup_path, 1);
+                } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+                        named = true;
+                        r = push_component(&d->dir, p, n);
+                        if (r >= 0)
+                                r = push_component(&d->cgroup_path, p, n);
+                        if (r < 0)
+                                return r;
+                }
+                p = *e ? e + 1 : e;
+        }
+        while (strlen(d->dir) > toplen && !level_exists(sysroot, d->dir)) {
+                pop_component(d->dir, toplen);
+                pop_component(d->cgroup_path, 1);
+                trimmed = true;
+        }
+        if (trimmed)
+                return add_note(l, "%s: %s has no cgroup of its own there; it runs in %s", controller, sub,
+                                d->cgroup_path);
+        return 0;
+}
+
 /* Resolve one controller; 1 with *ret filled, 0 when no limit is known
- * (with a note when the cgroup is out of view), -ENOMEM. */
-static int resolve(struct cg_limits *l, const struct cg_mount *m, size_t nm, const struct cg_member *mem,
-                   size_t nmem, const char *controller, struct cg_dir *ret) {
+ * (with a note that says why), -ENOMEM. */
+static int resolve(struct cg_limits *l, const char *sysroot, const char *cg_file, const char *mi_file,
+                   const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
+                   const char *controller, const char *subpath, struct cg_dir *ret) {
         int r = cg_resolve(m, nm, mem, nmem, controller, ret);
+        const struct cg_member *who;
         bool v2;
 
-        if (r == -EXDEV) {
-                const struct cg_member *who = select_member(mem, nmem, controller, &v2);
-
+        who = select_member(mem, nmem, controller, &v2);
+        if (r == -EXDEV)
                 return add_note(l, "%s cgroup %s is outside this cgroup namespace's view; no %s limit known",
                                 controller, who ? who->path : "?", controller);
+        if (r == -ENOENT) {
+                if (!who)
+                        return add_note(l, "no %s controller in %s (not mounted, or no v2 line); no %s limit known",
+                                        controller, cg_file, controller);
+                return add_note(l, "%s cgroup %s is outside every cgroup mount of %s; no %s limit known",
+                                controller, who->path, mi_file, controller);
         }
-        if (r == -ENOENT)
-                return 0;
-        return r < 0 ? r : 1;
+        if (r < 0)
+                return r;
+        if (subpath) {
+                r = apply_subpath(l, sysroot, controller, subpath, ret);
+                if (r == -EXDEV || r == -EINVAL) {
+                        cg_dir_done(ret);
+                        return add_note(l, "%s: sub-cgroup \"%s\" of %s %s; no %s limit known", controller,
+                                        subpath, who ? who->path : "?",
+                                        r == -EXDEV ? "climbs above the cgroup mount" : "is not a relative path",
+                                        controller);
+                }
+                if (r < 0) {
+                        cg_dir_done(ret);
+                        return r;
+                }
+        }
+        return 1;
 }
 
 /* A malformed /proc line: quote that line, not the whole file. It spoils
@@ -904,7 +1002,7 @@ static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, 
         return add_error(l, path, "malformed line %u: %s", line, q);
 }
 
-static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
+static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, const char *subpath) {
         _cleanup_free_ char *mi_path = NULL, *cg_path = NULL, *mi = NULL, *cg = NULL;
         struct cg_mount *m = NULL;
         struct cg_member *mem = NULL;
@@ -928,6 +1026,8 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
 
         /* No mountinfo or no cgroup file: no cgroupfs, no limit known. */
         r = read_one(l, mi_path, GR_READ_MAX, &err, &mi, &mi_n);
+        if (r == 0 && !err)
+                r = add_note(l, "%s does not exist (no /proc?): no cgroup can be found, no limit known", mi_path);
         if (r <= 0)
                 goto out;
         r = cg_parse_mountinfo(mi, mi_n, &m, &nm, &line);
@@ -942,10 +1042,14 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
                 any_v2 |= m[i].v2;
         }
         l->layout = any_v1 && any_v2 ? CG_LAYOUT_HYBRID : any_v1 ? CG_LAYOUT_V1 : any_v2 ? CG_LAYOUT_V2 : CG_LAYOUT_NONE;
-        if (l->layout == CG_LAYOUT_NONE)
+        if (l->layout == CG_LAYOUT_NONE) {
+                r = add_note(l, "no cgroup or cgroup2 mount in %s: no limit known", mi_path);
                 goto out;
+        }
 
         r = read_one(l, cg_path, GR_READ_MAX, &err, &cg, &cg_n);
+        if (r == 0 && !err)
+                r = add_note(l, "%s does not exist: the process's cgroups are unknown, no limit known", cg_path);
         if (r <= 0)
                 goto out;
         r = cg_parse_proc_cgroup(cg, cg_n, &mem, &nmem, &line);
@@ -961,7 +1065,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
                 ps = 4096;
         w.nolimit_v1 = (uint64_t)(LONG_MAX / ps * ps);
 
-        r = resolve(l, m, nm, mem, nmem, "cpu", &d);
+        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpu", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->cpu_cgroup, strdup(d.cgroup_path));
@@ -972,7 +1076,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
         if (r < 0)
                 goto out;
 
-        r = resolve(l, m, nm, mem, nmem, "cpuset", &d);
+        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpuset", subpath, &d);
         if (r > 0) {
                 r = read_cpuset(l, sysroot, &d);
                 cg_dir_done(&d);
@@ -980,7 +1084,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid) {
         if (r < 0)
                 goto out;
 
-        r = resolve(l, m, nm, mem, nmem, "memory", &d);
+        r = resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "memory", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->memory_cgroup, strdup(d.cgroup_path));
@@ -999,17 +1103,21 @@ out:
         return r < 0 ? r : 0;
 }
 
-int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret) {
+int cg_read_limits_sub(const char *sysroot, pid_t pid, const char *subpath, struct cg_limits *ret) {
         struct cg_limits l = {};
         int r;
 
         if (sysroot && sysroot[0] == '\0')
                 sysroot = NULL;
-        r = read_limits(&l, sysroot, pid);
+        r = read_limits(&l, sysroot, pid, subpath);
         if (r < 0) {
                 cg_limits_done(&l);
                 return r;
         }
         *ret = l;
         return 0;
+}
+
+int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret) {
+        return cg_read_limits_sub(sysroot, pid, NULL, ret);
 }

@@ -8,6 +8,7 @@
 #include "gorral/buildinfo.h"
 #include "gorral/commands.h"
 #include "gorral/exitcodes.h"
+#include "gorral/childenv.h"
 #include "gorral/limits.h"
 #include "gorral/util.h"
 

@@ -12,6 +12,8 @@
 #include "gorral/cgroup.h"
 #include "gorral/commands.h"
 #include "gorral/exitcodes.h"
+#include "gorral/childenv.h"
+#include "gorral/goenv.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
 #include "gorral/spawn.h"

@@ -1,11 +1,14 @@
 /* cmd-run.c: `gorral run [OPTIONS] [--] CMD [ARGS...]`: the options, then
  * the supervisor. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gorral/commands.h"
+#include "gorral/config.h"
 #include "gorral/exitcodes.h"
+#include "gorral/childenv.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
 #include "gorral/service.h"
@@ -13,11 +16,23 @@
 
 static const char run_help[] =
         "Usage: gorral run [OPTIONS] [--] CMD [ARGS...]\n"
+        "       gorral run -c FILE [OPTIONS]\n"
         "\n"
         "Run CMD as a supervised child: reap every zombie (as PID 1, or as a child\n"
         "subreaper otherwise), forward signals, restart by policy, set GOMAXPROCS and\n"
         "GOMEMLIMIT from the cgroup limits, and exit with the child's status.\n"
         "\n"
+        "Services from a file:\n"
+        "  -c, --config FILE        supervise the services of FILE (YAML; see gorral.yaml(5)\n"
+        "                           and `gorral check-config`): each starts when its\n"
+        "                           depends_on conditions hold; SIGHUP re-reads FILE. With\n"
+        "                           a critical service, gorral stops everything and exits\n"
+        "                           with its status when it ends; otherwise gorral exits when\n"
+        "                           every service has finished, with the status of the first\n"
+        "                           service that failed (0 when none did).\n"
+        "      --control PATH       the control socket (default: control.socket in FILE,\n"
+        "                           $GORRAL_SOCKET, /run/gorral.sock as root, else\n"
+        "                           $XDG_RUNTIME_DIR/gorral.sock)\n"
         "Child:\n"
         "  -g, --group              forward signals to the child's whole process group\n"
         "      --setsid             start the child in a new session (default: a new\n"
@@ -81,7 +96,7 @@ static const char run_help[] =
 static const char *const valued[] = {
         "--pdeathsig", "--rewrite", "--drain-delay", "--stop-signal", "--stop-timeout", "--restart",
         "--backoff-initial", "--backoff-max", "--backoff-jitter", "--restart-budget", "--restart-window",
-        "--start-grace", "--remap-exit", "--log-format", "--log-level",
+        "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
 };
 
 /* Options that take none. */
@@ -126,21 +141,21 @@ static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t 
 
 /* One long or short option; value is its argument when it takes one.
  * Returns 0 or an exit status. */
-static int apply(struct supervisor_options *so, struct service_config *sc, const char *name, const char *v) {
+static int apply(struct supervisor_options *so, struct config_service *sc, const char *name, const char *v) {
         const char *why = NULL;
         uint64_t u;
         int r, sig;
 
         if (!strcmp(name, "-g") || !strcmp(name, "--group"))
-                so->signals.group = true;
+                sc->group = true;
         else if (!strcmp(name, "--setsid"))
-                so->setsid = true;
+                sc->setsid = true;
         else if (!strcmp(name, "--no-limits"))
                 so->no_limits = true;
         else if (!strcmp(name, "--pdeathsig")) {
                 if (parse_signal(v, &sig) < 0)
                         return bad(name, v);
-                so->pdeathsig = sig;
+                sc->pdeathsig = sig;
         } else if (!strcmp(name, "--rewrite")) {
                 if (signals_parse_rewrite(&so->signals, v, &why) < 0)
                         return bad_because(name, v, why);
@@ -156,7 +171,7 @@ static int apply(struct supervisor_options *so, struct service_config *sc, const
                 r = service_restart_from_string(v);
                 if (r < 0)
                         return bad(name, v);
-                sc->restart = (enum service_restart)r;
+                sc->restart = r;
         } else if (!strcmp(name, "--backoff-initial"))
                 return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->backoff_initial_usec);
         else if (!strcmp(name, "--backoff-max"))
@@ -176,7 +191,11 @@ static int apply(struct supervisor_options *so, struct service_config *sc, const
         else if (!strcmp(name, "--remap-exit")) {
                 if (supervisor_parse_remap(so, v, &why) < 0)
                         return bad_because(name, v, why);
-        } else if (!strcmp(name, "--log-format")) {
+        } else if (!strcmp(name, "-c") || !strcmp(name, "--config"))
+                so->config_path = v;
+        else if (!strcmp(name, "--control"))
+                so->control_path = v;
+        else if (!strcmp(name, "--log-format")) {
                 r = log_format_from_string(v);
                 if (r < 0)
                         return bad(name, v);
@@ -193,24 +212,87 @@ static int apply(struct supervisor_options *so, struct service_config *sc, const
         return 0;
 }
 
+extern char **environ;
+
+/* gorral run -c FILE: every error of the file stops gorral before anything
+ * starts (exit 2), as `gorral check-config` reports them. */
+static int run_file(struct supervisor_options *so) {
+        struct config_context ctx = { .environ = environ, .root = "/" };
+        struct config_diags diags = { 0 };
+        struct config *c = NULL;
+        struct supervisor *s = NULL;
+        int r;
+
+        ctx.host_cpus = limits_affinity_cpus(&so->limits);
+        r = config_load(so->config_path, &ctx, &c, &diags);
+        config_diags_print(stderr, &diags);
+        config_diags_done(&diags);
+        if (r < 0) {
+                if (r == -ENOMEM)
+                        return GR_EXIT_SYSTEM;
+                fprintf(stderr, "gorral run: %s: not starting (see the errors above)\n", so->config_path);
+                config_free(c);
+                return GR_EXIT_USAGE;
+        }
+        if (c->log_level >= 0)
+                log_set_level((enum log_level)c->log_level);
+        if (c->log_format >= 0)
+                log_set_format((enum log_format)c->log_format);
+        if (c->drain_delay_usec && !so->signals.drain_delay_usec)
+                so->signals.drain_delay_usec = c->drain_delay_usec;
+        /* The file's remap_exit and rewrite, under what the command line
+         * gave (the command line wins). */
+        for (size_t i = 0; i < c->n_remap_exit; i++) {
+                const char *why;
+                char spec[32];
+
+                if (supervisor_remap_exit(so, c->remap_exit[i].from) != c->remap_exit[i].from)
+                        continue;
+                snprintf(spec, sizeof spec, "%d:%d", c->remap_exit[i].from, c->remap_exit[i].to);
+                (void)supervisor_parse_remap(so, spec, &why);
+        }
+        for (size_t i = 0; i < c->n_rewrite; i++) {
+                int from = c->rewrite[i].from;
+
+                if (from > 0 && from < NSIG && so->signals.rewrite[from] == 0)
+                        so->signals.rewrite[from] = c->rewrite[i].to ? c->rewrite[i].to : -1;
+        }
+        so->output_prefix = so->output_prefix || c->output_prefix;
+        if (!so->control_path)
+                so->control_path = c->control_socket;
+        r = supervisor_new(so, &s);
+        if (r < 0) {
+                config_free(c);
+                return GR_EXIT_SYSTEM;
+        }
+        for (size_t i = 0; i < c->n_services; i++) {
+                r = supervisor_add_service(s, &c->services[i]);
+                if (r < 0) {
+                        log_error_errno(r, "cannot set up service %s", c->services[i].name);
+                        supervisor_free(s);
+                        config_free(c);
+                        return GR_EXIT_SYSTEM;
+                }
+        }
+        /* The file's settings are copied into the units; the control path
+         * may point into c, so c lives as long as the supervisor. */
+        r = supervisor_run(s);
+        supervisor_free(s);
+        config_free(c);
+        return r;
+}
+
 int cmd_run(int argc, char **argv) {
         struct supervisor_options so;
-        struct service_config sc = {
-                .name = "main",
-                .restart = SERVICE_RESTART_NO,
-                .stop_signal = SIGTERM,
-                .stop_timeout_usec = 10 * 1000000ULL,
-                .backoff_initial_usec = 100 * 1000ULL,
-                .backoff_max_usec = 30 * 1000000ULL,
-                .jitter_pct = 20,
-                .restart_budget = 5,
-                .restart_window_usec = 60 * 1000000ULL,
-                .start_grace_usec = 1000000ULL,
-        };
+        struct config_service sc;
         struct supervisor *s = NULL;
         int i, r;
 
         supervisor_options_init(&so);
+        config_service_defaults(&sc);
+        /* One command: it is the service, and gorral's status is its. */
+        sc.name = (char *)"main";
+        sc.critical = true;
         for (i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = NULL;
                 char name[64];
@@ -269,6 +351,13 @@ int cmd_run(int argc, char **argv) {
                 if (r != 0)
                         return r;
         }
+        if (so.config_path) {
+                if (i < argc) {
+                        fprintf(stderr, "gorral run: -c FILE and a command exclude each other ('%s')\n", argv[i]);
+                        return GR_EXIT_USAGE;
+                }
+                return run_file(&so);
+        }
         if (i >= argc) {
                 fprintf(stderr, "gorral run: no command given (usage: gorral run [OPTIONS] [--] CMD [ARGS...])\n");
                 return GR_EXIT_USAGE;
@@ -276,6 +365,11 @@ int cmd_run(int argc, char **argv) {
         if (sc.backoff_max_usec < sc.backoff_initial_usec)
                 sc.backoff_max_usec = sc.backoff_initial_usec;
         sc.argv = argv + i;
+        /* The policy options given on the command line are the service's. */
+        sc.rounding = so.limits.rounding;
+        sc.min_procs = so.limits.min_procs;
+        sc.min_procs_set = so.limits.min_procs_set;
+        sc.mem_ratio_ppm = so.limits.mem_ratio_ppm;
 
         /* --strict: a malformed limit file refuses the start, as with
          * `gorral exec --strict`, before anything is set up. */

@@ -15,18 +15,26 @@ static const struct {
         { "env", cmd_env, "print GOMAXPROCS/GOMEMLIMIT for eval or an init container" },
         { "exec", cmd_exec, "set GOMAXPROCS/GOMEMLIMIT and exec a command (no gorral process remains)" },
         { "inspect", cmd_inspect, "show a Go binary's version, module and build settings" },
-        { "run", cmd_run, "supervise a command: PID 1 or subreaper, signals, restart" },
+        { "run", cmd_run, "supervise a command, or the services of a file (-c): PID 1, signals, restart" },
+        { "check-config", cmd_check_config, "validate a configuration file (every error as FILE:LINE:COLUMN)" },
+        { "status", cmd_status, "show the services of a running gorral (--json)" },
+        { "start", cmd_start, "start a service of a running gorral" },
+        { "stop", cmd_stop, "stop a service of a running gorral" },
+        { "restart", cmd_restart, "restart a service of a running gorral" },
+        { "reload", cmd_reload, "make a running gorral read its configuration again" },
+        { "signal", cmd_signal, "send a signal to a service of a running gorral" },
 };
 
 static void usage(FILE *f) {
         fprintf(f, "Usage: gorral COMMAND [OPTIONS] [-- CMD ARGS...]\n\n"
                    "A container-aware process supervisor for Go services.\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+                fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
         fprintf(f, "\n`gorral COMMAND --help` shows each command's options; -V or --version, alone or\n"
                    "after any command, prints gorral's version.\n"
                    "Environment: GORRAL_LOG_LEVEL (debug|info|warn|error), GORRAL_LOG_FORMAT (logfmt|json),\n"
-                   "             GORRAL_SYSROOT (read /proc and /sys under this directory).\n");
+                   "             GORRAL_SYSROOT (read /proc and /sys under this directory),\n"
+                   "             GORRAL_SOCKET (the control socket of status, start, stop...).\n");
 }
 
 int main(int argc, char **argv) {

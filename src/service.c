@@ -46,7 +46,6 @@ int service_restart_from_string(const char *s) {
 
 int service_init(struct service *s, const struct service_config *cfg, const struct service_ops *ops, void *userdata) {
         *s = (struct service){ .cfg = *cfg, .ops = ops, .userdata = userdata, .state = SERVICE_IDLE };
-        s->timer.heap_index = LOOP_TIMER_IDLE;
         if (s->cfg.restart_budget > SERVICE_BUDGET_MAX)
                 s->cfg.restart_budget = SERVICE_BUDGET_MAX;
         if (s->cfg.restart_budget > 0) {
@@ -54,6 +53,39 @@ int service_init(struct service *s, const struct service_config *cfg, const stru
                 if (!s->restart_ring)
                         return -ENOMEM;
         }
+        return 0;
+}
+
+int service_set_policy(struct service *s, const struct service_config *cfg) {
+        unsigned budget = cfg->restart_budget > SERVICE_BUDGET_MAX ? SERVICE_BUDGET_MAX : cfg->restart_budget;
+        uint64_t *ring = NULL;
+        unsigned len = 0;
+
+        if (budget > 0) {
+                ring = calloc(budget, sizeof *ring);
+                if (!ring)
+                        return -ENOMEM;
+                /* Keep the most recent restarts that still fit. */
+                for (unsigned i = 0; i < s->ring_len && len < budget; i++) {
+                        unsigned k = (s->ring_head + s->cfg.restart_budget - 1 - i) % s->cfg.restart_budget;
+
+                        ring[budget - 1 - len++] = s->restart_ring[k];
+                }
+                memmove(ring, ring + (budget - len), len * sizeof *ring);
+        }
+        free(s->restart_ring);
+        s->restart_ring = ring;
+        s->ring_len = len;
+        s->ring_head = budget ? len % budget : 0;
+        s->cfg.restart = cfg->restart;
+        s->cfg.stop_signal = cfg->stop_signal;
+        s->cfg.stop_timeout_usec = cfg->stop_timeout_usec;
+        s->cfg.backoff_initial_usec = cfg->backoff_initial_usec;
+        s->cfg.backoff_max_usec = cfg->backoff_max_usec;
+        s->cfg.jitter_pct = cfg->jitter_pct;
+        s->cfg.restart_budget = budget;
+        s->cfg.restart_window_usec = cfg->restart_window_usec;
+        s->cfg.start_grace_usec = cfg->start_grace_usec;
         return 0;
 }
 

@@ -88,6 +88,20 @@ static const char *reserved_reason(const char *which) {
         return buf;
 }
 
+const char *signals_rewrite_refusal(int from, int to) {
+        if (from <= 0 || from >= NSIG)
+                return "FROM is not a signal name or number";
+        if (reserved(from))
+                return reserved_reason("FROM");
+        if (why_not_received(from))
+                return why_not_received(from);
+        if (to < 0 || to >= NSIG)
+                return "TO is not a signal name or number (or 0 to drop FROM)";
+        if (reserved(to))
+                return reserved_reason("TO");
+        return NULL;
+}
+
 int signals_parse_rewrite(struct signals_config *c, const char *spec, const char **reterr_reason) {
         const char *colon = strchr(spec, ':'), *why;
         char from_s[32];
@@ -103,29 +117,18 @@ int signals_parse_rewrite(struct signals_config *c, const char *spec, const char
                 memcpy(from_s, spec, n);
                 from_s[n] = '\0';
         }
-        if (n >= sizeof from_s || parse_signal(from_s, &from) < 0) {
-                *reterr_reason = "FROM is not a signal name or number";
-                return -EINVAL;
-        }
-        if (reserved(from)) {
-                *reterr_reason = reserved_reason("FROM");
-                return -EINVAL;
-        }
-        why = why_not_received(from);
+        if (n >= sizeof from_s || parse_signal(from_s, &from) < 0)
+                from = 0;
+        if (strcmp(colon + 1, "0") == 0)
+                to = 0;
+        else if (parse_signal(colon + 1, &to) < 0)
+                to = -1;
+        why = signals_rewrite_refusal(from, to);
         if (why) {
                 *reterr_reason = why;
                 return -EINVAL;
         }
-        if (strcmp(colon + 1, "0") == 0)
-                to = -1;
-        else if (parse_signal(colon + 1, &to) < 0) {
-                *reterr_reason = "TO is not a signal name or number (or 0 to drop FROM)";
-                return -EINVAL;
-        } else if (reserved(to)) {
-                *reterr_reason = reserved_reason("TO");
-                return -EINVAL;
-        }
-        c->rewrite[from] = to;
+        c->rewrite[from] = to ? to : -1;
         return 0;
 }
 

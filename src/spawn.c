@@ -235,6 +235,12 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         if (sigprocmask(SIG_SETMASK, p->sigmask ? p->sigmask : &empty, NULL) < 0)
                 child_fail(errfd, SPAWN_STAGE_SETUP);
 
+        /* The output pipes, last: nothing above writes to fds 1 or 2. */
+        if (p->stdout_fd > 0 && dup2(p->stdout_fd, STDOUT_FILENO) < 0)
+                child_fail(errfd, SPAWN_STAGE_SETUP);
+        if (p->stderr_fd > 0 && dup2(p->stderr_fd, STDERR_FILENO) < 0)
+                child_fail(errfd, SPAWN_STAGE_SETUP);
+
         close_fds_except(errfd);
 
         execve(exe, p->argv, p->envp);
@@ -340,6 +346,10 @@ int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
 
         if (!p->argv || !p->argv[0] || !p->envp)
                 return -EINVAL;
+        /* 1 or 2 here would be overwritten by the other dup2, or be a no-op
+         * that leaves the caller confused: refuse. */
+        if ((p->stdout_fd != 0 && p->stdout_fd < 3) || (p->stderr_fd != 0 && p->stderr_fd < 3))
+                return -EBADF;
         if (!exe) {
                 int r = spawn_resolve(p->argv[0], spawn_env_path(p->envp), &resolved);
 

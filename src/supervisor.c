@@ -3,12 +3,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gorral/cgsvc.h"
+#include "gorral/control.h"
 #include "gorral/exitcodes.h"
+#include "gorral/goenv.h"
+#include "gorral/json.h"
 #include "gorral/log.h"
+#include "gorral/notify.h"
+#include "gorral/output.h"
+#include "gorral/probe.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
 
@@ -19,6 +28,49 @@ extern char **environ;
  * doubling to 1 s. Never while idle. */
 #define GROUP_POLL_MIN_USEC 10000ULL
 #define GROUP_POLL_MAX_USEC 1000000ULL
+
+struct unit {
+        struct supervisor *sup;
+        struct config_service spec;    /* owned copy: a reload may free the config */
+        struct service svc;            /* lifecycle only */
+        struct loop_timer timer;       /* the state machine's one timer */
+        struct loop_timer ready_timer; /* "ready" without a probe: alive past the start grace */
+        /* An exit reaped but not yet dispatched: exits are dispatched after
+         * the whole reap drain, so the group check sees the other zombies
+         * already reaped. */
+        bool exit_pending;
+        int exit_pending_status;
+        pid_t watched_pid;             /* the pid the reaper routes to us; 0 none */
+        bool ready;                    /* ready since its last spawn */
+        bool ever_ready;
+        bool ever_started;             /* a spawn of it has succeeded (exec'd) */
+        bool dep_failed;               /* never started: a dependency can no longer hold */
+        bool stop_sent;                /* the shutdown reached it */
+        bool failure_recorded;
+        bool removing;                 /* removed by a reload: freed once finished */
+        bool held;                     /* stopped by `gorral stop`: keeps gorral running until started again */
+        struct config_service *next_spec; /* changed by a reload: restarted with this once finished */
+        /* What the last spawn gave it (from its final environment, set by
+         * gorral or inherited): for `gorral status`. */
+        bool has_gomaxprocs, has_gomemlimit;
+        unsigned gomaxprocs;
+        uint64_t gomemlimit;
+        /* Readiness: the sd_notify socket (kept across restarts), the
+         * running tcp/exec probe of this start, the last STATUS= text. */
+        struct notify_socket *notify;
+        struct probe *probe;
+        pid_t probe_pid;               /* the exec probe's attempt the reaper routes to us */
+        char **probe_env;              /* the exec probe's environment (the service's) */
+        char status_text[256];
+        bool ready_failed;             /* its readiness failed this start */
+        /* Its own cgroup (the stop boundary; the budget its Go runtime is
+         * sized by), kept across restarts, removed when it finishes. */
+        struct cgsvc *cg;
+        bool cg_watched;               /* its cgroup.events fd is on the loop */
+        /* output.prefix: its stdout and stderr, line by line. */
+        struct output_stream *out[2];
+        struct unit *next;
+};
 
 void supervisor_options_init(struct supervisor_options *o) {
         memset(o, 0, sizeof *o);
@@ -61,88 +113,598 @@ int supervisor_remap_exit(const struct supervisor_options *o, int code) {
         return code >= 0 && code <= 255 ? o->remap_exit[code] : code;
 }
 
-/* The service ops: the real world. */
+static const char *unit_name(const struct unit *u) {
+        return u->spec.name;
+}
 
-static struct supervisor *sup_of(struct service *svc) {
+static struct unit *unit_of(struct service *svc) {
         return svc->userdata;
 }
 
+static struct unit *find_unit(struct supervisor *s, const char *name) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (strcmp(u->spec.name, name) == 0)
+                        return u;
+        return NULL;
+}
+
+/* The service state machine's view of the settings. */
+static void service_config_of(const struct config_service *spec, struct service_config *ret) {
+        *ret = (struct service_config){
+                .name = spec->name,
+                .argv = spec->argv,
+                .restart = (enum service_restart)spec->restart,
+                .stop_signal = spec->stop_signal,
+                .stop_timeout_usec = spec->stop_timeout_usec,
+                .backoff_initial_usec = spec->backoff_initial_usec,
+                .backoff_max_usec = spec->backoff_max_usec < spec->backoff_initial_usec ? spec->backoff_initial_usec
+                                                                                         : spec->backoff_max_usec,
+                .jitter_pct = spec->jitter_pct,
+                .restart_budget = spec->restart_budget,
+                .restart_window_usec = spec->restart_window_usec,
+                .start_grace_usec = spec->start_grace_usec,
+        };
+}
+
+/* The service ops: the real world. */
+
 static void on_reaped(pid_t pid, int status, void *userdata);
 
-static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
-        struct supervisor *s = sup_of(svc);
+/* The per-service policy options: the supervisor's (sysroot, --cpus,
+ * --strict) with the service's own go: settings. */
+static void unit_limits_options(const struct unit *u, struct limits_options *ret) {
+        const struct config_service *c = &u->spec;
+
+        *ret = u->sup->opt.limits;
+        ret->rounding = c->rounding == LIMITS_ROUND_FLOOR ? LIMITS_ROUND_FLOOR : LIMITS_ROUND_CEIL;
+        ret->min_procs = c->min_procs ? c->min_procs : ret->min_procs;
+        ret->min_procs_set = c->min_procs_set;
+        if (c->mem_ratio_ppm)
+                ret->mem_ratio_ppm = c->mem_ratio_ppm;
+        if (c->cpus_override)
+                ret->cpus_override = c->cpus_override;
+        if (c->strict)
+                ret->strict = true;
+        if (c->gomaxprocs_mode == CONFIG_GO_OFF)
+                ret->no_gomaxprocs = true;
+        if (c->gomemlimit_mode == CONFIG_GO_OFF)
+                ret->no_gomemlimit = true;
+}
+
+/* The service's own environment (or gorral's, when the spec has none),
+ * with a fixed go.gomaxprocs / go.gomemlimit added where the environment
+ * does not already set it. */
+/* What gorral's own systemd gave gorral is not the service's: a service
+ * that finds NOTIFY_SOCKET talks to gorral's (or nobody's) notify socket. */
+static bool is_systemd_var(const char *kv) {
+        static const char *const names[] = { "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
+                                             "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strncmp(kv, names[i], strlen(names[i])) == 0)
+                        return true;
+        return false;
+}
+
+static int unit_base_env(const struct unit *u, char ***ret) {
+        char *const *base = u->spec.env ? u->spec.env : environ;
+        size_t n = 0, k = 0;
+        char **env;
+        bool has_procs = false, has_mem = false;
+
+        for (; base[n]; n++) {
+                has_procs |= strncmp(base[n], "GOMAXPROCS=", 11) == 0;
+                has_mem |= strncmp(base[n], "GOMEMLIMIT=", 11) == 0;
+        }
+        env = calloc(n + 4, sizeof *env);
+        if (!env)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (is_systemd_var(base[i]))
+                        continue;
+                if (!(env[k++] = strdup(base[i])))
+                        goto oom;
+        }
+        if (u->notify) {
+                char buf[160];
+
+                if (notify_socket_env(u->notify, buf, sizeof buf) < 0 || !(env[k++] = strdup(buf)))
+                        goto oom;
+        }
+        if (u->spec.gomaxprocs_mode == CONFIG_GO_FIXED && !has_procs &&
+            asprintf(&env[k++], "GOMAXPROCS=%u", u->spec.gomaxprocs) < 0)
+                goto oom_last;
+        if (u->spec.gomemlimit_mode == CONFIG_GO_FIXED && !has_mem &&
+            asprintf(&env[k++], "GOMEMLIMIT=%llu", (unsigned long long)u->spec.gomemlimit) < 0)
+                goto oom_last;
+        *ret = env;
+        return 0;
+oom_last:
+        env[k - 1] = NULL;
+oom:
+        limits_env_free(env);
+        return -ENOMEM;
+}
+
+/* ---- readiness ---- */
+
+static void settle(struct supervisor *s);
+static void stop_unit(struct unit *u, int sig);
+static bool someone_needs_ready(const struct supervisor *s, const struct unit *u);
+
+static void became_ready(struct unit *u, const char *how) {
+        if (u->ready)
+                return;
+        u->ready = u->ever_ready = true;
+        loop_timer_disarm(u->sup->loop, &u->ready_timer);
+        log_event(LOG_LEVEL_INFO, "ready", "service", u->spec.name, "how", how, NULL);
+}
+
+/* Its readiness can no longer come this start: stop it; its dependents
+ * learn that their condition cannot hold. */
+static void readiness_failed(struct unit *u, const char *why) {
+        if (u->ready || u->ready_failed)
+                return;
+        u->ready_failed = true;
+        log_event(LOG_LEVEL_ERROR, "ready_failed", "service", u->spec.name, "msg", why, NULL);
+        if (service_has_main(&u->svc))
+                stop_unit(u, -1);
+}
+
+static void end_probe(struct unit *u) {
+        u->probe = probe_free(u->probe);
+        limits_env_free(u->probe_env);
+        u->probe_env = NULL;
+}
+
+static void probe_done(void *userdata, bool ok, const char *why) {
+        struct unit *u = userdata;
+        const char *how = u->spec.ready == CONFIG_PROBE_TCP ? "tcp" : "exec";
+
+        end_probe(u);
+        if (!service_has_main(&u->svc))
+                return;
+        if (ok) {
+                log_event(LOG_LEVEL_DEBUG, "probe", "service", u->spec.name, "msg", why, NULL);
+                became_ready(u, how);
+        } else
+                readiness_failed(u, why);
+        settle(u->sup);
+}
+
+static void on_probe_reaped(pid_t pid, int status, void *userdata) {
+        struct unit *u = userdata;
+
+        if (u->probe_pid == pid)
+                u->probe_pid = 0;
+        if (u->probe)
+                (void)probe_exec_exited(u->probe, pid, status);
+}
+
+/* An exec probe runs as the service would: its environment, credentials
+ * and working directory, a process group of its own. */
+static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid_t *ret_pid) {
+        struct unit *u = userdata;
+        const struct config_service *c = &u->spec;
         struct spawn_params p = {
-                .argv = svc->cfg.argv,
+                .argv = argv,
+                .envp = envp,
+                .sigmask = &u->sup->orig_mask,
+                .keep_ignored = &u->sup->keep_ignored,
+                .has_gid = c->has_gid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .has_uid = c->has_uid,
+                .uid = c->uid,
+                .has_umask = c->has_umask,
+                .umask = c->umask,
+                .working_dir = c->working_dir,
+        };
+        struct spawn_result res;
+        int r = spawn_process(&p, &res);
+
+        if (r < 0)
+                return r;
+        r = reaper_watch(&u->sup->reaper, res.pid, on_probe_reaped, u);
+        if (r < 0) {
+                (void)spawn_kill(res.pid, SIGKILL);
+                return r;
+        }
+        u->probe_pid = res.pid;
+        *ret_pid = res.pid;
+        return 0;
+}
+
+static void probe_forget(void *userdata, pid_t pid) {
+        struct unit *u = userdata;
+
+        reaper_unwatch(&u->sup->reaper, pid);
+        if (u->probe_pid == pid)
+                u->probe_pid = 0;
+}
+
+static const struct probe_ops unit_probe_ops = {
+        .done = probe_done,
+        .spawn = probe_spawn,
+        .forget = probe_forget,
+};
+
+static int unit_base_env(const struct unit *u, char ***ret);
+
+/* A new main process is running: start what tells that it is ready. */
+static void begin_readiness(struct unit *u) {
+        struct probe_timing t = { .interval_usec = u->spec.ready_interval_usec,
+                                  .timeout_usec = u->spec.ready_timeout_usec };
+        struct loop *l = u->sup->loop;
+        int r = 0;
+
+        end_probe(u);
+        u->ready = u->ready_failed = false;
+        loop_timer_disarm(l, &u->ready_timer);
+        switch (u->spec.ready) {
+        case CONFIG_PROBE_NONE:
+                /* "ready" is "alive past the start grace": a timer only
+                 * when someone waits for it (no wakeup otherwise). */
+                if (someone_needs_ready(u->sup, u))
+                        r = loop_timer_arm_in(l, &u->ready_timer, u->spec.start_grace_usec);
+                break;
+        case CONFIG_PROBE_NOTIFY:
+                r = loop_timer_arm_in(l, &u->ready_timer, u->spec.ready_timeout_usec);
+                break;
+        case CONFIG_PROBE_TCP:
+                r = probe_tcp_start(l, u->spec.ready_tcp, &t, &unit_probe_ops, u, &u->probe);
+                break;
+        case CONFIG_PROBE_EXEC:
+                r = unit_base_env(u, &u->probe_env);
+                if (r >= 0)
+                        r = probe_exec_start(l, u->spec.ready_exec, u->probe_env, &t, &unit_probe_ops, u, &u->probe);
+                break;
+        }
+        if (r < 0) {
+                end_probe(u);
+                log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot start its readiness check", u->spec.name);
+                readiness_failed(u, "the readiness check could not be started");
+        }
+}
+
+/* sd_notify from a service. Only its own processes may speak for it: the
+ * main process, a member of its process group or of its cgroup. */
+static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, const struct notify_message *m,
+                      void *userdata) {
+        struct unit *u = userdata;
+        bool ok;
+
+        (void)ns;
+        ok = peer->pid > 0 && service_has_main(&u->svc) &&
+             (peer->pid == u->svc.pid || notify_pid_in_pgid(peer->pid, u->svc.pgid) == 1);
+        if (!ok) {
+                log_event(LOG_LEVEL_WARN, "notify_rejected", "service", u->spec.name, "pid", LF_INT(peer->pid),
+                          "msg", "the sender is not a process of this service, ignoring", NULL);
+                return;
+        }
+        if (m->fields & (1u << NOTIFY_STATUS)) {
+                size_t n = m->status_len < sizeof u->status_text - 1 ? m->status_len : sizeof u->status_text - 1;
+
+                /* Cut on a UTF-8 boundary. */
+                while (n > 0 && n < m->status_len && ((unsigned char)m->status[n] & 0xc0) == 0x80)
+                        n--;
+                memcpy(u->status_text, m->status, n);
+                u->status_text[n] = '\0';
+                log_event(LOG_LEVEL_DEBUG, "notify_status", "service", u->spec.name, "status", u->status_text, NULL);
+        }
+        if (m->fields & (1u << NOTIFY_STOPPING))
+                log_event(LOG_LEVEL_INFO, "notify_stopping", "service", u->spec.name, NULL);
+        if ((m->fields & (1u << NOTIFY_READY)) && u->spec.ready == CONFIG_PROBE_NOTIFY)
+                became_ready(u, "notify");
+        settle(u->sup);
+}
+
+/* ---- per-service cgroups ---- */
+
+static void on_cgroup_events(struct loop *l, int fd, uint32_t events, void *userdata) {
+        struct unit *u = userdata;
+
+        (void)l;
+        (void)fd;
+        (void)events;
+        /* Reading clears the wakeup; settle() asks again where it matters. */
+        if (u->cg)
+                (void)cgsvc_populated(u->cg);
+        settle(u->sup);
+}
+
+/* Its cgroup, made at its first start (or again after it finished): the
+ * child enters it before it execs. Where none can be made it runs in
+ * gorral's, as every service does when the host allows none. */
+static void unit_cgroup_prepare(struct unit *u, struct spawn_params *p) {
+        struct supervisor *s = u->sup;
+        const struct config_service *c = &u->spec;
+        struct cgsvc_resources res = { .has_cpu = c->has_cpu, .cpu_quota_us = c->cpu_quota_us,
+                                       .cpu_period_us = c->cpu_period_us, .has_memory = c->has_memory,
+                                       .memory_bytes = c->memory_bytes };
+        const int *fds;
+        size_t n;
+        int r;
+
+        if (!u->cg && cgsvc_host_enabled(s->cg_host)) {
+                _cleanup_free_ char *err = NULL;
+
+                r = cgsvc_create(s->cg_host, c->name, &res, &u->cg, &err);
+                if (r < 0) {
+                        log_msg(LOG_LEVEL_WARN, r, "service %s: no cgroup of its own (%s), running in gorral's",
+                                c->name, err ? err : "cgsvc_create");
+                        u->cg = NULL;
+                } else {
+                        if (err)
+                                log_msg(LOG_LEVEL_WARN, 0, "service %s: %s", c->name, err);
+                        log_event(LOG_LEVEL_INFO, "cgroup", "service", c->name, "path", cgsvc_path(u->cg), NULL);
+                        if (cgsvc_events_fd(u->cg) >= 0 &&
+                            loop_add_fd(s->loop, cgsvc_events_fd(u->cg), EPOLLPRI, on_cgroup_events, u) >= 0)
+                                u->cg_watched = true;
+                }
+        }
+        if (u->cg && cgsvc_procs_fds(u->cg, &fds, &n) >= 0) {
+                p->cgroup_procs_fds = fds;
+                p->n_cgroup_procs_fds = n;
+        }
+}
+
+/* A finished unit's cgroup goes (its processes are gone: populated 0). */
+static void unit_cgroup_release(struct unit *u) {
+        int r;
+
+        if (!u->cg)
+                return;
+        r = cgsvc_destroy(u->cg);
+        if (r == -EBUSY)
+                return; /* still populated: the next events wakeup or poll retries */
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot remove its cgroup %s, ignoring", u->spec.name,
+                        cgsvc_path(u->cg));
+        if (u->cg_watched)
+                (void)loop_del_fd(u->sup->loop, cgsvc_events_fd(u->cg));
+        u->cg_watched = false;
+        u->cg = cgsvc_free(u->cg);
+}
+
+/* ---- output.prefix ---- */
+
+static int unit_output_pipes(struct unit *u, int pipes[2][2]) {
+        if (!u->sup->output)
+                return 0;
+        for (int i = 0; i < 2; i++)
+                if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+                        int r = negative_errno();
+
+                        for (int j = 0; j < i; j++) {
+                                safe_close(pipes[j][0]);
+                                safe_close(pipes[j][1]);
+                        }
+                        pipes[0][0] = pipes[0][1] = pipes[1][0] = pipes[1][1] = -1;
+                        return log_error_errno(r, "service %s: cannot make its output pipes", u->spec.name);
+                }
+        return 0;
+}
+
+/* The write ends belong to the child now; the read ends go to output.c. */
+static void unit_output_start(struct unit *u, int pipes[2][2], bool spawned) {
+        for (int i = 0; i < 2; i++) {
+                if (pipes[i][1] >= 0)
+                        safe_close(pipes[i][1]);
+                if (pipes[i][0] < 0)
+                        continue;
+                if (!spawned) {
+                        safe_close(pipes[i][0]);
+                        continue;
+                }
+                u->out[i] = output_stream_free(u->out[i]);
+                if (output_stream_new(u->sup->output, u->spec.name, pipes[i][0], i == 1, &u->out[i]) < 0) {
+                        log_msg(LOG_LEVEL_WARN, 0, "service %s: its %s is not read (out of memory)", u->spec.name,
+                                i ? "stderr" : "stdout");
+                        u->out[i] = NULL;
+                }
+        }
+}
+
+/* Its last lines (a partial one too) before its exit is logged. */
+static void unit_output_end(struct unit *u) {
+        for (int i = 0; i < 2; i++)
+                u->out[i] = output_stream_free(u->out[i]);
+}
+
+static void record_go_env(struct unit *u, char *const *envp) {
+        const char *v;
+
+        u->has_gomaxprocs = u->has_gomemlimit = false;
+        for (; *envp; envp++) {
+                if (strncmp(*envp, "GOMAXPROCS=", 11) == 0)
+                        u->has_gomaxprocs = go_gomaxprocs_valid(*envp + 11, &u->gomaxprocs) == 1;
+                else if (strncmp(*envp, "GOMEMLIMIT=", 11) == 0 && *(v = *envp + 11) && strcmp(v, "off") != 0)
+                        u->has_gomemlimit = go_gomemlimit_valid(v, &u->gomemlimit) == 1;
+        }
+}
+
+/* Does the child of a lone unit get the terminal? Without --setsid: when
+ * gorral's group had it. With --setsid: decided at its first start, after
+ * the signalfd exists, since gorral giving its terminal up (so the child's
+ * session can take it) sends gorral SIGHUP and SIGCONT; those are its own
+ * and dropped in on_signal(). */
+static bool unit_take_tty(struct unit *u) {
+        struct supervisor *s = u->sup;
+        int r;
+
+        if (s->n_units != 1)
+                return false;
+        if (!u->spec.setsid)
+                return s->take_tty;
+        if (s->setsid_tty == 0) {
+                r = spawn_release_tty();
+                if (r == -EPERM)
+                        log_msg(LOG_LEVEL_WARN, 0,
+                                "--setsid: the terminal on stdin belongs to a session gorral does not lead, so the child gets no controlling terminal (no job control), proceeding anyway");
+                else if (r < 0)
+                        log_msg(LOG_LEVEL_WARN, r, "--setsid: cannot give up the terminal for the child, proceeding anyway");
+                s->setsid_tty = r > 0 ? 1 : -1;
+        }
+        return s->setsid_tty > 0;
+}
+
+static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
+        struct unit *u = unit_of(svc);
+        struct supervisor *s = u->sup;
+        const struct config_service *c = &u->spec;
+        struct spawn_params p = {
+                .argv = c->argv,
                 .sigmask = &s->orig_mask,
                 .keep_ignored = &s->keep_ignored,
-                .setsid = s->opt.setsid,
-                .take_tty = s->take_tty,
-                .pdeathsig = s->opt.pdeathsig,
+                .setsid = c->setsid,
+                .take_tty = unit_take_tty(u),
+                .pdeathsig = c->pdeathsig,
+                .has_gid = c->has_gid,
+                .gid = c->gid,
+                .groups = c->groups,
+                .n_groups = c->n_groups,
+                .has_uid = c->has_uid,
+                .uid = c->uid,
+                .has_umask = c->has_umask,
+                .umask = c->umask,
+                .working_dir = c->working_dir,
         };
-        char **env = NULL;
+        char **base = NULL, **env = NULL;
+        int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
         struct spawn_result res;
         int r;
 
+        if (c->ready == CONFIG_PROBE_NOTIFY && !u->notify) {
+                char addr[NOTIFY_ADDRESS_MAX + 1];
+
+                /* One socket per service, kept across its restarts: the
+                 * socket a datagram comes in on names the service. */
+                r = notify_socket_address(addr, sizeof addr, getpid(), c->name);
+                if (r >= 0)
+                        r = notify_socket_new(s->loop, addr, on_notify, u, &u->notify);
+                if (r < 0)
+                        log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot open its notify socket; it cannot report ready",
+                                c->name);
+        }
+        unit_cgroup_prepare(u, &p);
+        r = unit_base_env(u, &base);
+        if (r < 0)
+                return r;
         /* Limits are read again for every start: the cgroup may have been
          * resized since the last one. Fail-open: without them the child
-         * still runs, with the inherited environment. */
+         * still runs, with its own environment. */
         if (!s->opt.no_limits) {
+                struct limits_options lo;
                 unsigned nerr = 0;
 
-                r = limits_prepare_env(&s->opt.limits, svc->cfg.argv[0], &env, &nerr);
+                unit_limits_options(u, &lo);
+                /* With a cgroup of its own, the budget is its cgroup's and
+                 * every ancestor's: the tightest one wins. */
+                if (u->cg)
+                        lo.cgroup_subpath = cgsvc_subpath(u->cg);
+                r = limits_prepare_env_for(&lo, c->argv[0], base, &env, &nerr);
                 if (r < 0) {
-                        log_msg(LOG_LEVEL_WARN, r, "cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with the inherited environment");
+                        log_msg(LOG_LEVEL_WARN, r, "service %s: cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with its environment",
+                                unit_name(u));
                         env = NULL;
-                } else if (nerr > 0 && s->opt.limits.strict) {
+                } else if (nerr > 0 && lo.strict) {
                         /* A limit file went bad since the first start
                          * (cmd-run refuses that one): a failed start. */
                         limits_env_free(env);
+                        limits_env_free(base);
                         log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'", nerr,
-                                svc->cfg.argv[0]);
+                                c->argv[0]);
                         return -EBADMSG;
                 }
         }
-        p.envp = env ? env : environ;
+        p.envp = env ? env : base;
+        record_go_env(u, p.envp);
+        r = unit_output_pipes(u, pipes);
+        if (r < 0) {
+                limits_env_free(env);
+                limits_env_free(base);
+                return r;
+        }
+        /* No output.prefix: no pipes (-1), the child inherits (0). */
+        p.stdout_fd = pipes[0][1] >= 0 ? pipes[0][1] : 0;
+        p.stderr_fd = pipes[1][1] >= 0 ? pipes[1][1] : 0;
         r = spawn_process(&p, &res);
         limits_env_free(env);
+        limits_env_free(base);
+        unit_output_start(u, pipes, r >= 0);
         if (r < 0)
                 return r;
-        r = reaper_watch(&s->reaper, res.pid, on_reaped, svc);
+        if (res.err && res.stage != SPAWN_STAGE_EXEC)
+                log_msg(LOG_LEVEL_ERROR, res.err, "service %s: the child failed to set up (%s)", unit_name(u),
+                        spawn_stage_to_string(res.stage));
+        r = reaper_watch(&s->reaper, res.pid, on_reaped, u);
         if (r < 0) {
                 /* Unroutable exit: better no service than a lost one. The
                  * child is reaped as an orphan. */
                 (void)spawn_kill(res.pid, SIGKILL);
                 return r;
         }
+        u->watched_pid = res.pid;
+        u->ready = false;
+        if (!res.err) {
+                u->ever_started = true;
+                /* The pid the state machine records is res.pid; readiness
+                 * starts now (the callbacks run from the loop, after). */
+                u->svc.pid = u->svc.pgid = res.pid;
+                begin_readiness(u);
+        }
         *ret_pid = res.pid;
         *ret_exec_errno = res.err;
         return 0;
 }
 
+/* A signal to the group is a signal to everything the service started
+ * where it has a cgroup: also what left the group or double-forked into a
+ * session of its own. */
 static int op_kill(struct service *svc, pid_t target, int sig) {
+        struct unit *u = unit_of(svc);
+
         log_event(LOG_LEVEL_DEBUG, "signal", "service", svc->cfg.name, "target", LF_INT(target),
-                  "signal", signal_to_name(sig), NULL);
+                  "signal", signal_to_name(sig), u->cg && target < 0 ? "cgroup" : NULL,
+                  u->cg ? cgsvc_path(u->cg) : NULL, NULL);
+        if (u->cg && target < 0) {
+                int r = sig == SIGKILL ? cgsvc_kill(u->cg) : cgsvc_signal(u->cg, sig);
+
+                if (r >= 0)
+                        return 0;
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot signal its cgroup, signalling its group", svc->cfg.name);
+        }
         return spawn_kill(target, sig);
 }
 
 static bool op_group_alive(struct service *svc, pid_t pgid) {
-        (void)svc;
+        struct unit *u = unit_of(svc);
+        int r;
+
+        if (u->cg) {
+                r = cgsvc_populated(u->cg);
+                if (r >= 0)
+                        return r > 0;
+        }
         if (pgid <= 1)
                 return false;
+        r = spawn_kill(-pgid, 0);
         /* EPERM: a member exists but changed credentials; still alive. */
-        int r = spawn_kill(-pgid, 0);
-
         return r == 0 || r == -EPERM;
 }
 
-static void service_timer_cb(struct loop *l, void *userdata);
-
 static int op_timer_arm(struct service *svc, uint64_t delay_usec) {
-        return loop_timer_arm_in(sup_of(svc)->loop, &svc->timer, delay_usec);
+        struct unit *u = unit_of(svc);
+
+        return loop_timer_arm_in(u->sup->loop, &u->timer, delay_usec);
 }
 
 static void op_timer_disarm(struct service *svc) {
-        loop_timer_disarm(sup_of(svc)->loop, &svc->timer);
+        struct unit *u = unit_of(svc);
+
+        loop_timer_disarm(u->sup->loop, &u->timer);
 }
 
 static uint64_t op_now(struct service *svc) {
@@ -152,7 +714,7 @@ static uint64_t op_now(struct service *svc) {
 
 /* xorshift64*: jitter only needs to spread restarts, not secrecy. */
 static uint32_t op_random(struct service *svc) {
-        struct supervisor *s = sup_of(svc);
+        struct supervisor *s = unit_of(svc)->sup;
 
         s->rng ^= s->rng >> 12;
         s->rng ^= s->rng << 25;
@@ -161,7 +723,7 @@ static uint32_t op_random(struct service *svc) {
 }
 
 static void op_panic(struct service *svc, const char *why) {
-        supervisor_panic(sup_of(svc), why);
+        supervisor_panic(unit_of(svc)->sup, why);
 }
 
 static const struct service_ops real_ops = {
@@ -178,36 +740,369 @@ static const struct service_ops real_ops = {
 void supervisor_panic(struct supervisor *s, const char *why) {
         log_event(LOG_LEVEL_ERROR, "panic", "msg", why, NULL);
         s->panicked = true;
-        for (size_t i = 0; i < s->n_services; i++)
-                if (s->services[i].pgid > 1)
-                        (void)spawn_kill(-s->services[i].pgid, SIGKILL);
+        for (struct unit *u = s->units; u; u = u->next) {
+                if (u->cg)
+                        (void)cgsvc_kill(u->cg);
+                if (u->svc.pgid > 1)
+                        (void)spawn_kill(-u->svc.pgid, SIGKILL);
+        }
         loop_quit(s->loop, GR_EXIT_SOFTWARE);
 }
 
-static bool waiting_for_group(const struct service *svc) {
-        return svc->state == SERVICE_CLEANUP || svc->state == SERVICE_CLEANUP_KILL;
+static bool waiting_for_group(const struct unit *u) {
+        return u->svc.state == SERVICE_CLEANUP || u->svc.state == SERVICE_CLEANUP_KILL;
 }
 
-/* After anything that may end a service: feed pending exits, check the
- * groups of services waiting for leftovers, keep the group poll timer
- * armed only while needed, and quit when every service is finished. */
-static void settle(struct supervisor *s) {
-        bool any_waiting = false, all_done = true;
+static void dispatch(struct unit *u, enum service_event ev, const struct service_event_data *d) {
+        service_dispatch(&u->svc, ev, d);
+}
 
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
+/* ---- start order ---- */
 
-                if (svc->exit_pending) {
-                        svc->exit_pending = false;
-                        service_dispatch(svc, SERVICE_EV_EXIT,
-                                         &(struct service_event_data){ .status = svc->exit_pending_status });
+enum dep_state { DEP_PENDING, DEP_HOLDS, DEP_FAILED };
+
+static enum dep_state dep_state(const struct unit *t, enum config_condition c) {
+        bool terminal = service_is_terminal(&t->svc);
+
+        switch (c) {
+        case CONFIG_DEP_STARTED:
+                if (t->ever_started)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        case CONFIG_DEP_READY:
+                if (t->ever_ready)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        case CONFIG_DEP_COMPLETED:
+                if (terminal && t->svc.starts > 0 && t->svc.exit_code == 0 && t->svc.state == SERVICE_DONE)
+                        return DEP_HOLDS;
+                return terminal ? DEP_FAILED : DEP_PENDING;
+        }
+        return DEP_FAILED;
+}
+
+static const char *condition_name(enum config_condition c) {
+        return c == CONFIG_DEP_READY ? "ready" : c == CONFIG_DEP_COMPLETED ? "completed" : "started";
+}
+
+/* Does anything wait for u to be ready? Then "ready" without a probe needs
+ * the grace timer; otherwise it is skipped (no wakeup at all). */
+static bool someone_needs_ready(const struct supervisor *s, const struct unit *u) {
+        for (const struct unit *o = s->units; o; o = o->next)
+                for (size_t i = 0; i < o->spec.n_deps; i++)
+                        if (o->spec.deps[i].condition == CONFIG_DEP_READY && strcmp(o->spec.deps[i].name, u->spec.name) == 0)
+                                return true;
+        return false;
+}
+
+static void ready_timer_cb(struct loop *l, void *userdata);
+
+static void start_unit(struct unit *u) {
+        dispatch(u, SERVICE_EV_START, NULL);
+}
+
+/* Start what may start: every idle unit whose conditions hold. Units
+ * whose conditions can no longer hold are finished, and say why. */
+static bool start_waiting(struct supervisor *s) {
+        bool changed = false;
+
+        if (s->shutting_down)
+                return false;
+        for (struct unit *u = s->units; u; u = u->next) {
+                bool all = true;
+                const char *failed = NULL;
+                enum config_condition fc = CONFIG_DEP_STARTED;
+
+                if (u->svc.state != SERVICE_IDLE || u->dep_failed || u->removing)
+                        continue;
+                for (size_t i = 0; i < u->spec.n_deps && !failed; i++) {
+                        struct unit *t = find_unit(s, u->spec.deps[i].name);
+                        enum dep_state st = t ? dep_state(t, u->spec.deps[i].condition) : DEP_FAILED;
+
+                        if (st == DEP_FAILED) {
+                                failed = u->spec.deps[i].name;
+                                fc = u->spec.deps[i].condition;
+                        } else if (st == DEP_PENDING)
+                                all = false;
                 }
-                if (waiting_for_group(svc) && !op_group_alive(svc, svc->pgid))
-                        service_dispatch(svc, SERVICE_EV_GROUP_EMPTY, NULL);
-                if (waiting_for_group(svc))
+                if (failed) {
+                        u->dep_failed = true;
+                        log_event(LOG_LEVEL_ERROR, "dependency_failed", "service", unit_name(u), "dependency", failed,
+                                  "condition", condition_name(fc),
+                                  "msg", "not started: the dependency can no longer reach its condition", NULL);
+                        dispatch(u, SERVICE_EV_STOP, NULL);
+                        changed = true;
+                } else if (all) {
+                        start_unit(u);
+                        changed = true;
+                }
+        }
+        return changed;
+}
+
+/* ---- shutdown ---- */
+
+/* May u be stopped now: does no unit that depends on it still run? */
+static bool dependents_done(const struct supervisor *s, const struct unit *u) {
+        for (const struct unit *o = s->units; o; o = o->next) {
+                if (o == u || service_is_terminal(&o->svc) || o->svc.state == SERVICE_IDLE)
+                        continue;
+                for (size_t i = 0; i < o->spec.n_deps; i++)
+                        if (strcmp(o->spec.deps[i].name, u->spec.name) == 0)
+                                return false;
+        }
+        return true;
+}
+
+static void stop_unit(struct unit *u, int sig) {
+        struct service_event_data d = { .signal = sig, .group = u->spec.group };
+
+        if (sig < 0) {
+                d.signal = u->spec.stop_signal;
+                d.group = true;
+        }
+        u->stop_sent = true;
+        loop_timer_disarm(u->sup->loop, &u->ready_timer);
+        dispatch(u, SERVICE_EV_STOP, &d);
+}
+
+/* Stop, in reverse dependency order, every unit the shutdown has not
+ * reached yet. Idle units (waiting for a dependency) just finish. */
+static void shutdown_step(struct supervisor *s) {
+        bool again = true;
+
+        while (again) {
+                again = false;
+                for (struct unit *u = s->units; u; u = u->next) {
+                        if (u->stop_sent || service_is_terminal(&u->svc))
+                                continue;
+                        if (u->svc.state == SERVICE_IDLE || u->svc.state == SERVICE_BACKOFF ||
+                            dependents_done(s, u)) {
+                                stop_unit(u, s->shutdown_signal);
+                                again = true;
+                        }
+                }
+        }
+}
+
+/* From now on nothing restarts; stop in reverse order with sig (> 0: that
+ * signal, to the group with the unit's `group`; -1: each unit's stop
+ * signal to its whole group; 0: only "do not restart"). */
+static void begin_shutdown(struct supervisor *s, int sig, const char *why) {
+        bool first = !s->shutting_down;
+
+        s->shutting_down = true;
+        s->shutdown_signal = sig;
+        if (sig == 0) {
+                /* Nothing is sent: every unit just stops restarting. */
+                for (struct unit *u = s->units; u; u = u->next)
+                        dispatch(u, SERVICE_EV_STOP, NULL);
+                return;
+        }
+        shutdown_step(s);
+        if (first && why)
+                log_event(LOG_LEVEL_INFO, "shutdown", "reason", why, NULL);
+}
+
+/* ---- units ---- */
+
+static void service_timer_cb(struct loop *l, void *userdata);
+static void settle(struct supervisor *s);
+
+static struct unit *unit_free(struct supervisor *s, struct unit *u) {
+        if (!u)
+                return NULL;
+        loop_timer_disarm(s->loop, &u->timer);
+        loop_timer_disarm(s->loop, &u->ready_timer);
+        if (u->watched_pid > 0)
+                reaper_unwatch(&s->reaper, u->watched_pid);
+        end_probe(u);
+        if (u->probe_pid > 0)
+                reaper_unwatch(&s->reaper, u->probe_pid);
+        notify_socket_free(u->notify);
+        unit_output_end(u);
+        if (u->cg) {
+                /* At exit: a service still populated is killed (gorral's
+                 * shutdown waited for it; this is the panic path). */
+                if (cgsvc_populated(u->cg) > 0)
+                        (void)cgsvc_kill(u->cg);
+                unit_cgroup_release(u);
+                if (u->cg) {
+                        if (u->cg_watched)
+                                (void)loop_del_fd(s->loop, cgsvc_events_fd(u->cg));
+                        u->cg = cgsvc_free(u->cg);
+                }
+        }
+        service_done(&u->svc);
+        config_service_done(&u->spec);
+        if (u->next_spec) {
+                config_service_done(u->next_spec);
+                free(u->next_spec);
+        }
+        free(u);
+        return NULL;
+}
+
+static int unit_new(struct supervisor *s, const struct config_service *spec, struct unit **ret) {
+        struct unit *u = calloc(1, sizeof *u);
+        struct service_config sc;
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->sup = s;
+        loop_timer_init(&u->timer, service_timer_cb, u);
+        loop_timer_init(&u->ready_timer, ready_timer_cb, u);
+        r = config_service_copy(&u->spec, spec);
+        if (r < 0) {
+                free(u);
+                return r;
+        }
+        service_config_of(&u->spec, &sc);
+        r = service_init(&u->svc, &sc, &real_ops, u);
+        if (r < 0) {
+                config_service_done(&u->spec);
+                free(u);
+                return r;
+        }
+        *ret = u;
+        return 0;
+}
+
+static void unit_append(struct supervisor *s, struct unit *u) {
+        struct unit **p = &s->units;
+
+        while (*p)
+                p = &(*p)->next;
+        *p = u;
+        s->n_units++;
+}
+
+/* A finished unit changed by a reload takes its new settings and starts
+ * again (its dependencies permitting). */
+static int unit_respec(struct unit *u) {
+        struct config_service *n = u->next_spec;
+        struct service_config sc;
+        int r;
+
+        u->next_spec = NULL;
+        service_done(&u->svc);
+        config_service_done(&u->spec);
+        u->spec = *n;
+        free(n);
+        service_config_of(&u->spec, &sc);
+        r = service_init(&u->svc, &sc, &real_ops, u);
+        u->ready = u->ever_ready = u->ever_started = u->dep_failed = u->stop_sent = u->failure_recorded = false;
+        return r;
+}
+
+/* ---- settling ---- */
+
+static void record_end(struct supervisor *s, struct unit *u) {
+        int code = supervisor_remap_exit(&s->opt, u->svc.exit_code);
+
+        if (u->failure_recorded || !service_is_terminal(&u->svc) || u->dep_failed)
+                return;
+        u->failure_recorded = true;
+        if (u->spec.critical && !s->have_exit) {
+                s->have_exit = true;
+                s->exit_status = code;
+                s->exit_reason = u->svc.state == SERVICE_FAILED ? "gave-up" : "done";
+                if (!s->shutting_down) {
+                        bool others = false;
+
+                        for (struct unit *o = s->units; o; o = o->next)
+                                others |= o != u && !service_is_terminal(&o->svc);
+                        if (others)
+                                log_event(LOG_LEVEL_WARN, "critical_ended", "service", unit_name(u), "status",
+                                          LF_INT(code), "msg", "a critical service ended: stopping everything", NULL);
+                        begin_shutdown(s, -1, others ? "critical" : NULL);
+                }
+                return;
+        }
+        if (!s->have_exit && u->svc.exit_code != 0 && u->svc.starts > 0 && !s->shutting_down) {
+                /* The first service that failed, unless a critical one
+                 * decides later. */
+                s->have_exit = true;
+                s->exit_status = code;
+                s->exit_reason = u->svc.state == SERVICE_FAILED ? "gave-up" : "failed";
+        }
+}
+
+/* After anything that may change a unit: feed pending exits, check the
+ * groups of units waiting for leftovers, start what may start, move the
+ * shutdown on, apply reloads, keep the group poll timer armed only while
+ * needed, and quit when every unit is finished. */
+static void settle(struct supervisor *s) {
+        bool any_waiting, all_done, changed = true;
+
+        while (changed) {
+                changed = false;
+                for (struct unit *u = s->units; u; u = u->next) {
+                        if (u->exit_pending) {
+                                /* Its last STATUS=/STOPPING=1 before its exit. */
+                                if (u->notify)
+                                        (void)notify_socket_process(u->notify, 64);
+                                u->exit_pending = false;
+                                loop_timer_disarm(s->loop, &u->ready_timer);
+                                end_probe(u);
+                                unit_output_end(u);
+                                u->ready = false;
+                                dispatch(u, SERVICE_EV_EXIT,
+                                         &(struct service_event_data){ .status = u->exit_pending_status });
+                                changed = true;
+                        }
+                        if (waiting_for_group(u) && !op_group_alive(&u->svc, u->svc.pgid)) {
+                                dispatch(u, SERVICE_EV_GROUP_EMPTY, NULL);
+                                changed = true;
+                        }
+                        if (service_is_terminal(&u->svc)) {
+                                record_end(s, u);
+                                unit_cgroup_release(u);
+                        }
+                }
+                /* Reload: finished units that were changed start again,
+                 * finished removed ones go. */
+                for (struct unit **p = &s->units; *p;) {
+                        struct unit *u = *p;
+
+                        if (!service_is_terminal(&u->svc) || u->exit_pending) {
+                                p = &u->next;
+                                continue;
+                        }
+                        if (u->removing) {
+                                log_event(LOG_LEVEL_INFO, "removed", "service", unit_name(u), NULL);
+                                *p = u->next;
+                                s->n_units--;
+                                unit_free(s, u);
+                                changed = true;
+                                continue;
+                        }
+                        if (u->next_spec && !s->shutting_down) {
+                                if (unit_respec(u) < 0)
+                                        log_msg(LOG_LEVEL_ERROR, -ENOMEM, "service %s: cannot apply the new settings",
+                                                unit_name(u));
+                                changed = true;
+                        }
+                        p = &u->next;
+                }
+                if (start_waiting(s))
+                        changed = true;
+                if (s->shutting_down && s->shutdown_signal != 0)
+                        shutdown_step(s);
+        }
+
+        any_waiting = false;
+        all_done = true;
+        s->reload_in_flight = false;
+        for (struct unit *u = s->units; u; u = u->next) {
+                /* cgroup.events tells when a cgroup empties: no polling. */
+                if (waiting_for_group(u) && !u->cg_watched)
                         any_waiting = true;
-                if (!service_is_terminal(svc))
+                if (!service_is_terminal(&u->svc) || (u->held && !s->shutting_down))
                         all_done = false;
+                if (u->removing || u->next_spec)
+                        s->reload_in_flight = true;
         }
         if (any_waiting) {
                 if (!loop_timer_armed(&s->group_poll_timer)) {
@@ -217,25 +1112,43 @@ static void settle(struct supervisor *s) {
         } else
                 loop_timer_disarm(s->loop, &s->group_poll_timer);
 
-        if (all_done && !loop_quitting(s->loop)) {
-                const struct service *main_svc = &s->services[0];
-                int code = supervisor_remap_exit(&s->opt, main_svc->exit_code);
+        if (all_done && !loop_quitting(s->loop) && !(s->opt.config_path && s->n_units == 0 && !s->shutting_down)) {
+                int code = s->have_exit ? s->exit_status : 0;
+                const char *reason = s->have_exit ? s->exit_reason : "done";
 
                 loop_timer_disarm(s->loop, &s->drain_timer);
                 (void)reaper_reap(&s->reaper);
-                log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code),
-                          "child_status", LF_INT(main_svc->exit_code),
-                          "reason", main_svc->state == SERVICE_FAILED ? "gave-up" : "done", NULL);
+                if (s->n_units == 1)
+                        log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code),
+                                  "child_status", LF_INT(s->units->svc.exit_code), "reason", reason, NULL);
+                else
+                        log_event(LOG_LEVEL_INFO, "exit_gorral", "status", LF_INT(code), "reason", reason,
+                                  "services", LF_U64(s->n_units), NULL);
                 loop_quit(s->loop, code);
         }
 }
 
 static void service_timer_cb(struct loop *l, void *userdata) {
-        struct service *svc = userdata;
+        struct unit *u = userdata;
 
         (void)l;
-        service_dispatch(svc, SERVICE_EV_TIMEOUT, NULL);
-        settle(sup_of(svc));
+        dispatch(u, SERVICE_EV_TIMEOUT, NULL);
+        settle(u->sup);
+}
+
+static void ready_timer_cb(struct loop *l, void *userdata) {
+        struct unit *u = userdata;
+        char why[96];
+
+        (void)l;
+        if (service_has_main(&u->svc) && u->svc.state != SERVICE_STOPPING && u->svc.state != SERVICE_KILLING) {
+                if (u->spec.ready == CONFIG_PROBE_NOTIFY) {
+                        snprintf(why, sizeof why, "no READY=1 within %.1fs", (double)u->spec.ready_timeout_usec / 1e6);
+                        readiness_failed(u, why);
+                } else
+                        became_ready(u, "start-grace");
+        }
+        settle(u->sup);
 }
 
 static void group_poll_cb(struct loop *l, void *userdata) {
@@ -248,8 +1161,8 @@ static void group_poll_cb(struct loop *l, void *userdata) {
                 return;
         /* settle() found someone still waiting only if it re-armed; when it
          * did not, nothing is waiting. Otherwise back off the poll. */
-        for (size_t i = 0; i < s->n_services; i++)
-                if (waiting_for_group(&s->services[i])) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (waiting_for_group(u)) {
                         s->group_poll_usec = s->group_poll_usec * 2 > GROUP_POLL_MAX_USEC ? GROUP_POLL_MAX_USEC
                                                                                             : s->group_poll_usec * 2;
                         (void)loop_timer_arm_in(s->loop, &s->group_poll_timer, s->group_poll_usec);
@@ -258,38 +1171,24 @@ static void group_poll_cb(struct loop *l, void *userdata) {
 }
 
 static void on_reaped(pid_t pid, int status, void *userdata) {
-        struct service *svc = userdata;
+        struct unit *u = userdata;
 
-        if (svc->pid != pid)
+        if (u->watched_pid == pid)
+                u->watched_pid = 0;
+        if (u->svc.pid != pid)
                 return; /* a stale watch: the service moved on */
-        svc->exit_pending = true;
-        svc->exit_pending_status = status;
+        u->exit_pending = true;
+        u->exit_pending_status = status;
 }
+
+/* ---- signals ---- */
 
 /* Send sig (already rewritten) to every running service. */
 static void forward(struct supervisor *s, int sig) {
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
-
-                if (!service_has_main(svc))
+        for (struct unit *u = s->units; u; u = u->next) {
+                if (!service_has_main(&u->svc))
                         continue;
-                (void)op_kill(svc, s->opt.signals.group ? -svc->pgid : svc->pid, sig);
-        }
-}
-
-/* Stop every service: sig > 0 is sent to the main process (or the group
- * with --group); sig < 0 means "the service's stop signal, to its whole
- * group" (what SIGTERM triggers); 0 only stops restarting. */
-static void stop_all(struct supervisor *s, int sig) {
-        for (size_t i = 0; i < s->n_services; i++) {
-                struct service *svc = &s->services[i];
-                struct service_event_data d = { .signal = sig, .group = s->opt.signals.group };
-
-                if (sig < 0) {
-                        d.signal = svc->cfg.stop_signal;
-                        d.group = true;
-                }
-                service_dispatch(svc, SERVICE_EV_STOP, &d);
+                (void)op_kill(&u->svc, u->spec.group || s->opt.signals.group ? -u->svc.pgid : u->svc.pid, sig);
         }
 }
 
@@ -308,8 +1207,16 @@ static void drain_timer_cb(struct loop *l, void *userdata) {
         s->draining = false;
         s->drained = true;
         log_event(LOG_LEVEL_INFO, "drain_done", "signal", "SIGTERM", NULL);
-        stop_all(s, term_action(s));
+        begin_shutdown(s, term_action(s), NULL);
         settle(s);
+}
+
+/* A second signal during the shutdown: units already stopping get it
+ * now; the others get the shutdown's own signal when their turn comes. */
+static void signal_stopping(struct supervisor *s, int sig) {
+        for (struct unit *u = s->units; u; u = u->next)
+                if (u->stop_sent)
+                        stop_unit(u, sig);
 }
 
 static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *userdata) {
@@ -332,6 +1239,13 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
                                   LF_INT(si->ssi_code), "msg", "an advisory fault signal from the kernel, ignoring", NULL);
                 return;
         }
+        if (sig == SIGHUP && s->opt.config_path) {
+                /* Running from a file, HUP means "re-read it" (as for
+                 * supervisord, nginx, httpd); the services are not sent it. */
+                (void)supervisor_reload(s);
+                settle(s);
+                return;
+        }
         to = signals_rewrite(&s->opt.signals, sig);
         log_event(LOG_LEVEL_DEBUG, "received", "signal", signal_to_name(sig), "from_pid", LF_INT(si->ssi_pid),
                   "forward", to ? signal_to_name(to) : "none", NULL);
@@ -344,8 +1258,6 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
 
         /* TERM or INT: from now on nothing restarts. */
         first = !s->shutting_down;
-        s->shutting_down = true;
-        stop_all(s, 0);
         if (sig == SIGTERM)
                 to = term_action(s);
         if (s->draining) {
@@ -354,25 +1266,369 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
                 loop_timer_disarm(s->loop, &s->drain_timer);
                 s->draining = false;
                 s->drained = true;
-                stop_all(s, term_action(s));
+                begin_shutdown(s, term_action(s), NULL);
                 if (sig == SIGINT)
-                        stop_all(s, to);
-        } else if (sig == SIGTERM && s->opt.signals.drain_delay_usec > 0 && !s->drained) {
+                        signal_stopping(s, to);
+        } else if (sig == SIGTERM && s->opt.signals.drain_delay_usec > 0 && !s->drained && first) {
+                begin_shutdown(s, 0, NULL);
                 s->draining = true;
                 log_event(LOG_LEVEL_INFO, "drain", "delay_ms", LF_MS(s->opt.signals.drain_delay_usec),
                           "msg", "delaying SIGTERM so endpoints can drain", NULL);
                 if (loop_timer_arm_in(s->loop, &s->drain_timer, s->opt.signals.drain_delay_usec) < 0) {
                         s->draining = false;
-                        stop_all(s, to);
+                        begin_shutdown(s, to, NULL);
                 }
-        } else
-                stop_all(s, to);
+        } else if (first)
+                begin_shutdown(s, to, NULL);
+        else
+                signal_stopping(s, to);
         /* Logged after the signal went out: a slow stderr (a pipe to a
          * log shipper) never delays the stop. */
         if (first)
                 log_event(LOG_LEVEL_INFO, "shutdown", "signal", signal_to_name(sig), NULL);
         settle(s);
 }
+
+/* ---- reload ---- */
+
+static void free_config(struct config *c) {
+        config_free(c);
+}
+
+int supervisor_reload(struct supervisor *s) {
+        struct config_context ctx = { .environ = environ, .root = "/" };
+        struct config_diags diags = { 0 };
+        struct config *c = NULL;
+        unsigned added = 0, removed = 0, changed = 0, policy = 0, kept = 0;
+        int r;
+
+        if (!s->opt.config_path)
+                return -ENOTSUP;
+        if (s->reload_in_flight) {
+                log_event(LOG_LEVEL_WARN, "reload_refused", "msg", "the previous reload is still being applied", NULL);
+                return -EBUSY;
+        }
+        if (s->shutting_down)
+                return -ESHUTDOWN;
+        ctx.host_cpus = limits_affinity_cpus(&s->opt.limits);
+        r = config_load(s->opt.config_path, &ctx, &c, &diags);
+        for (size_t i = 0; i < diags.n; i++)
+                log_event(diags.v[i].warning ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR, "reload_error", "file",
+                          diags.v[i].file ? diags.v[i].file : s->opt.config_path, "line", LF_U64(diags.v[i].line),
+                          "column", LF_U64(diags.v[i].column), "msg", diags.v[i].message, NULL);
+        config_diags_done(&diags);
+        if (r < 0) {
+                log_event(LOG_LEVEL_ERROR, "reload_failed", "file", s->opt.config_path,
+                          "msg", "the configuration has errors: nothing changed", NULL);
+                free_config(c);
+                return r;
+        }
+        if (c->n_services > SUPERVISOR_MAX_SERVICES) {
+                free_config(c);
+                return -ENOSPC;
+        }
+
+        /* Removed and changed units first, so that names freed here may be
+         * reused by added ones. */
+        for (struct unit *u = s->units; u; u = u->next) {
+                const struct config_service *n = NULL;
+                bool only_policy = false;
+
+                if (u->removing)
+                        continue;
+                for (size_t i = 0; i < c->n_services; i++)
+                        if (strcmp(c->services[i].name, u->spec.name) == 0)
+                                n = &c->services[i];
+                if (!n) {
+                        u->removing = true;
+                        removed++;
+                        stop_unit(u, -1);
+                        continue;
+                }
+                r = config_service_equal(&u->spec, n, &only_policy);
+                if (r > 0) {
+                        kept++;
+                        continue;
+                }
+                if (only_policy) {
+                        struct service_config sc;
+                        struct config_service copy;
+
+                        if (config_service_copy(&copy, n) < 0)
+                                goto oom;
+                        config_service_done(&u->spec);
+                        u->spec = copy;
+                        service_config_of(&u->spec, &sc);
+                        if (service_set_policy(&u->svc, &sc) < 0)
+                                goto oom;
+                        policy++;
+                        continue;
+                }
+                if (u->next_spec) {
+                        config_service_done(u->next_spec);
+                        free(u->next_spec);
+                }
+                u->next_spec = calloc(1, sizeof *u->next_spec);
+                if (!u->next_spec || config_service_copy(u->next_spec, n) < 0) {
+                        free(u->next_spec);
+                        u->next_spec = NULL;
+                        goto oom;
+                }
+                changed++;
+                if (!service_is_terminal(&u->svc))
+                        stop_unit(u, -1);
+                /* A finished or stopping unit restarts once finished
+                 * (settle()): it re-enters start order then. */
+                u->svc.stop_requested = true;
+        }
+        for (size_t i = 0; i < c->n_services; i++) {
+                struct unit *u = find_unit(s, c->services[i].name);
+
+                if (u && !u->removing)
+                        continue;
+                r = unit_new(s, &c->services[i], &u);
+                if (r < 0)
+                        goto oom;
+                unit_append(s, u);
+                added++;
+        }
+        log_event(LOG_LEVEL_INFO, "reload", "file", s->opt.config_path, "added", LF_U64(added), "removed",
+                  LF_U64(removed), "changed", LF_U64(changed), "policy_only", LF_U64(policy), "unchanged",
+                  LF_U64(kept), NULL);
+        if (c->log_level >= 0)
+                log_set_level((enum log_level)c->log_level);
+        if (c->log_format >= 0)
+                log_set_format((enum log_format)c->log_format);
+        s->reload_in_flight = removed + changed > 0;
+        free_config(c);
+        return 0;
+oom:
+        free_config(c);
+        return log_error_errno(-ENOMEM, "reload: out of memory; applied in part");
+}
+
+/* ---- control socket ---- */
+
+static void write_unit(struct json_writer *w, const struct unit *u) {
+        const struct service *svc = &u->svc;
+        bool alive = service_has_main(svc);
+
+        json_begin_object(w);
+        json_member_string(w, "name", u->spec.name);
+        json_member_string(w, "state", u->dep_failed ? "dependency-failed" : service_state_to_string(svc->state));
+        json_key(w, "pid");
+        if (alive)
+                json_int(w, svc->pid);
+        else
+                json_null(w);
+        json_member_uint(w, "restarts", svc->starts > 0 ? svc->starts - 1 : 0);
+        json_key(w, "last_exit");
+        if (svc->have_status || svc->exec_errno)
+                json_int(w, svc->exit_code);
+        else
+                json_null(w);
+        json_key(w, "uptime_seconds");
+        if (alive)
+                json_uint(w, (now_usec() - svc->started_usec) / 1000000u);
+        else
+                json_null(w);
+        json_member_string(w, "cgroup", u->cg ? cgsvc_path(u->cg) : NULL);
+        json_key(w, "gomaxprocs");
+        if (u->has_gomaxprocs)
+                json_uint(w, u->gomaxprocs);
+        else
+                json_null(w);
+        json_key(w, "gomemlimit");
+        if (u->has_gomemlimit)
+                json_uint(w, u->gomemlimit);
+        else
+                json_null(w);
+        json_member_bool(w, "ready", u->ready);
+        json_member_string(w, "status", u->status_text[0] ? u->status_text : NULL);
+        json_member_bool(w, "critical", u->spec.critical);
+        json_end_object(w);
+}
+
+static int ctl_status(void *userdata, const char *name, struct json_writer *w) {
+        struct supervisor *s = userdata;
+        bool found = !name;
+
+        json_begin_array(w);
+        for (struct unit *u = s->units; u; u = u->next)
+                if (!name || strcmp(name, u->spec.name) == 0) {
+                        write_unit(w, u);
+                        found = true;
+                }
+        json_end_array(w);
+        return found ? 0 : -ENOENT;
+}
+
+static int ctl_command(void *userdata, const char *cmd, const char *name, const char *arg, char *err,
+                       size_t err_size) {
+        struct supervisor *s = userdata;
+        struct unit *u = name ? find_unit(s, name) : NULL;
+        int r = 0;
+
+        if (strcmp(cmd, "reload") == 0) {
+                r = supervisor_reload(s);
+                if (r == -ENOTSUP)
+                        snprintf(err, err_size, "gorral runs one command, not a configuration file");
+                else if (r == -EBUSY)
+                        snprintf(err, err_size, "the previous reload is still being applied");
+                else if (r == -EINVAL)
+                        snprintf(err, err_size, "%s has errors (see gorral's log): nothing changed", s->opt.config_path);
+                settle(s);
+                return r;
+        }
+        if (!u || u->removing) {
+                snprintf(err, err_size, "no service '%s'", name ? name : "");
+                return -ENOENT;
+        }
+        if (s->shutting_down) {
+                snprintf(err, err_size, "gorral is shutting down");
+                return -ESHUTDOWN;
+        }
+        log_event(LOG_LEVEL_INFO, "control", "command", cmd, "service", u->spec.name, arg ? "signal" : NULL, arg,
+                  NULL);
+        if (strcmp(cmd, "start") == 0) {
+                if (!service_is_terminal(&u->svc) && u->svc.state != SERVICE_IDLE) {
+                        snprintf(err, err_size, "service '%s' is %s", name, service_state_to_string(u->svc.state));
+                        return -EALREADY;
+                }
+                u->dep_failed = false;
+                u->stop_sent = false;
+                u->failure_recorded = false;
+                u->held = false;
+                start_unit(u);
+        } else if (strcmp(cmd, "stop") == 0) {
+                if (service_is_terminal(&u->svc)) {
+                        snprintf(err, err_size, "service '%s' is not running", name);
+                        return -EALREADY;
+                }
+                /* An operator's stop: not a failure, never restarted, and
+                 * gorral stays up so that it can be started again. */
+                u->failure_recorded = true;
+                u->held = true;
+                stop_unit(u, -1);
+        } else if (strcmp(cmd, "restart") == 0) {
+                if (service_is_terminal(&u->svc) || u->svc.state == SERVICE_IDLE) {
+                        u->dep_failed = false;
+                        u->failure_recorded = false;
+                        u->held = false;
+                        start_unit(u);
+                } else {
+                        /* Stop, then start again once finished: the same
+                         * path a reload's change takes. */
+                        struct config_service *n = calloc(1, sizeof *n);
+
+                        if (!n || config_service_copy(n, &u->spec) < 0) {
+                                free(n);
+                                return -ENOMEM;
+                        }
+                        if (u->next_spec) {
+                                config_service_done(u->next_spec);
+                                free(u->next_spec);
+                        }
+                        u->next_spec = n;
+                        u->failure_recorded = true;
+                        stop_unit(u, -1);
+                }
+        } else if (strcmp(cmd, "signal") == 0) {
+                int sig;
+
+                if (!arg || parse_signal(arg, &sig) < 0) {
+                        snprintf(err, err_size, "invalid signal '%s'", arg ? arg : "");
+                        return -EINVAL;
+                }
+                if (!service_has_main(&u->svc)) {
+                        snprintf(err, err_size, "service '%s' is not running", name);
+                        return -ESRCH;
+                }
+                r = op_kill(&u->svc, u->spec.group ? -u->svc.pgid : u->svc.pid, sig);
+                if (r < 0)
+                        snprintf(err, err_size, "kill: %s", strerror(-r));
+        } else {
+                snprintf(err, err_size, "unknown command '%s'", cmd);
+                return -EINVAL;
+        }
+        settle(s);
+        return r;
+}
+
+static const struct control_ops ctl_ops = {
+        .status = ctl_status,
+        .command = ctl_command,
+};
+
+/* The control socket: always when running from a file, with one command
+ * only when --control asks for it. A socket that cannot be made is said
+ * once; gorral supervises on without it. */
+static void open_control(struct supervisor *s) {
+        _cleanup_free_ char *def = NULL;
+        const char *path = s->opt.control_path;
+        int r;
+
+        if (!path && !s->opt.config_path)
+                return;
+        if (!path) {
+                r = control_default_path(&def);
+                if (r < 0) {
+                        log_msg(LOG_LEVEL_WARN, 0, "no control socket: no path (set --control, control.socket, "
+                                                   "GORRAL_SOCKET or XDG_RUNTIME_DIR), proceeding without it");
+                        return;
+                }
+                path = def;
+        }
+        r = control_new(s->loop, path, &ctl_ops, s, NULL, &s->control);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_WARN, r, "no control socket at %s%s, proceeding without it", path,
+                        r == -EADDRINUSE ? " (another gorral answers there)" : "");
+                return;
+        }
+        log_event(LOG_LEVEL_INFO, "control", "socket", control_path(s->control), NULL);
+}
+
+/* Per-service cgroups, when running from a file: said once when the host
+ * allows none, and the services run in gorral's own cgroup. */
+static void open_cgroups(struct supervisor *s) {
+        _cleanup_free_ char *reason = NULL;
+        const char *const *notes;
+        size_t n;
+
+        if (!s->opt.config_path)
+                return;
+        if (cgsvc_host_open(s->opt.limits.sysroot, &s->cg_host, &reason) < 0) {
+                log_msg(LOG_LEVEL_WARN, -ENOMEM, "no per-service cgroups, proceeding without them");
+                return;
+        }
+        if (!cgsvc_host_enabled(s->cg_host)) {
+                log_event(LOG_LEVEL_WARN, "cgroups", "enabled", "false", "reason", reason ? reason : "unknown",
+                          "msg", "services run in gorral's own cgroup", NULL);
+                return;
+        }
+        log_event(LOG_LEVEL_INFO, "cgroups", "enabled", "true", "how", cgsvc_host_describe(s->cg_host), NULL);
+        n = cgsvc_host_notes(s->cg_host, &notes);
+        for (size_t i = 0; i < n; i++)
+                log_event(LOG_LEVEL_INFO, "cgroups", "note", notes[i], NULL);
+}
+
+static void open_output(struct supervisor *s) {
+        struct output_options o = { 0 };
+        size_t w = 0;
+        int r;
+
+        for (struct unit *u = s->units; u; u = u->next)
+                if (strlen(u->spec.name) > w)
+                        w = strlen(u->spec.name);
+        o.name_width = (unsigned)w;
+        r = output_new(s->loop, &o, &s->output);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_WARN, r, "output.prefix: cannot set up the prefixed output, passing it through");
+                s->output = NULL;
+        }
+}
+
+/* ---- set-up ---- */
 
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
         struct supervisor *s;
@@ -416,17 +1672,7 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                         log_msg(LOG_LEVEL_WARN, errno,
                                 "neither PID 1 nor a child subreaper: orphans of the service will not be reaped by gorral, proceeding anyway");
         }
-        /* After the signalfd: giving up the terminal sends us SIGHUP. */
-        if (s->opt.setsid) {
-                r = spawn_release_tty();
-                if (r == -EPERM)
-                        log_msg(LOG_LEVEL_WARN, 0,
-                                "--setsid: the terminal on stdin belongs to a session gorral does not lead, so the child gets no controlling terminal (no job control), proceeding anyway");
-                else if (r < 0)
-                        log_msg(LOG_LEVEL_WARN, r, "--setsid: cannot give up the terminal for the child, proceeding anyway");
-                s->take_tty = r > 0;
-        } else
-                s->take_tty = spawn_we_own_tty();
+        s->take_tty = spawn_we_own_tty();
         *ret = s;
         return 0;
 fail:
@@ -437,46 +1683,53 @@ fail:
 struct supervisor *supervisor_free(struct supervisor *s) {
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < s->n_services; i++)
-                service_done(&s->services[i]);
-        free(s->services);
+        while (s->units) {
+                struct unit *u = s->units;
+
+                s->units = u->next;
+                unit_free(s, u);
+        }
+        control_free(s->control);
+        output_free(s->output);
+        cgsvc_host_free(s->cg_host);
         reaper_done(&s->reaper);
         loop_free(s->loop);
         free(s);
         return NULL;
 }
 
-int supervisor_add_service(struct supervisor *s, const struct service_config *cfg) {
-        struct service *n;
+int supervisor_add_service(struct supervisor *s, const struct config_service *spec) {
+        struct unit *u;
         int r;
 
-        if (s->n_services >= SUPERVISOR_MAX_SERVICES)
+        if (s->n_units >= SUPERVISOR_MAX_SERVICES)
                 return -ENOSPC;
-        /* Services are added before the loop runs and never move after:
-         * timers and reaper watches point into this array. */
-        n = realloc(s->services, (s->n_services + 1) * sizeof *n);
-        if (!n)
-                return -ENOMEM;
-        s->services = n;
-        r = service_init(&s->services[s->n_services], cfg, &real_ops, s);
+        if (!spec->name || !spec->argv || !spec->argv[0])
+                return -EINVAL;
+        if (find_unit(s, spec->name))
+                return -EEXIST;
+        r = unit_new(s, spec, &u);
         if (r < 0)
                 return r;
-        loop_timer_init(&s->services[s->n_services].timer, service_timer_cb, &s->services[s->n_services]);
-        s->n_services++;
+        unit_append(s, u);
         return 0;
 }
 
 int supervisor_run(struct supervisor *s) {
         int r;
 
-        if (s->n_services == 0)
+        if (s->n_units == 0)
                 return GR_EXIT_USAGE;
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
-        for (size_t i = 0; i < s->n_services; i++)
-                service_dispatch(&s->services[i], SERVICE_EV_START, NULL);
+        open_control(s);
+        open_cgroups(s);
+        if (s->opt.output_prefix && s->n_units > 0)
+                open_output(s);
         settle(s);
         r = loop_run(s->loop);
+        if (s->output)
+                (void)output_flush(s->output, 1000000);
         if (r < 0) {
                 /* epoll itself failed: nothing can be supervised any more. */
                 log_error_errno(r, "event loop failed");

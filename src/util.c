@@ -186,21 +186,63 @@ static int scale_checked(uint64_t ip, uint64_t frac_e6, uint64_t mult, uint64_t 
         return 0;
 }
 
+/* Go's time.ParseDuration without the sign: one or more <decimal><unit>
+ * pieces ("1h2m", "1m30s", "1.5s"), units ns us ms s m h (and "min"),
+ * summed; ns are truncated to whole microseconds at the end. A bare
+ * number alone is seconds, as it always was here. */
 int parse_duration_usec(const char *s, uint64_t *ret) {
-        static const struct { const char *suffix; uint64_t usec; } units[] = {
-                { "",    1000000 }, { "s",   1000000 }, { "ms", 1000 },  { "us", 1 },
-                { "m",   60000000 }, { "min", 60000000 }, { "h", 3600000000ULL },
+        static const struct { const char *suffix; uint64_t nsec; } units[] = {
+                { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000ULL },
+                { "m", 60000000000ULL }, { "min", 60000000000ULL }, { "h", 3600000000000ULL },
         };
-        uint64_t ip, frac;
-        const char *suffix;
-        int r = parse_decimal(s, &ip, &frac, &suffix);
+        unsigned __int128 total_ns = 0;
+        const char *p = s;
+        unsigned pieces = 0;
 
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (strcmp(suffix, units[i].suffix) == 0)
-                        return scale_checked(ip, frac, units[i].usec, ret);
-        return -EINVAL;
+        if (!*s)
+                return -EINVAL;
+        while (*p) {
+                uint64_t ip, frac, v;
+                const char *suffix, *end;
+                size_t n;
+                bool found = false;
+                int r = parse_decimal(p, &ip, &frac, &suffix);
+
+                if (r < 0)
+                        return r;
+                for (end = suffix; (*end >= 'a' && *end <= 'z') || (*end >= 'A' && *end <= 'Z'); end++)
+                        ;
+                n = (size_t)(end - suffix);
+                if (n == 0) {
+                        /* A bare number: only alone, and then seconds. */
+                        if (pieces > 0 || *end)
+                                return -EINVAL;
+                        r = scale_checked(ip, frac, 1000000, &v);
+                        if (r < 0)
+                                return r;
+                        *ret = v;
+                        return 0;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (strlen(units[i].suffix) == n && strncmp(suffix, units[i].suffix, n) == 0) {
+                                r = scale_checked(ip, frac, units[i].nsec, &v);
+                                if (r < 0)
+                                        return r;
+                                total_ns += v;
+                                found = true;
+                                break;
+                        }
+                if (!found)
+                        return -EINVAL;
+                /* Each piece is < 2^64 ns, so the 128-bit sum cannot wrap
+                 * before this check. */
+                if (total_ns / 1000 > UINT64_MAX)
+                        return -ERANGE;
+                pieces++;
+                p = end;
+        }
+        *ret = (uint64_t)(total_ns / 1000);
+        return 0;
 }
 
 int parse_size_bytes(const char *s, uint64_t *ret) {

@@ -4,7 +4,9 @@
  * that does the I/O under an optional sysroot. Nothing here logs; errors
  * come back as -errno, and malformed files as entries in cg_limits.errors
  * that name the file and its content. A missing file, controller or
- * cgroupfs is "no limit known", not an error. Never hard-codes
+ * cgroupfs is "no limit known", not an error, and cg_limits.notes says
+ * why nothing was found (no mountinfo, no cgroup mount, no /proc/PID/cgroup,
+ * a cgroup outside every mount or outside the namespace). Never hard-codes
  * /sys/fs/cgroup: every mount comes from mountinfo. */
 #pragma once
 
@@ -49,7 +51,9 @@ struct cg_dir {
         char *top; /* the mount point: the ancestor walk stops here */
         char *cgroup_path; /* the path from /proc/PID/cgroup */
 };
-/* 0 on success; -ENOENT no such controller/mount (no limit known);
+/* controller NULL: the v2 hierarchy itself (the "0::" line on a cgroup2
+ * mount), whatever controllers it has.
+ * 0 on success; -ENOENT no such controller/mount (no limit known);
  * -EXDEV the cgroup is outside this namespace's view. */
 int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
                const char *controller, struct cg_dir *ret);
@@ -132,4 +136,14 @@ struct cg_limits {
  * are errors; v1 limits >= LONG_MAX rounded down to the page size mean
  * "no limit"; on a tie between levels the one nearer the leaf is named. */
 int cg_read_limits(const char *sysroot, pid_t pid, struct cg_limits *ret);
+/* The same for a sub-cgroup of pid's own cgroups, e.g. a service's
+ * (cgsvc_subpath(): "gorral/api", or "../api" once gorral moved itself
+ * into a leaf): subpath is appended to the cpu, cpuset and memory cgroup
+ * paths, so the limits are the tightest over that cgroup and every
+ * ancestor. Leading ".." components climb but never above the mount;
+ * levels that do not exist are skipped (the process then runs in the
+ * nearest one that does), with a note. An absolute subpath, a ".." after a
+ * name, or one that climbs out of the mount gives a note and "no limit
+ * known" for that controller. NULL subpath: cg_read_limits(). */
+int cg_read_limits_sub(const char *sysroot, pid_t pid, const char *subpath, struct cg_limits *ret);
 void cg_limits_done(struct cg_limits *l);

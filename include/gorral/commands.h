@@ -7,3 +7,11 @@ int cmd_env(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+/* cmd-ctl.c: clients of a running gorral's control socket. */
+int cmd_status(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_signal(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);

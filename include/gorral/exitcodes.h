@@ -5,6 +5,7 @@
 
 #define GR_EXIT_OK 0
 #define GR_EXIT_USAGE 2       /* usage or configuration error; `limits` found an error */
+#define GR_EXIT_UNAVAILABLE 69 /* control commands: no gorral answers on the socket (EX_UNAVAILABLE) */
 #define GR_EXIT_SOFTWARE 70   /* internal bug (EX_SOFTWARE) */
 #define GR_EXIT_SYSTEM 71     /* gorral itself failed: fork, epoll, signalfd (EX_OSERR) */
 #define GR_EXIT_NOEXEC 126    /* the command exists but cannot be executed */

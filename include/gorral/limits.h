@@ -1,5 +1,7 @@
-/* limits.h: the GOMAXPROCS/GOMEMLIMIT policy (L1, pure) and the glue that
- * applies it to a child's environment. See README "Policy".
+/* limits.h: the GOMAXPROCS/GOMEMLIMIT policy and its options (L1, pure:
+ * no I/O, no logging). See README "Policy". Go's own readers of the
+ * variables are in goenv.h; reading the cgroups and building a child's
+ * environment in childenv.h.
  *
  * Policy, in short (every decision comes with a human reason):
  *   GOMAXPROCS = min(affinity CPUs, cpuset CPUs, max(min_procs, round(quota/period)))
@@ -26,6 +28,7 @@ struct limits_options {
         uint64_t mem_ratio_ppm;        /* GOMEMLIMIT = budget * ppm / 1e6; default 900000 */
         unsigned cpus_override;        /* --cpus N: stands in for the affinity count; 0 = none */
         const char *sysroot;           /* --sysroot DIR or GORRAL_SYSROOT */
+        const char *cgroup_subpath;    /* read the limits of this sub-cgroup of ours (a service's) */
         bool strict;                   /* exec: refuse to launch on errors */
         bool no_gomaxprocs, no_gomemlimit;
 };
@@ -74,49 +77,3 @@ struct limits_decision {
 int limits_decide(const struct cg_limits *cg, unsigned affinity_cpus, const struct go_buildinfo *go,
                   const char *env_gomaxprocs, const char *env_gomemlimit,
                   const struct limits_options *o, struct limits_decision *ret);
-
-/* Go 1.19's own readers: 1 valid (value in *ret), 0 ignored by Go
- * (GOMAXPROCS) or fatal to Go (GOMEMLIMIT). */
-int go_gomaxprocs_valid(const char *s, unsigned *ret);
-int go_gomemlimit_valid(const char *s, uint64_t *ret);
-
-/* Affinity CPU count (sched_getaffinity) or o->cpus_override. */
-unsigned limits_affinity_cpus(const struct limits_options *o);
-
-/* Everything the commands show: the cgroup reading, the child's build
- * info, the environment seen and the decision. */
-struct limits_state {
-        struct cg_limits cg;
-        char *exe_path;            /* exe resolved on PATH, or NULL */
-        bool have_go;
-        struct go_buildinfo go;    /* valid when have_go */
-        int go_err;                /* buildinfo_read() result when !have_go and exe_path */
-        const char *env_gomaxprocs, *env_gomemlimit; /* from environ, or NULL */
-        struct limits_decision d;
-        unsigned n_errors;         /* cgroup errors + a fatal inherited GOMEMLIMIT */
-};
-/* Read, inspect and decide; does not log. -errno only for gorral's own
- * failures (ENOMEM). */
-int limits_gather(const struct limits_options *o, const char *exe, struct limits_state *ret);
-/* The same, with the inherited GOMAXPROCS/GOMEMLIMIT looked up in base_env
- * (a NULL-terminated "K=V" array: a service's own environment) instead of
- * environ. */
-int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
-                      struct limits_state *ret);
-void limits_state_done(struct limits_state *s);
-/* Log the decision: one "limits" event per variable, warnings and errors. */
-void limits_log(const struct limits_state *s);
-
-/* Everything a launcher needs: read the cgroups, inspect exe (resolved on
- * PATH; may be NULL), decide, log the decision (one line each), and
- * return a malloc'd copy of environ with GOMAXPROCS/GOMEMLIMIT added
- * (free with limits_env_free). ret_errors: number of errors found. */
-int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors);
-/* The same over base_env instead of environ (a supervisor's per-service
- * environment): the copy is of base_env, and a GOMAXPROCS/GOMEMLIMIT in it
- * wins. Reads the cgroups of the calling process: call it where the child
- * will run (e.g. after attaching to a per-service cgroup), or accept the
- * supervisor's own cgroup as the budget. */
-int limits_prepare_env_for(const struct limits_options *o, const char *exe, char *const *base_env, char ***ret_env,
-                           unsigned *ret_errors);
-void limits_env_free(char **env);

@@ -4,7 +4,10 @@
  *
  * The service touches the world only through struct service_ops (spawn,
  * kill, timer, clock, randomness), so the table is unit-tested without
- * processes; the supervisor owns an array of services and the real ops.
+ * processes. struct service is lifecycle state only: the supervisor's
+ * unit around it owns the timer, the reaper watch, the settings and the
+ * names the config gave (service_config's name and argv are borrowed from
+ * it).
  * Each service has one timer: its meaning depends on the state (start
  * grace, stop timeout, backoff). */
 #pragma once
@@ -15,7 +18,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "gorral/loop.h"
 
 enum service_restart {
         SERVICE_RESTART_NO,          /* like tini: run once */
@@ -94,8 +96,7 @@ struct service_ops {
 struct service {
         struct service_config cfg;
         const struct service_ops *ops;
-        void *userdata;                /* the ops' context (the supervisor) */
-        struct loop_timer timer;       /* used by the supervisor's ops */
+        void *userdata;                /* the ops' context (the supervisor's unit) */
 
         enum service_state state;
         pid_t pid;                     /* main process; 0 when none */
@@ -110,16 +111,15 @@ struct service {
         unsigned starts;               /* total spawns */
         uint64_t *restart_ring;        /* monotonic times of the last restarts */
         unsigned ring_len, ring_head;
-        /* Supervisor scratch: an exit reaped but not yet dispatched (exits
-         * are dispatched after the whole reap drain, so the group check
-         * sees the other zombies already reaped). */
-        bool exit_pending;
-        int exit_pending_status;
 };
 
 /* Set up s (cfg copied by value; argv and name are borrowed). 0 or -errno. */
 int service_init(struct service *s, const struct service_config *cfg, const struct service_ops *ops, void *userdata);
 void service_done(struct service *s);
+/* Change only the restart policy, backoff, budget, start grace and stop
+ * settings of a live service (a reload that changed nothing else): the
+ * state, the process and the restart history stay. 0 or -ENOMEM. */
+int service_set_policy(struct service *s, const struct service_config *cfg);
 
 /* Feed one event through the table. Never fails: errors are logged and
  * turned into state changes (a failed spawn is a failed start). */

@@ -51,6 +51,12 @@ void signals_config_init(struct signals_config *c);
  * usage error (static storage, valid until the next call). */
 int signals_parse_rewrite(struct signals_config *c, const char *spec, const char **reterr_reason);
 
+/* The one rule for a rewrite FROM:TO (the command line's and the
+ * configuration file's): NULL when allowed, else why not (a sentence,
+ * static storage). to 0 means "drop FROM"; out-of-range values say which
+ * side is not a signal. */
+const char *signals_rewrite_refusal(int from, int to);
+
 /* The set to block and read from the signalfd. */
 void signals_handled_set(sigset_t *ret);
 /* Is sig one gorral forwards (when it comes from outside)? */

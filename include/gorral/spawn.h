@@ -43,6 +43,10 @@ struct spawn_params {
         bool has_umask;
         mode_t umask;
         const char *working_dir;  /* NULL: gorral's */
+        /* Put these on the child's fds 1 and 2 (the write ends of the
+         * output.prefix pipes; dup2 clears their close-on-exec flag on the
+         * copy). 0: inherit gorral's. Otherwise >= 3, else -EBADF. */
+        int stdout_fd, stderr_fd;
 };
 
 /* Where the child failed, when it did (spawn_result.stage). */

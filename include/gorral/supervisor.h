@@ -1,6 +1,22 @@
-/* supervisor.h: the one context (L3): the loop, the reaper, the services
- * array, signal handling, PID 1 / subreaper setup and the shutdown
- * sequence. No other mutable global state exists. */
+/* supervisor.h: the one context (L3): the loop, the reaper, the units (one
+ * per service), signal handling, PID 1 / subreaper setup, start order and
+ * readiness, the shutdown sequence and reload. No other mutable global
+ * state exists.
+ *
+ * A unit owns everything of one service that the state machine of
+ * service.h does not: a copy of its settings (struct config_service), its
+ * timers, its reaper watch and its pending exit. Units are allocated one
+ * by one and never move, so timers and watches may point at them while a
+ * reload adds and removes others.
+ *
+ * Start order: a unit starts when each of its depends_on conditions holds
+ * (started: spawned; ready: its probe passed, or without a probe it ran
+ * past its start grace; completed: it exited 0 and will not restart). A
+ * unit whose dependency can no longer hold is not started, and says why.
+ * Shutdown goes in reverse: a unit is stopped once nothing that depends on
+ * it runs. gorral exits when every unit is finished: with the status of
+ * the critical unit that ended it, else of the first unit that failed, else
+ * 0. */
 #pragma once
 
 #include <signal.h>
@@ -8,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gorral/childenv.h"
+#include "gorral/config.h"
 #include "gorral/limits.h"
 #include "gorral/loop.h"
 #include "gorral/reaper.h"
@@ -18,27 +36,35 @@
 
 struct supervisor_options {
         struct signals_config signals;
-        bool setsid;                 /* children get a new session, not only a group */
-        int pdeathsig;               /* 0 none */
-        bool no_limits;              /* do not compute GOMAXPROCS/GOMEMLIMIT */
-        struct limits_options limits;
+        bool no_limits;              /* do not compute GOMAXPROCS/GOMEMLIMIT (any service) */
+        struct limits_options limits; /* supervisor-wide: sysroot, --cpus, --strict */
         /* --remap-exit: the status gorral exits with, by the status it
          * would have (identity unless remapped; every code can be). */
         uint8_t remap_exit[256];
+        const char *config_path;     /* -c FILE: SIGHUP re-reads it; NULL: one command */
+        const char *control_path;    /* the control socket; NULL: the default */
+        bool output_prefix;          /* "NAME | " before each line of each service */
 };
+
+struct unit;
+struct control;
+struct cgsvc_host;
+struct output;
 
 struct supervisor {
         struct loop *loop;
         struct reaper reaper;
-        struct service *services;
-        size_t n_services;
+        struct unit *units;           /* in start order of the file; a list, never realloc'd */
+        size_t n_units;
         struct supervisor_options opt;
 
         sigset_t orig_mask;           /* restored in every child */
         sigset_t keep_ignored;        /* ignored when gorral started: kept in every child */
-        bool take_tty;
+        bool take_tty;                /* gorral's group had the terminal's foreground */
+        int setsid_tty;               /* --setsid: 0 undecided, 1 the child takes fd 0, -1 it cannot */
         bool is_pid1, is_subreaper;
         bool shutting_down;
+        int shutdown_signal;          /* sent to each unit when it may stop; -1: its own stop signal */
         bool draining;                /* a SIGTERM waits for the drain delay */
         bool drained;                 /* the drain delay is over (never twice) */
         struct loop_timer drain_timer;
@@ -46,6 +72,13 @@ struct supervisor {
         uint64_t group_poll_usec;
         uint64_t rng;
         bool panicked;
+        bool have_exit;               /* the status gorral will exit with is decided */
+        int exit_status;
+        const char *exit_reason;
+        bool reload_in_flight;        /* changed or removed units still stopping */
+        struct control *control;      /* the control socket, or NULL */
+        struct cgsvc_host *cg_host;   /* per-service cgroups (running from a file) */
+        struct output *output;        /* output.prefix, or NULL: output passes through */
 };
 
 void supervisor_options_init(struct supervisor_options *o);
@@ -59,11 +92,18 @@ int supervisor_remap_exit(const struct supervisor_options *o, int code);
 /* Set up signals, the loop, PID 1 / subreaper. 0 or -errno (logged). */
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret);
 struct supervisor *supervisor_free(struct supervisor *s);
-/* Add a service (name and argv borrowed). 0 or -errno. */
-int supervisor_add_service(struct supervisor *s, const struct service_config *cfg);
-/* Start every service and run until all are finished; returns gorral's
- * exit status (the first service's, remapped). */
+/* Add a service (its settings are copied). 0 or -errno: -EEXIST a
+ * service of that name exists, -ENOSPC too many. */
+int supervisor_add_service(struct supervisor *s, const struct config_service *spec);
+/* Start every service whose dependencies allow and run until all are
+ * finished; returns gorral's exit status. */
 int supervisor_run(struct supervisor *s);
+/* Re-read the configuration file and apply it (added services start,
+ * removed ones stop, changed ones restart, a change of restart policy or
+ * backoff alone applies in place). On any error nothing changes and every
+ * error is logged. 0, -EBUSY a reload is still being applied, -EINVAL the
+ * file has errors, -ENOTSUP not running from a file. */
+int supervisor_reload(struct supervisor *s);
 /* An impossible state: log, SIGKILL every service's group, quit with
  * GR_EXIT_SOFTWARE. */
 void supervisor_panic(struct supervisor *s, const char *why);

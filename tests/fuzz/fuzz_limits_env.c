@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gorral/cgroup.h"
+#include "gorral/goenv.h"
 #include "gorral/limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,22 +3,29 @@
 #   1. creates a demo cgroup (v1 cpu + memory, or v2) with 0.5 CPU and
 #      256 MiB, where this machine lets us (root, writable cgroupfs);
 #   2. shows what `gorral limits` finds there and what it would set, why;
-#   3. runs the demo Go service (Go 1.19) under `gorral exec` in that
-#      cgroup, shows its banner (what the Go runtime really uses), asks it
-#      over HTTP (bash /dev/tcp, no curl), burns some CPU to show the quota
-#      at work, and stops it;
-#   4. runs the same service without gorral, for comparison;
+#   3. the two generations of the same service side by side, Go 1.19
+#      (goservice) and Go 1.26 (goservice126), each without gorral and
+#      under `gorral exec`: what each runtime reports (its banner) and what
+#      gorral decided for it (a Go >= 1.25 runtime sizes GOMAXPROCS from
+#      the cgroup itself, so gorral leaves it alone unless its own value
+#      is lower);
+#   4. runs the Go 1.19 service under `gorral exec` in that cgroup, shows
+#      its banner, asks it over HTTP (bash /dev/tcp, no curl), burns some
+#      CPU to show the quota at work, and stops it;
 #   5. supervises it with `gorral run`: a restart after a failure, then a
 #      clean stop on SIGTERM;
 #   6. removes the cgroup.
-# Usage: demo.sh BUILD_DIR (containing gorral and goapps/goservice)
+# Each step is one section_* function; the last lines run them in order.
+# Usage: demo.sh BUILD_DIR (containing gorral, goapps/goservice and
+# goapps/goservice126)
 set -uo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd)
 GORRAL=$BUILD/gorral
 SERVICE=$BUILD/goapps/goservice
-for f in "$GORRAL" "$SERVICE"; do
+SERVICE126=$BUILD/goapps/goservice126
+for f in "$GORRAL" "$SERVICE" "$SERVICE126"; do
 	[ -x "$f" ] || { echo "demo: $f is missing: run 'make all goapps' first" >&2; exit 1; }
 done
 unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT
@@ -143,90 +150,155 @@ stop_service() {
 }
 
 # ---------------------------------------------------------------------------
-step "1. This machine"
-say "CPUs (affinity): $(nproc)"
-say "Go 1.19 reads neither the CPU quota nor the memory limit: left alone, a Go"
-say "service in a 0.5-CPU, 256 MiB container runs $(nproc) Ps and has no memory limit."
+# The sections, run in order at the end.
 
-step "2. A demo cgroup with 0.5 CPU (quota 50000/100000 us) and 256 MiB"
-if make_cgroup; then
-	say "created ($CG_KIND):"
-	printf '  %s\n' "${CG_DIRS[@]}"
-else
-	say "no demo cgroup: $WHY_NOT."
-	say "The demo goes on with this host's own limits (probably none), so gorral"
-	say "will have little to set. Run 'sudo make demo' on a cgroup host to see more."
-fi
+section_machine() {
+	step "1. This machine"
+	say "CPUs (affinity): $(nproc)"
+	say "Go 1.19 reads neither the CPU quota nor the memory limit: left alone, a Go 1.19"
+	say "service in a 0.5-CPU, 256 MiB container runs $(nproc) Ps and has no memory limit."
+	say "Go 1.26 sizes GOMAXPROCS from its own cgroup's CPU quota (round up, at least 2,"
+	say "at most the CPU count) and keeps it updated, but reads no memory limit either."
+}
 
-step "3. What gorral finds there, and what it would set"
-cg "$GORRAL" limits
-say
-say "With the default policy (Go >= 1.25's rule: round up, at least 2), 0.5 CPU gives"
-say "GOMAXPROCS=2; gorral exports it only when that is below the CPU count ($(nproc) here)."
-say "With automaxprocs' rounding (floor, minimum 1) it is 1:"
-run cg "$GORRAL" env --rounding floor 2>/dev/null
-say
-say "And as a Docker/systemd env file (default policy):"
-run cg "$GORRAL" env --format dotenv 2>/dev/null
-
-step "4. The Go service under 'gorral exec'"
-say "$D\$ gorral exec -- goservice -listen 127.0.0.1:0 -graceful$R"
-if start_service under "$GORRAL" exec -- "$SERVICE" -listen 127.0.0.1:0 -graceful; then
-	say "gorral's decisions (its log on stderr):"
-	sed 's/^/  /' "$TMP/under.err"
-	say "The service's banner (what the Go runtime itself uses):"
-	for k in go_version num_cpu gomaxprocs memory_limit; do
-		say "  $k=$(banner under "$k")"
-	done
-	say "  $(grep '^env_GOMAXPROCS=' "$TMP/under.out")"
-	say "Started as pid $SVC_PID; the banner says pid=$(banner under pid), and /proc/$SVC_PID/comm is"
-	say "'$(cat "/proc/$SVC_PID/comm" 2>/dev/null)': gorral exec'd into the service, no gorral process remains."
-	say "Asking the service over HTTP (GET /stats):"
-	http_get "$PORT" /stats | sed 's/^/  /'
-	if [ "$CG_KIND" = "cgroup v1" ] && [ -r "${CG_DIRS[0]}/cpu.stat" ]; then
-		before=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
-		say "Burning CPU for 2 s on every P (GET /burn?seconds=2&wait=1):"
-		http_get "$PORT" "/burn?seconds=2&wait=1" | sed 's/^/  /'
-		after=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
-		say "The kernel throttled the cgroup in $((after - before)) CFS periods meanwhile (cpu.stat nr_throttled):"
-		say "that is the 0.5-CPU quota at work, whatever GOMAXPROCS is."
+section_cgroup() {
+	step "2. A demo cgroup with 0.5 CPU (quota 50000/100000 us) and 256 MiB"
+	if make_cgroup; then
+		say "created ($CG_KIND):"
+		printf '  %s\n' "${CG_DIRS[@]}"
+	else
+		say "no demo cgroup: $WHY_NOT."
+		say "The demo goes on with this host's own limits (probably none), so gorral"
+		say "will have little to set. Run 'sudo make demo' on a cgroup host to see more."
 	fi
-	stop_service
-	say "Stopped (SIGTERM)."
-fi
+}
 
-step "5. The same service without gorral, for comparison"
-if start_service alone "$SERVICE" -listen 127.0.0.1:0 -graceful; then
-	say "  gomaxprocs=$(banner alone gomaxprocs)"
-	say "  memory_limit=$(banner alone memory_limit)   (9223372036854775807 = no limit)"
-	stop_service
-fi
+section_limits() {
+	step "3. What gorral finds there, and what it would set"
+	cg "$GORRAL" limits
+	say
+	say "With the default policy (Go >= 1.25's rule: round up, at least 2), 0.5 CPU gives"
+	say "GOMAXPROCS=2; gorral exports it only when that is below the CPU count ($(nproc) here)."
+	say "With automaxprocs' rounding (floor, minimum 1) it is 1:"
+	run cg "$GORRAL" env --rounding floor 2>/dev/null
+	say
+	say "And as a Docker/systemd env file (default policy):"
+	run cg "$GORRAL" env --format dotenv 2>/dev/null
+}
 
-step "6. The same service supervised by 'gorral run' (PID 1 or subreaper, restarts)"
-say "$D\$ gorral run --restart on-failure --backoff-initial 300ms -- goservice -listen 127.0.0.1:0 -graceful$R"
-if start_service run "$GORRAL" run --restart on-failure --backoff-initial 300ms -- \
-	"$SERVICE" -listen 127.0.0.1:0 -graceful; then
-	say "The service asks to exit with status 3 (GET /exit?code=3); gorral restarts it:"
-	http_get "$PORT" "/exit?code=3" >/dev/null 2>&1
-	for ((i = 0; i < 100; i++)); do
-		[ "$(grep -c '^listening=' "$TMP/run.out")" -ge 2 ] && break
-		sleep 0.1
+# generation_row LABEL HOW CMD...: start the service CMD in the demo cgroup,
+# print one row from its banner (what its runtime reports) and gorral's
+# GOMAXPROCS decision from its log, stop it.
+generation_row() {
+	local label=$1 how=$2 procs mem env why
+	shift 2
+	start_service gen "$@" -listen 127.0.0.1:0 -graceful || return 0
+	procs=$(banner gen gomaxprocs)
+	mem=$(banner gen memory_limit)
+	[ "$mem" = 9223372036854775807 ] && mem="none"
+	env=$(sed -n 's/^env_GOMAXPROCS="\([^"]*\)".*/\1/p' "$TMP/gen.out")
+	printf '  %-22s %-28s %-10s %-11s %s\n' "$label $(banner gen go_version)" "$how" "$procs" "$mem" "${env:-(unset)}"
+	why=$(sed -n 's/.*event=limits gomaxprocs=.*reason="\(.*\)"$/\1/p' "$TMP/gen.err")
+	[ -n "$why" ] && WHYS+=("$label, $how: ${why##*; }")
+	stop_service
+}
+
+section_generations() {
+	local g
+	step "4. Go 1.19 and Go 1.26 side by side, in the same cgroup"
+	say "The same service source, built by Debian's Go 1.19 (goservice) and by Go 1.26"
+	say "(goservice126). Each row is one start; the columns are what the runtime itself"
+	say "reports in its banner (runtime.GOMAXPROCS(0), debug.SetMemoryLimit(-1)) and the"
+	say "GOMAXPROCS it found in its environment."
+	for g in goservice goservice126; do
+		say "$D\$ gorral inspect $g | grep -E '^(go version|cgroup-aware):'$R"
+		"$GORRAL" inspect "$BUILD/goapps/$g" | grep -E '^(go version|cgroup-aware):' | sed 's/^/  /'
 	done
-	say "Then SIGTERM to gorral: forwarded, the service exits 0, gorral exits with it."
-	kill -TERM "$SVC_PID" 2>/dev/null
-	wait "$SVC_PID" 2>/dev/null
-	rc=$?
-	SVC_PID=
-	say "gorral's log (stderr; the service's own stdout passed through untouched):"
-	grep -E 'event=(spawn|exit|backoff|restart|shutdown|exit_gorral)' "$TMP/run.err" | sed 's/^/  /'
-	say "Banners printed by the two generations of the service:"
-	grep -E '^(pid|listening)=' "$TMP/run.out" | paste -d' ' - - | sed 's/^/  /'
-	say "gorral's exit status: $rc (the service's own)."
-fi
+	say
+	printf '  %s%-22s %-28s %-10s %-11s %s%s\n' "$B" "service" "how" "GOMAXPROCS" "mem limit" "env GOMAXPROCS" "$R"
+	WHYS=()
+	for g in "$SERVICE" "$SERVICE126"; do
+		generation_row "${g##*/}" "alone" "$g"
+		generation_row "${g##*/}" "gorral exec" "$GORRAL" exec -- "$g"
+		generation_row "${g##*/}" "gorral exec --rounding floor" "$GORRAL" exec --rounding floor -- "$g"
+	done
+	say
+	say "gorral's GOMAXPROCS decisions (the end of each 'why'):"
+	printf '  %s\n' "${WHYS[@]}"
+	say
+	say "Both runtimes leave the memory limit alone: only gorral's GOMEMLIMIT (90% of"
+	say "256 MiB) gives either of them one. For GOMAXPROCS, Go 1.26 computes gorral's"
+	say "default value by itself, so gorral does not export it (exporting would also stop"
+	say "the runtime's once-a-second updates); only a lower value (floor rounding here, or"
+	say "a tighter parent cgroup the runtime does not read) is exported."
+}
 
-step "Done"
-if [ "$CG_KIND" != none ]; then
-	say "The demo cgroup is removed on exit."
-fi
-say "Try: gorral limits --json, gorral env, gorral exec -- YOUR-GO-SERVICE,"
-say "     gorral run --restart on-failure -- YOUR-GO-SERVICE"
+section_exec() {
+	step "5. The Go 1.19 service under 'gorral exec', up close"
+	say "$D\$ gorral exec -- goservice -listen 127.0.0.1:0 -graceful$R"
+	if start_service under "$GORRAL" exec -- "$SERVICE" -listen 127.0.0.1:0 -graceful; then
+		say "gorral's decisions (its log on stderr):"
+		sed 's/^/  /' "$TMP/under.err"
+		say "The service's banner (what the Go runtime itself uses):"
+		for k in go_version num_cpu gomaxprocs memory_limit; do
+			say "  $k=$(banner under "$k")"
+		done
+		say "  $(grep '^env_GOMAXPROCS=' "$TMP/under.out")"
+		say "Started as pid $SVC_PID; the banner says pid=$(banner under pid), and /proc/$SVC_PID/comm is"
+		say "'$(cat "/proc/$SVC_PID/comm" 2>/dev/null)': gorral exec'd into the service, no gorral process remains."
+		say "Asking the service over HTTP (GET /stats):"
+		http_get "$PORT" /stats | sed 's/^/  /'
+		if [ "$CG_KIND" = "cgroup v1" ] && [ -r "${CG_DIRS[0]}/cpu.stat" ]; then
+			before=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
+			say "Burning CPU for 2 s on every P (GET /burn?seconds=2&wait=1):"
+			http_get "$PORT" "/burn?seconds=2&wait=1" | sed 's/^/  /'
+			after=$(awk '$1 == "nr_throttled" { print $2 }' "${CG_DIRS[0]}/cpu.stat")
+			say "The kernel throttled the cgroup in $((after - before)) CFS periods meanwhile (cpu.stat nr_throttled):"
+			say "that is the 0.5-CPU quota at work, whatever GOMAXPROCS is."
+		fi
+		stop_service
+		say "Stopped (SIGTERM)."
+	fi
+}
+
+section_run() {
+	local i rc
+	step "6. The same service supervised by 'gorral run' (PID 1 or subreaper, restarts)"
+	say "$D\$ gorral run --restart on-failure --backoff-initial 300ms -- goservice -listen 127.0.0.1:0 -graceful$R"
+	if start_service run "$GORRAL" run --restart on-failure --backoff-initial 300ms -- \
+		"$SERVICE" -listen 127.0.0.1:0 -graceful; then
+		say "The service asks to exit with status 3 (GET /exit?code=3); gorral restarts it:"
+		http_get "$PORT" "/exit?code=3" >/dev/null 2>&1
+		for ((i = 0; i < 100; i++)); do
+			[ "$(grep -c '^listening=' "$TMP/run.out")" -ge 2 ] && break
+			sleep 0.1
+		done
+		say "Then SIGTERM to gorral: forwarded, the service exits 0, gorral exits with it."
+		kill -TERM "$SVC_PID" 2>/dev/null
+		wait "$SVC_PID" 2>/dev/null
+		rc=$?
+		SVC_PID=
+		say "gorral's log (stderr; the service's own stdout passed through untouched):"
+		grep -E 'event=(spawn|exit|backoff|restart|shutdown|exit_gorral)' "$TMP/run.err" | sed 's/^/  /'
+		say "Banners printed by the first start and by the restart:"
+		grep -E '^(pid|listening)=' "$TMP/run.out" | paste -d' ' - - | sed 's/^/  /'
+		say "gorral's exit status: $rc (the service's own)."
+	fi
+}
+
+section_done() {
+	step "Done"
+	if [ "$CG_KIND" != none ]; then
+		say "The demo cgroup is removed on exit."
+	fi
+	say "Try: gorral limits --json, gorral env, gorral exec -- YOUR-GO-SERVICE,"
+	say "     gorral run --restart on-failure -- YOUR-GO-SERVICE"
+}
+
+section_machine
+section_cgroup
+section_limits
+section_generations
+section_exec
+section_run
+section_done

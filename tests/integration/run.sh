@@ -6,15 +6,32 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${RESULTS:-build/results}
 mkdir -p "$out"
 rc=0
+# INTEGRATION_TAG=asan: the run against the sanitized gorral; every
+# sanitizer report lands in $out/asan-reports/ and fails its test.
+tag=${INTEGRATION_TAG:+-$INTEGRATION_TAG}
+if [ -n "${GORRAL_ASAN:-}" ]; then
+	reports=$out/asan-reports
+	rm -rf "$reports"; mkdir -p "$reports"
+	export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan:log_exe_name=1"
+	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
+fi
 for t in "$here"/test_*.sh; do
-	name=$(basename "$t" .sh)
-	timeout 600 bash "$t" >"$out/integration-$name.log" 2>"$out/integration-$name.stderr"
+	name=$(basename "$t" .sh)$tag
+	log=$out/integration-$name.log
+	timeout 600 bash "$t" >"$log" 2>"$out/integration-$name.stderr"
 	r=$?
-	sed "s/^/$name: /" "$out/integration-$name.log"
-	if [ $r -ne 0 ] && ! grep -q '^FAIL' "$out/integration-$name.log"; then
-		echo "FAIL: $name: script exited $r" >>"$out/integration-$name.log"
+	sed "s/^/$name: /" "$log"
+	if [ $r -ne 0 ] && ! grep -q '^FAIL' "$log"; then
+		echo "FAIL: $name: script exited $r" >>"$log"
 		echo "$name: script exited $r"; tail -5 "$out/integration-$name.stderr"
 	fi
-	grep -q '^FAIL' "$out/integration-$name.log" && rc=1
+	if [ -n "${GORRAL_ASAN:-}" ]; then
+		for f in "$reports"/*; do
+			[ -e "$f" ] || continue
+			echo "FAIL: sanitizer report $(basename "$f"): $(grep -m1 -E 'ERROR|runtime error' "$f")" >>"$log"
+			mv "$f" "$out/integration-$name.$(basename "$f").txt"
+		done
+	fi
+	grep -q '^FAIL' "$log" && rc=1
 done
 exit $rc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `gorral exec` inside real cgroup v1 sub-cgroups (cpu and memory
-# hierarchies, found from mountinfo), on the real Go 1.19 program goprobe:
-# what Go itself reports is the assertion. The test cgroups are created
+# hierarchies, found from mountinfo), on the real Go 1.19 program goprobe
+# (built by $GO119 of tests/goapps/toolchains.sh, GOPATH mode): what Go
+# itself reports is the assertion. Go 1.26 children: test_go126.sh. The test cgroups are created
 # below the cgroups this test already runs in (never at a hierarchy root)
 # and removed on exit.
 source "$(dirname "$0")/lib.sh"

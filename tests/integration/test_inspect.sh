@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# gorral inspect on the real Go 1.19 binaries `make goapps` built (default,
-# -trimpath, CGO_ENABLED=0, -ldflags='-s -w', module mode, the demo
-# service), compared line by line with `go version -m`; on one with its
-# section headers removed and one truncated; on a non-Go ELF, a non-ELF
-# file and bad usage; and once with the static build.
+# gorral inspect on the real binaries `make goapps` built, compared line by
+# line with `go version -m` of the toolchain that built each one (named in
+# tests/goapps/toolchains.sh, never `go` on PATH):
+#   Go 1.19 (GOPATH mode): goprobe default, -trimpath, CGO_ENABLED=0,
+#     -ldflags='-s -w', module mode, the demo service: not cgroup-aware;
+#   Go 1.26 (module mode): goprobe126 and goservice126 (cgroup-aware, deps),
+#     goprobe126-go124 (go.mod says go 1.24: containermaxprocs=0 in
+#     DefaultGODEBUG, not cgroup-aware) and goservice126-leakprof (a
+#     GOEXPERIMENT build, version "go1.26.x-X:goroutineleakprofile").
+# Then on one with its section headers removed and one truncated; on a
+# non-Go ELF, a non-ELF file and bad usage; and once with the static build.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../goapps/toolchains.sh"
 
-have_go=false
-command -v go >/dev/null 2>&1 && have_go=true
 have_py=false
 command -v python3 >/dev/null 2>&1 && have_py=true
 
@@ -23,14 +28,15 @@ field() { # NAME LABEL: the value of "LABEL:   value" in NAME.out
 	sed -n "s/^$2: *//p" "$TMP/$1.out" | head -1
 }
 
-# `go version -m`'s "\tbuild\t..." lines vs our "build: ..." lines.
+# `go version -m`'s "\tbuild\t..." lines vs our "build: ..." lines, with
+# the toolchain GO that built FILE.
 compare_with_go() {
-	local name=$1 file=$2
-	if ! $have_go; then
-		skip "$name.matches_go_version_m" "go not installed"
+	local name=$1 file=$2 go=$3
+	if [ ! -x "$go" ]; then
+		skip "$name.matches_go_version_m" "$go not installed"
 		return
 	fi
-	go version -m "$file" >"$TMP/$name.gov" 2>&1
+	"$go" version -m "$file" >"$TMP/$name.gov" 2>&1
 	local want got
 	want=$(sed -n 's/^\tbuild\t//p' "$TMP/$name.gov")
 	got=$(sed -n 's/^build: *//p' "$TMP/$name.out")
@@ -43,12 +49,16 @@ compare_with_go() {
 	if [ -n "$want" ]; then
 		expect_eq "$name.module_matches_go_version_m" "$(field "$name" 'main module')" "$want"
 	fi
+	want=$(awk -F'\t' '$2 == "dep" { print $3 " " $4 }' "$TMP/$name.gov")
+	if [ -n "$want" ]; then
+		expect_eq "$name.deps_match_go_version_m" "$(sed -n 's/^dep: *//p' "$TMP/$name.out")" "$want"
+	fi
 }
 
-# JSON: valid, settings equal to `go version -m` (values unquoted), and
-# runtime_sizes_gomaxprocs false for Go 1.19.
+# JSON: valid, settings equal to `go version -m` (values unquoted), the Go
+# version prefix VPREFIX and runtime_sizes_gomaxprocs SIZES (true/false).
 check_json() {
-	local name=$1 file=$2
+	local name=$1 file=$2 vprefix=$3 sizes=$4
 	if ! $have_py; then
 		skip "$name.json" "python3 not installed (needed to read the JSON)"
 		return
@@ -57,15 +67,15 @@ check_json() {
 	local r=$?
 	[ $r -eq 0 ] || { fail "$name.json" "exit $r: $(head -c 300 "$TMP/$name.jerr")"; return; }
 	local gov=/dev/null
-	$have_go && gov=$TMP/$name.gov
+	[ -f "$TMP/$name.gov" ] && gov=$TMP/$name.gov
 	local out
-	out=$(python3 - "$TMP/$name.json" "$gov" <<'PY' 2>&1
+	out=$(python3 - "$TMP/$name.json" "$gov" "$vprefix" "$sizes" <<'PY' 2>&1
 import json, sys
 j = json.load(open(sys.argv[1]))
 errs = []
-if not j["go_version"].startswith("go1.19."):
+if not j["go_version"].startswith(sys.argv[3]):
     errs.append("go_version %r" % j["go_version"])
-if j["runtime_sizes_gomaxprocs"] is not False:
+if j["runtime_sizes_gomaxprocs"] is not (sys.argv[4] == "true"):
     errs.append("runtime_sizes_gomaxprocs %r" % j["runtime_sizes_gomaxprocs"])
 if not isinstance(j["settings"], dict) or "GOOS" not in j["settings"]:
     errs.append("settings %r" % j.get("settings"))
@@ -82,31 +92,45 @@ PY
 	expect_eq "$name.json" "$out" "ok"
 }
 
+# NAME:TOOLCHAIN:AWARE: AWARE is yes (Go >= 1.25, its runtime sizes
+# GOMAXPROCS: gorral leaves it unset unless lower) or no.
 built=0
-for name in goprobe goprobe-trimpath goprobe-nocgo goprobe-stripped goprobe-mod goservice; do
+for spec in goprobe:119:no goprobe-trimpath:119:no goprobe-nocgo:119:no goprobe-stripped:119:no \
+	goprobe-mod:119:no goservice:119:no \
+	goprobe126:126:yes goprobe126-go124:126:no goservice126:126:yes goservice126-leakprof:126:yes; do
+	IFS=: read -r name tc aware <<<"$spec"
 	f=$GOAPPS/$name
 	if [ ! -x "$f" ]; then
-		skip "$name" "$f not built (make goapps)"
+		fail "$name" "$f not built (make goapps)"
 		continue
 	fi
 	built=$((built + 1))
+	if [ "$tc" = 119 ]; then go=$GO119 vre='go1\.19\.[0-9]+' vprefix=go1.19.; else go=$GO126 vre='go1\.26\.[0-9]+' vprefix=go1.26.; fi
 	inspect "$name" "$f"
 	expect_eq "$name.exit" "$rc" 0
 	v=$(field "$name" 'go version')
-	if [[ $v == go1.19.* ]]; then pass "$name.go_version"; else fail "$name.go_version" "got '$v'"; fi
-	if grep -q '^cgroup-aware: *no: go1.19' "$TMP/$name.out" && grep -q '^gorral: *exports GOMAXPROCS' "$TMP/$name.out"; then
-		pass "$name.gomaxprocs_verdict"
-	else
-		fail "$name.gomaxprocs_verdict" "$(grep -E '^(cgroup-aware|gorral):' "$TMP/$name.out" | tr '\n' '|')"
-	fi
-	compare_with_go "$name" "$f"
-	check_json "$name" "$f"
+	if [[ $v =~ ^$vre ]]; then pass "$name.go_version ($v)"; else fail "$name.go_version" "got '$v'"; fi
+	verdict=$(grep -E '^(cgroup-aware|gorral):' "$TMP/$name.out" | tr '\n' '|')
+	case $aware:$name in
+	no:goprobe126-go124)
+		re='^cgroup-aware: *no: containermaxprocs=0 in its DefaultGODEBUG\|gorral: *exports GOMAXPROCS' ;;
+	no:*) re='^cgroup-aware: *no: go1\.19.*\|gorral: *exports GOMAXPROCS' ;;
+	yes:*) re="^cgroup-aware: *yes: $vre.* sizes GOMAXPROCS from its cgroup CPU limit itself\\|gorral: *leaves GOMAXPROCS unset" ;;
+	esac
+	if grep -Eq "$re" <<<"$verdict"; then pass "$name.gomaxprocs_verdict"; else fail "$name.gomaxprocs_verdict" "$verdict"; fi
+	compare_with_go "$name" "$f" "$go"
+	check_json "$name" "$f" "$vprefix" "$([ "$aware" = yes ] && echo true || echo false)"
 	case $name in
 	goprobe-trimpath) check "$name.trimpath_setting" grep -qx 'build: *-trimpath=true' "$TMP/$name.out" ;;
 	goprobe-nocgo) check "$name.cgo_disabled" grep -qx 'build: *CGO_ENABLED=0' "$TMP/$name.out" ;;
 	goprobe-stripped) check "$name.ldflags_setting" grep -qx 'build: *-ldflags="-s -w"' "$TMP/$name.out" ;;
 	goprobe) check "$name.cgo_enabled" grep -qx 'build: *CGO_ENABLED=1' "$TMP/$name.out" ;;
-	goprobe-mod) expect_eq "$name.main_module" "$(field "$name" 'main module')" "example.com/goprobe (devel)" ;;
+	goprobe-mod | goprobe126 | goprobe126-go124)
+		expect_eq "$name.main_module" "$(field "$name" 'main module')" "example.com/goprobe (devel)" ;;
+	goservice126) check "$name.client_golang_dep" grep -qx 'dep: *github.com/prometheus/client_golang v1.25.0' "$TMP/$name.out" ;;
+	goservice126-leakprof)
+		check "$name.goexperiment_setting" grep -qx 'build: *GOEXPERIMENT=goroutineleakprofile' "$TMP/$name.out"
+		check "$name.version_suffix" grep -Eq "^go version: *$vre-X:goroutineleakprofile\$" "$TMP/$name.out" ;;
 	esac
 done
 [ $built -gt 0 ] || exit 0

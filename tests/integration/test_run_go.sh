@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A real Go 1.19 service (goprobe) under `gorral run`, with gorral placed in
-# cgroup v1 cpu and memory sub-cgroups (quota 50000/100000, 256 MiB): the
+# A real Go 1.19 program (goprobe, built by $GO119 of
+# tests/goapps/toolchains.sh; Go 1.26 children: test_go126.sh) under
+# `gorral run`, with gorral placed in cgroup v1 cpu and memory sub-cgroups (quota 50000/100000, 256 MiB): the
 # child's runtime reports the GOMAXPROCS/GOMEMLIMIT of the limits policy
 # (what `gorral env` computes in the same cgroups), for both builds, also
 # as PID 1 of a PID namespace; --no-limits leaves them alone. Without cgroup
@@ -55,7 +56,7 @@ for v in $(gorral_variants); do
 	want_lim=$(echo "$envs" | sed -n 's/^GOMEMLIMIT=//p')
 	out=$(in_cg "$G" run --rounding floor -- "$PROBE" 2>"$TMP/go-$kind.log")
 	rc=$?
-	expect_eq "$kind: goprobe under gorral run exits 0" "$rc" 0
+	expect_eq "$kind: goprobe (go1.19) under gorral run exits 0" "$rc" 0
 	if [ -n "$want_procs" ]; then
 		expect_eq "$kind: GOMAXPROCS from the policy ($where)" "$(field "$out" gomaxprocs)" "$want_procs"
 	else

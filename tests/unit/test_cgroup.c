@@ -667,6 +667,54 @@ Test(read, no_proc) {
         cr_assert_null(l.cpu_cgroup);
 }
 
+/* "No limit known" always says why, in the notes (and so in `limits`
+ * and its JSON). */
+static void assert_note(const struct cg_limits *l, const char *needle) {
+        for (size_t i = 0; i < l->n_notes; i++)
+                if (strstr(l->notes[i], needle))
+                        return;
+        cr_assert_fail("no note with \"%s\" (%zu notes%s%s)", needle, l->n_notes, l->n_notes ? ", first: " : "",
+                       l->n_notes ? l->notes[0] : "");
+}
+
+Test(read, no_proc_says_why) {
+        _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "no_proc");
+
+        assert_note(&l, FX "no_proc/proc/self/mountinfo does not exist");
+        assert_note(&l, "no limit known");
+}
+
+Test(read, no_cgroupfs_says_why) {
+        _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "no_cgroupfs");
+
+        assert_note(&l, "no cgroup or cgroup2 mount in " FX "no_cgroupfs/proc/self/mountinfo");
+}
+
+Test(read, no_proc_cgroup_says_why) {
+        _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "no_proc_cgroup");
+
+        assert_no_errors(&l);
+        cr_assert_eq(l.layout, CG_LAYOUT_V2);
+        cr_assert(!l.cpu_limited && !l.mem_limited);
+        assert_note(&l, FX "no_proc_cgroup/proc/self/cgroup does not exist");
+}
+
+Test(read, outside_every_mount_says_why) {
+        _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "outside_mounts");
+
+        assert_no_errors(&l);
+        cr_assert(!l.cpu_limited && !l.mem_limited);
+        cr_assert_null(l.cpu_cgroup);
+        assert_note(&l, "cpu cgroup /system.slice/other is outside every cgroup mount of");
+        assert_note(&l, "memory cgroup /system.slice/other is outside every cgroup mount of");
+}
+
+Test(read, found_limits_have_no_notes) {
+        _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "v2");
+
+        cr_assert_eq(l.n_notes, 0, "%s", l.n_notes ? l.notes[0] : "");
+}
+
 Test(read, nsfs_lines_before_match) {
         _cleanup_(cg_limits_done) struct cg_limits l = read_fx(FX "nsfs");
 

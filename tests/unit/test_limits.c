@@ -12,6 +12,8 @@
 
 #include "gorral/buildinfo.h"
 #include "gorral/cgroup.h"
+#include "gorral/childenv.h"
+#include "gorral/goenv.h"
 #include "gorral/limits.h"
 
 #define MiB (1024ULL * 1024ULL)

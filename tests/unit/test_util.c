@@ -57,6 +57,14 @@ ParameterizedTestParameters(util, duration) {
                 { "", -EINVAL, 0 },      { "s", -EINVAL, 0 },     { "1.s", -EINVAL, 0 },
                 { "-1s", -EINVAL, 0 },   { "1d", -EINVAL, 0 },    { "1 s", -EINVAL, 0 },
                 { "99999999999999999999", -ERANGE, 0 },           { "999999999999999h", -ERANGE, 0 },
+                /* Compound, as Go's time.ParseDuration. */
+                { "1m30s", 0, 90000000 },  { "1h2m", 0, 3720000000ULL }, { "1h2m3s", 0, 3723000000ULL },
+                { "1s500ms", 0, 1500000 }, { "2h45m0.5s", 0, 9900500000ULL }, { "1500ns", 0, 1 },
+                { "1us500ns", 0, 1 },      { "10min", 0, 600000000 },  { "1m30", -EINVAL, 0 },
+                { "30 s", -EINVAL, 0 },    { "1m 30s", -EINVAL, 0 },   { "10 seconds", -EINVAL, 0 },
+                { "1h1x", -EINVAL, 0 },    { "m", -EINVAL, 0 },        { "1mm", -EINVAL, 0 },
+                { "1h1.", -EINVAL, 0 },    { "5000000h", 0, 18000000000000000ULL },
+                { "6000000h", -ERANGE, 0 }, { "3000000h3000000h", 0, 21600000000000000ULL },
         };
         return cr_make_param_array(struct dur_case, cases, sizeof cases / sizeof cases[0]);
 }

@@ -3,6 +3,13 @@
 // CPU, allocate memory and exit on request, so that every monitor and
 // detector has a real Go process to observe.
 //
+// -leak-orphans and /leak/orphans leak goroutines blocked on a channel that
+// nothing else can reach: a Go 1.26 build with
+// GOEXPERIMENT=goroutineleakprofile reports exactly those in
+// /debug/pprof/goroutineleak (net/http/pprof serves it when the experiment
+// is on), while the -leak-goroutines ones wait on a global channel and so
+// never count as leaked there.
+//
 // On start it prints a banner of key=value lines to stdout (pid, go_version,
 // num_cpu, gomaxprocs, memory_limit, gc_percent, env_*) and last
 // listening=ADDR, the address actually bound (so -listen 127.0.0.1:0 works).
@@ -33,6 +40,7 @@ import (
 
 var (
 	leakedGoroutines int64
+	leakedOrphans    int64
 	leakedThreads    int64
 	burning          int64
 	retainedMu       sync.Mutex
@@ -46,6 +54,16 @@ func leakGoroutines(n int) {
 		go func() { <-block }()
 	}
 	atomic.AddInt64(&leakedGoroutines, int64(n))
+}
+
+// Each orphan waits on its own channel, which only it references: the
+// goroutine leak detector can prove it will never run again.
+func leakOrphans(n int) {
+	for i := 0; i < n; i++ {
+		ch := make(chan struct{})
+		go func() { <-ch }()
+	}
+	atomic.AddInt64(&leakedOrphans, int64(n))
 }
 
 // Each leaked thread is a goroutine locked to its M and blocked for ever,
@@ -141,6 +159,7 @@ func stats() map[string]interface{} {
 		"threads":           threadCount(),
 		"leaked_goroutines": atomic.LoadInt64(&leakedGoroutines),
 		"leaked_threads":    atomic.LoadInt64(&leakedThreads),
+		"leaked_orphans":    atomic.LoadInt64(&leakedOrphans),
 		"burning_workers":   atomic.LoadInt64(&burning),
 		"retained_mb":       mb,
 	}
@@ -158,6 +177,7 @@ func handle(pattern string, f func(w http.ResponseWriter, r *http.Request) error
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "HTTP listen address (port 0: any free port)")
 	nLeakG := flag.Int("leak-goroutines", 0, "leak N goroutines at start")
+	nLeakO := flag.Int("leak-orphans", 0, "leak N goroutines on unreachable channels at start")
 	nLeakT := flag.Int("leak-threads", 0, "leak N locked OS threads at start")
 	burnFor := flag.Duration("burn", 0, "burn CPU on GOMAXPROCS workers for this long at start")
 	graceful := flag.Bool("graceful", false, "on SIGTERM/SIGINT log and exit 0 (default: die by the signal)")
@@ -191,6 +211,9 @@ func main() {
 	if *nLeakG > 0 {
 		leakGoroutines(*nLeakG)
 	}
+	if *nLeakO > 0 {
+		leakOrphans(*nLeakO)
+	}
 	if *nLeakT > 0 {
 		leakThreads(*nLeakT)
 	}
@@ -209,6 +232,16 @@ func main() {
 		leakGoroutines(n)
 		fmt.Fprintf(w, "leaked %d goroutines, total %d, numgoroutine %d\n", n,
 			atomic.LoadInt64(&leakedGoroutines), runtime.NumGoroutine())
+		return nil
+	})
+	handle("/leak/orphans", func(w http.ResponseWriter, r *http.Request) error {
+		n, err := intParam(r, "n", 100)
+		if err != nil {
+			return err
+		}
+		leakOrphans(n)
+		fmt.Fprintf(w, "leaked %d orphan goroutines, total %d, numgoroutine %d\n", n,
+			atomic.LoadInt64(&leakedOrphans), runtime.NumGoroutine())
 		return nil
 	})
 	handle("/leak/threads", func(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,116 @@
+/* config-service.c: a service's settings as an owned value. See config.h. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gorral/config.h"
+
+void config_service_defaults(struct config_service *s) {
+        *s = (struct config_service){
+                .restart = 0, /* SERVICE_RESTART_NO */
+                .backoff_initial_usec = 100 * 1000ULL,
+                .backoff_max_usec = 30 * 1000000ULL,
+                .jitter_pct = 20,
+                .restart_budget = 5,
+                .restart_window_usec = 60 * 1000000ULL,
+                .start_grace_usec = 1000000ULL,
+                .stop_signal = SIGTERM,
+                .stop_timeout_usec = 10 * 1000000ULL,
+                .gomaxprocs_mode = CONFIG_GO_AUTO,
+                .gomemlimit_mode = CONFIG_GO_AUTO,
+                .rounding = 0, /* LIMITS_ROUND_CEIL */
+                .min_procs = 2,
+                .mem_ratio_ppm = 900000,
+                .ready_interval_usec = 1000000ULL,
+                .ready_timeout_usec = 30 * 1000000ULL,
+        };
+}
+
+static void strv_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
+static int strv_copy(char *const *src, char ***ret) {
+        size_t n = 0;
+        char **v;
+
+        if (!src) {
+                *ret = NULL;
+                return 0;
+        }
+        while (src[n])
+                n++;
+        v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(v[i] = strdup(src[i]))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
+static int str_copy(const char *src, char **ret) {
+        *ret = src ? strdup(src) : NULL;
+        return src && !*ret ? -ENOMEM : 0;
+}
+
+void config_service_done(struct config_service *s) {
+        if (!s)
+                return;
+        free(s->name);
+        strv_free(s->argv);
+        strv_free(s->env);
+        free(s->working_dir);
+        free(s->groups);
+        free(s->ready_tcp);
+        strv_free(s->ready_exec);
+        for (size_t i = 0; i < s->n_deps; i++)
+                free(s->deps[i].name);
+        free(s->deps);
+        *s = (struct config_service){ 0 };
+}
+
+int config_service_copy(struct config_service *dst, const struct config_service *src) {
+        struct config_service c = *src;
+
+        c.name = NULL;
+        c.argv = c.env = c.ready_exec = NULL;
+        c.working_dir = c.ready_tcp = NULL;
+        c.groups = NULL;
+        c.deps = NULL;
+        c.n_deps = 0;
+        if (str_copy(src->name, &c.name) < 0 || strv_copy(src->argv, &c.argv) < 0 ||
+            strv_copy(src->env, &c.env) < 0 || str_copy(src->working_dir, &c.working_dir) < 0 ||
+            str_copy(src->ready_tcp, &c.ready_tcp) < 0 || strv_copy(src->ready_exec, &c.ready_exec) < 0)
+                goto oom;
+        if (src->n_groups) {
+                c.groups = malloc(src->n_groups * sizeof *c.groups);
+                if (!c.groups)
+                        goto oom;
+                memcpy(c.groups, src->groups, src->n_groups * sizeof *c.groups);
+        }
+        if (src->n_deps) {
+                c.deps = calloc(src->n_deps, sizeof *c.deps);
+                if (!c.deps)
+                        goto oom;
+                for (size_t i = 0; i < src->n_deps; i++) {
+                        c.deps[i] = src->deps[i];
+                        if (!(c.deps[i].name = strdup(src->deps[i].name))) {
+                                c.n_deps = i;
+                                goto oom;
+                        }
+                }
+                c.n_deps = src->n_deps;
+        }
+        *dst = c;
+        return 0;
+oom:
+        config_service_done(&c);
+        return -ENOMEM;
+}

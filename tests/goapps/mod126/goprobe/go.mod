@@ -1,0 +1,3 @@
+module example.com/goprobe
+
+go 1.26.0

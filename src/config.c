@@ -2072,10 +2072,8 @@ static void check_deps(struct parser *p, struct config *c) {
                         else if (!t)
                                 perr(p, d->line, d->column, "services.%s.depends_on: unknown service \"%s\"", s->name,
                                      d->name);
-                        else if (d->condition == CONFIG_DEP_READY && t->ready == CONFIG_PROBE_NONE)
-                                perr(p, d->line, d->column, "services.%s.depends_on.%s: condition ready, but service "
-                                     "\"%s\" has no ready probe (add ready: to it, or use started)", s->name, d->name,
-                                     d->name);
+                        /* ready without a probe is "alive past its start
+                         * grace" (the issue's rule): not an error. */
                         else if (d->condition == CONFIG_DEP_COMPLETED && t->restart == SERVICE_RESTART_ALWAYS)
                                 pwarn(p, d->line, d->column, "services.%s.depends_on.%s: condition completed, but "
                                       "\"%s\" has restart: always and never completes", s->name, d->name, d->name);

@@ -66,7 +66,7 @@ struct unit {
         /* Its own cgroup (the stop boundary; the budget its Go runtime is
          * sized by), kept across restarts, removed when it finishes. */
         struct cgsvc *cg;
-        bool cg_watched;               /* its cgroup.events fd is on the loop */
+        int cg_fd;                     /* its cgroup.events fd on the loop, or -1 */
         /* output.prefix: its stdout and stderr, line by line. */
         struct output_stream *out[2];
         struct unit *next;
@@ -383,7 +383,7 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
                           "msg", "the sender is not a process of this service, ignoring", NULL);
                 return;
         }
-        if (m->fields & (1u << NOTIFY_STATUS)) {
+        if (m->fields & NOTIFY_STATUS) {
                 size_t n = m->status_len < sizeof u->status_text - 1 ? m->status_len : sizeof u->status_text - 1;
 
                 /* Cut on a UTF-8 boundary. */
@@ -393,9 +393,9 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
                 u->status_text[n] = '\0';
                 log_event(LOG_LEVEL_DEBUG, "notify_status", "service", u->spec.name, "status", u->status_text, NULL);
         }
-        if (m->fields & (1u << NOTIFY_STOPPING))
+        if (m->fields & NOTIFY_STOPPING)
                 log_event(LOG_LEVEL_INFO, "notify_stopping", "service", u->spec.name, NULL);
-        if ((m->fields & (1u << NOTIFY_READY)) && u->spec.ready == CONFIG_PROBE_NOTIFY)
+        if ((m->fields & NOTIFY_READY) && u->spec.ready == CONFIG_PROBE_NOTIFY)
                 became_ready(u, "notify");
         settle(u->sup);
 }
@@ -441,7 +441,7 @@ static void unit_cgroup_prepare(struct unit *u, struct spawn_params *p) {
                         log_event(LOG_LEVEL_INFO, "cgroup", "service", c->name, "path", cgsvc_path(u->cg), NULL);
                         if (cgsvc_events_fd(u->cg) >= 0 &&
                             loop_add_fd(s->loop, cgsvc_events_fd(u->cg), EPOLLPRI, on_cgroup_events, u) >= 0)
-                                u->cg_watched = true;
+                                u->cg_fd = cgsvc_events_fd(u->cg);
                 }
         }
         if (u->cg && cgsvc_procs_fds(u->cg, &fds, &n) >= 0) {
@@ -450,21 +450,25 @@ static void unit_cgroup_prepare(struct unit *u, struct spawn_params *p) {
         }
 }
 
-/* A finished unit's cgroup goes (its processes are gone: populated 0). */
+static void unit_cgroup_unwatch(struct unit *u) {
+        if (u->cg_fd >= 0)
+                (void)loop_del_fd(u->sup->loop, u->cg_fd);
+        u->cg_fd = -1;
+}
+
+/* A finished unit's cgroup goes once it is empty (populated 0); while
+ * something is left, the next events wakeup or poll retries. The watch is
+ * dropped before the fd is closed, so its number is free for the next. */
 static void unit_cgroup_release(struct unit *u) {
         int r;
 
-        if (!u->cg)
+        if (!u->cg || cgsvc_populated(u->cg) > 0)
                 return;
+        unit_cgroup_unwatch(u);
         r = cgsvc_destroy(u->cg);
-        if (r == -EBUSY)
-                return; /* still populated: the next events wakeup or poll retries */
         if (r < 0)
                 log_msg(LOG_LEVEL_WARN, r, "service %s: cannot remove its cgroup %s, ignoring", u->spec.name,
                         cgsvc_path(u->cg));
-        if (u->cg_watched)
-                (void)loop_del_fd(u->sup->loop, cgsvc_events_fd(u->cg));
-        u->cg_watched = false;
         u->cg = cgsvc_free(u->cg);
 }
 
@@ -627,9 +631,10 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 limits_env_free(base);
                 return r;
         }
-        /* No output.prefix: no pipes (-1), the child inherits (0). */
-        p.stdout_fd = pipes[0][1] >= 0 ? pipes[0][1] : 0;
-        p.stderr_fd = pipes[1][1] >= 0 ? pipes[1][1] : 0;
+        if (pipes[0][1] >= 0) {
+                p.stdout_fd = pipes[0][1];
+                p.stderr_fd = pipes[1][1];
+        }
         r = spawn_process(&p, &res);
         limits_env_free(env);
         limits_env_free(base);
@@ -927,11 +932,8 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
                 if (cgsvc_populated(u->cg) > 0)
                         (void)cgsvc_kill(u->cg);
                 unit_cgroup_release(u);
-                if (u->cg) {
-                        if (u->cg_watched)
-                                (void)loop_del_fd(s->loop, cgsvc_events_fd(u->cg));
-                        u->cg = cgsvc_free(u->cg);
-                }
+                unit_cgroup_unwatch(u);
+                u->cg = cgsvc_free(u->cg);
         }
         service_done(&u->svc);
         config_service_done(&u->spec);
@@ -951,6 +953,7 @@ static int unit_new(struct supervisor *s, const struct config_service *spec, str
         if (!u)
                 return -ENOMEM;
         u->sup = s;
+        u->cg_fd = -1;
         loop_timer_init(&u->timer, service_timer_cb, u);
         loop_timer_init(&u->ready_timer, ready_timer_cb, u);
         r = config_service_copy(&u->spec, spec);
@@ -1001,7 +1004,8 @@ static int unit_respec(struct unit *u) {
 static void record_end(struct supervisor *s, struct unit *u) {
         int code = supervisor_remap_exit(&s->opt, u->svc.exit_code);
 
-        if (u->failure_recorded || !service_is_terminal(&u->svc) || u->dep_failed)
+        /* Stopped by a reload (changed or removed): not an end of its own. */
+        if (u->failure_recorded || !service_is_terminal(&u->svc) || u->dep_failed || u->next_spec || u->removing)
                 return;
         u->failure_recorded = true;
         if (u->spec.critical && !s->have_exit) {
@@ -1097,7 +1101,7 @@ static void settle(struct supervisor *s) {
         s->reload_in_flight = false;
         for (struct unit *u = s->units; u; u = u->next) {
                 /* cgroup.events tells when a cgroup empties: no polling. */
-                if (waiting_for_group(u) && !u->cg_watched)
+                if (waiting_for_group(u) && u->cg_fd < 0)
                         any_waiting = true;
                 if (!service_is_terminal(&u->svc) || (u->held && !s->shutting_down))
                         all_done = false;
@@ -1359,6 +1363,9 @@ int supervisor_reload(struct supervisor *s) {
                         config_service_done(&u->spec);
                         u->spec = copy;
                         service_config_of(&u->spec, &sc);
+                        /* The state machine borrows the name and argv. */
+                        u->svc.cfg.name = u->spec.name;
+                        u->svc.cfg.argv = u->spec.argv;
                         if (service_set_policy(&u->svc, &sc) < 0)
                                 goto oom;
                         policy++;

@@ -3,6 +3,8 @@
 # GORRAL, GORRAL_STATIC and GOAPPS come from the Makefile.
 : "${GORRAL:?}" "${GOAPPS:?}"
 TMP=$(mktemp -d /tmp/gorral-it.XXXXXX)
+# Each test talks to its own gorral: never the machine's /run/gorral.sock.
+export GORRAL_SOCKET=$TMP/gorral.sock
 CG_CREATED=() # cgroup directories a test made, parents first
 cleanup() {
 	local i

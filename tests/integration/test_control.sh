@@ -169,3 +169,94 @@ kill -TERM $SRV; wait $SRV
 late=$(sed -n 's/^max_late_us=//p' "$LOG")
 check "the server's 20 ms timer was never late by 100 ms (worst ${late}us)" test "${late:-999999}" -lt 100000
 check "the server removed its socket on exit" test ! -e "$SOCK"
+
+# ---- against a live gorral run -c ----
+# The commands on real services; another uid refused; a client that sends
+# nothing and one that sends 10 MiB do not delay a signal gorral forwards.
+LIVE=$TMP/live
+mkdir -p "$LIVE"
+for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
+	kind=${v%%:*} G=${v#*:}
+	[ -x "$G" ] || continue
+	sock=$LIVE/$kind.sock
+	cat >"$LIVE/$kind.yaml" <<-EOF
+	control: {socket: $sock}
+	services:
+	  api:
+	    command: [sh, -c, 'trap "date +%s%N >>$LIVE/$kind.usr1" USR1; while :; do sleep 0.05; done']
+	  worker:
+	    command: [sleep, "60"]
+	    restart: always
+	EOF
+	rm -f "$LIVE/$kind.usr1"
+	"$G" run -c "$LIVE/$kind.yaml" 2>"$LIVE/$kind.err" &
+	gp=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && grep -q 'service=worker' "$LIVE/$kind.err" && break; sleep 0.1; done
+	out=$("$G" status --control "$sock" 2>&1)
+	check "$kind live: status lists both services, alive" \
+		bash -c "grep -qE '^api +(starting|running) +[0-9]+ ' <<<'$out' && grep -qE '^worker +(starting|running) +[0-9]+ ' <<<'$out'"
+	js=$("$G" status --json --control "$sock" worker 2>&1)
+	check "$kind live: status --json is valid JSON with the issue's fields" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1]); s = d["services"][0]
+assert s["name"] == "worker" and s["state"] in ("starting", "running") and isinstance(s["pid"], int)
+for k in ("restarts", "last_exit", "uptime_seconds", "cgroup", "gomaxprocs", "gomemlimit"): assert k in s, k' "$js"
+	w1=$(sed -n 's/.*event=spawn service=worker pid=\([0-9]*\).*/\1/p' "$LIVE/$kind.err" | tail -1)
+	"$G" restart --control "$sock" worker
+	expect_eq "$kind live: restart: ok" "$?" "0"
+	for _ in $(seq 50); do [ "$(grep -c 'event=spawn service=worker' "$LIVE/$kind.err")" -ge 2 ] && break; sleep 0.1; done
+	w2=$(sed -n 's/.*event=spawn service=worker pid=\([0-9]*\).*/\1/p' "$LIVE/$kind.err" | tail -1)
+	check "$kind live: restart: a new worker process" test -n "$w2" -a "$w1" != "$w2"
+	"$G" stop --control "$sock" worker
+	expect_eq "$kind live: stop: ok" "$?" "0"
+	for _ in $(seq 50); do "$G" status --control "$sock" worker 2>/dev/null | grep -qE '^worker +done' && break; sleep 0.1; done
+	check "$kind live: stop: worker done and not restarted (restart: always)" \
+		bash -c "'$G' status --control '$sock' worker | grep -qE '^worker +done'"
+	check "$kind live: gorral stays up with a stopped service" kill -0 $gp
+	"$G" start --control "$sock" worker
+	expect_eq "$kind live: start: ok" "$?" "0"
+	"$G" stop --control "$sock" nosuch 2>"$LIVE/err.txt"
+	expect_eq "$kind live: unknown service: exit 1" "$?" "1"
+	check "$kind live: unknown service: said so" grep -q "no service 'nosuch'" "$LIVE/err.txt"
+	"$G" signal --control "$sock" api USR1
+	expect_eq "$kind live: signal: ok" "$?" "0"
+	for _ in $(seq 30); do [ -s "$LIVE/$kind.usr1" ] && break; sleep 0.1; done
+	check "$kind live: signal: api got USR1" test -s "$LIVE/$kind.usr1"
+	"$G" reload --control "$sock"
+	expect_eq "$kind live: reload: ok" "$?" "0"
+	check "$kind live: reload: logged" grep -q 'event=reload .*unchanged=2' "$LIVE/$kind.err"
+	if command -v setpriv >/dev/null; then
+		chmod 0777 "$LIVE"
+		setpriv --reuid 65534 --regid 65534 --clear-groups "$G" status --control "$sock" >/dev/null 2>&1
+		expect_eq "$kind live: another uid is refused (exit 69)" "$?" "69"
+	else
+		skip "$kind live: another uid" "setpriv (util-linux) not installed"
+	fi
+	# A silent client and a 10 MiB one, then USR1 to gorral: forwarded at once.
+	: >"$LIVE/$kind.usr1"
+	python3 - "$sock" <<-'PY' &
+	import socket, sys, time
+	path = sys.argv[1]
+	silent = socket.socket(socket.AF_UNIX); silent.connect(path)
+	f = socket.socket(socket.AF_UNIX); f.connect(path)
+	try:
+	    f.sendall(b"{" + b"x" * (10 << 20))
+	except OSError:
+	    pass
+	time.sleep(2)
+	PY
+	bad=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	kill -USR1 $gp
+	for _ in $(seq 100); do [ -s "$LIVE/$kind.usr1" ] && break; sleep 0.01; done
+	t1=$(head -1 "$LIVE/$kind.usr1")
+	ms=$(( (${t1:-0} - t0) / 1000000 ))
+	check "$kind live: a silent and a 10 MiB client do not delay a forwarded signal (${ms} ms)" \
+		test -n "$t1" -a "$ms" -lt 1000
+	wait $bad
+	kill -TERM $gp
+	wait $gp
+	expect_eq "$kind live: SIGTERM: status 0" "$?" "0"
+	check "$kind live: socket removed at exit" test ! -e "$sock"
+done

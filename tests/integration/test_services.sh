@@ -24,6 +24,9 @@ pid_of() {
 	sed -n "s/.*event=spawn service=$2 pid=\([0-9]*\).*/\1/p" "$1" | tail -1
 }
 
+build_helper sdnotify
+build_helper chunky
+
 builds=("dynamic:$GORRAL")
 [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ] && builds+=("static:$GORRAL_STATIC")
 
@@ -64,6 +67,79 @@ for b in "${builds[@]}"; do
 	kill -TERM $gp
 	wait $gp
 	expect_eq "$kind: SIGTERM: no critical, none failed: status 0" "$?" "0"
+
+	# 1b. Readiness by sd_notify: web waits for READY=1 from cache, which
+	# sends it 0.5 s after its start over the socket gorral gave it; a
+	# probe that never passes fails the start, and its dependent says why.
+	cat >"$d/notify.yaml" <<-EOF
+	services:
+	  cache:
+	    command: [$TMP/sdnotify, --sleep, "500", --then-sleep, "60000", READY=1, STATUS=warm]
+	    ready: {notify: true, timeout: 10s}
+	  web:
+	    command: [sleep, "30"]
+	    depends_on: {cache: ready}
+	  mute:
+	    command: [sleep, "30"]
+	    ready: {notify: true, timeout: 300ms}
+	  after_mute:
+	    command: [sleep, "30"]
+	    depends_on: {mute: ready}
+	  port:
+	    command: [sleep, "30"]
+	    ready: {tcp: "127.0.0.1:1", interval: 50ms, timeout: 300ms}
+	  ok_exec:
+	    command: [sleep, "30"]
+	    ready: {exec: [test, -e, $d/flag], interval: 50ms, timeout: 10s}
+	EOF
+	rm -f "$d/flag"
+	t0=$(date +%s%N)
+	"$G" run -c "$d/notify.yaml" 2>"$d/notify.err" &
+	gp=$!
+	(sleep 0.4; : >"$d/flag") &
+	if wait_grep "$d/notify.err" 'event=spawn service=web' 50; then
+		t1=$(date +%s%N)
+		check "$kind: notify: web started after cache's READY=1 (>= 0.5 s)" [ $(((t1 - t0) / 1000000)) -ge 500 ]
+		check "$kind: notify: ready logged" grep -q 'event=ready service=cache how=notify' "$d/notify.err"
+	else
+		fail "$kind: notify: web started after cache's READY=1" "$(grep -v limits "$d/notify.err" | tail -3)"
+	fi
+	st=
+	for _ in $(seq 50); do
+		st=$("$G" status --json cache 2>&1)
+		grep -q '"status": *"warm"' <<<"$st" && break
+		sleep 0.1
+	done
+	check "$kind: notify: STATUS= reaches gorral status --json" grep -q '"status": *"warm"' <<<"$st"
+	check "$kind: exec probe: ready once its command succeeds" wait_grep "$d/notify.err" 'event=ready service=ok_exec how=exec' 50
+	check "$kind: notify timeout: the start fails" wait_grep "$d/notify.err" 'event=ready_failed service=mute msg="no READY=1 within 0.3s"' 50
+	check "$kind: notify timeout: its dependent is not started, and says why" \
+		wait_grep "$d/notify.err" 'event=dependency_failed service=after_mute dependency=mute condition=ready' 50
+	check "$kind: tcp probe that never passes fails the start" wait_grep "$d/notify.err" 'event=ready_failed service=port' 50
+	kill -TERM $gp
+	wait $gp
+
+	# 1c. output.prefix: every line whole and prefixed, a partial last line
+	# flushed, a long line split and said so; without it, untouched.
+	cat >"$d/prefix.yaml" <<-EOF
+	output: {prefix: true}
+	services:
+	  alpha:
+	    command: [$TMP/chunky, A, "300", "70000", tailA]
+	  beta:
+	    command: [$TMP/chunky, B, "300", "0", tailB]
+	EOF
+	timeout 30 "$G" run -c "$d/prefix.yaml" >"$d/prefix.out" 2>"$d/prefix.err"
+	expect_eq "$kind: prefix: every stdout line whole and prefixed" \
+		"$(grep -cE '^(alpha \| A out [0-9]{6} abcdefghij|beta  \| B out [0-9]{6} abcdefghij)$' "$d/prefix.out")" "600"
+	expect_eq "$kind: prefix: every stderr line whole and prefixed" \
+		"$(grep -cE '^(alpha \| A err [0-9]{6} ABCDEFGHIJ|beta  \| B err [0-9]{6} ABCDEFGHIJ)$' "$d/prefix.err")" "600"
+	check "$kind: prefix: partial last lines flushed at exit" \
+		bash -c "grep -qx 'alpha | tailA' '$d/prefix.out' && grep -qx 'beta  | tailB' '$d/prefix.out'"
+	check "$kind: prefix: a 70000-byte line is split, the rest marked" grep -q '^alpha + ' "$d/prefix.out"
+	printf 'services:\n  solo:\n    command: [%s, S, "3", "0", ""]\n' "$TMP/chunky" >"$d/plain.yaml"
+	timeout 30 "$G" run -c "$d/plain.yaml" >"$d/plain.out" 2>/dev/null
+	expect_eq "$kind: without output.prefix: output untouched" "$(head -1 "$d/plain.out")" "S out 000000 abcdefghij"
 
 	# 2. A crash restarts only that service.
 	cat >"$d/crash.yaml" <<-EOF

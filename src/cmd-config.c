@@ -24,7 +24,7 @@ static const char check_help[] =
         "      --root DIR   resolve user and group names in DIR/etc/passwd and\n"
         "                   DIR/etc/group (default /)\n"
         "  -h, --help       this text\n"
-        "      --version    gorral's version\n"
+        "  -V, --version    gorral's version\n"
         "\n"
         "Exit status: 0 valid (warnings allowed), 2 errors or usage error, 71 out of\n"
         "memory.\n";
@@ -71,7 +71,7 @@ int cmd_check_config(int argc, char **argv) {
                         fputs(check_help, stdout);
                         return GR_EXIT_OK;
                 }
-                if (!strcmp(a, "--version")) {
+                if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
                         printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
                 }

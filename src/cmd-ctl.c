@@ -56,7 +56,7 @@ static void usage(FILE *f, const char *cmd) {
                    "  --control PATH       the control socket (default: $GORRAL_SOCKET, else\n"
                    "                       /run/gorral.sock for root, else $XDG_RUNTIME_DIR/gorral.sock)\n"
                    "  --timeout DURATION   give up after this long in all (default 10s)\n"
-                   "  --help, --version\n\n"
+                   "  -h, --help, -V, --version\n\n"
                    "Exit status: 0 done; 1 gorral refused (unknown service, bad signal...);\n"
                    "2 usage error; 69 no gorral answers on the socket (none there, permission\n"
                    "denied, timeout); 71 a local failure or an unreadable answer.\n");
@@ -94,7 +94,7 @@ static int parse_args(int argc, char **argv, struct ctl_args *a) {
                         usage(stdout, a->cmd);
                         return 1;
                 }
-                if (strcmp(s, "--version") == 0) {
+                if (strcmp(s, "--version") == 0 || strcmp(s, "-V") == 0) {
                         printf("gorral %s\n", GORRAL_VERSION);
                         return 1;
                 }

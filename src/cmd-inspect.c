@@ -21,10 +21,10 @@ static void usage(FILE *f) {
                    "runtime sizes GOMAXPROCS from the cgroup by itself (Go >= 1.25), and what\n"
                    "gorral exec/run would therefore do with GOMAXPROCS on this host.\n\n"
                    "Options:\n"
-                   "  --json      one JSON object: file, go_version, path, module, module_version,\n"
-                   "              settings (object), deps, runtime_sizes_gomaxprocs (true/false/null)\n"
-                   "  --help      this text\n"
-                   "  --version   gorral's version\n\n"
+                   "  --json         one JSON object: file, go_version, path, module, module_version,\n"
+                   "                 settings (object), deps, runtime_sizes_gomaxprocs (true/false/null)\n"
+                   "  -h, --help     this text\n"
+                   "  -V, --version  gorral's version\n\n"
                    "Exit status: 0 a Go binary, 1 not ELF / not Go / unreadable, 2 usage error.\n");
 }
 
@@ -172,7 +172,7 @@ int cmd_inspect(int argc, char **argv) {
                 else if (!opts_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
                         usage(stdout);
                         return GR_EXIT_OK;
-                } else if (!opts_done && strcmp(a, "--version") == 0) {
+                } else if (!opts_done && (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)) {
                         printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
                 } else if (!opts_done && strcmp(a, "--json") == 0)

@@ -58,6 +58,8 @@ static void print_help(const char *name) {
                        "an error is logged and CMD still starts; with --strict gorral exits 2 instead.\n"
                        "Exit status: CMD's own; 127 CMD not found; 126 CMD not executable; 2 usage error\n"
                        "or --strict refusal.\n\n");
+        printf("  -h, --help             this text\n"
+               "  -V, --version          gorral's version\n");
         fputs(limits_options_help, stdout);
         printf("\nEnvironment: GORRAL_SYSROOT, GORRAL_LOG_LEVEL, GORRAL_LOG_FORMAT.\n");
 }
@@ -100,7 +102,7 @@ static int parse_args(int argc, char **argv, struct cmd_args *a) {
                         print_help(name);
                         return GR_EXIT_OK;
                 }
-                if (strcmp(arg, "--version") == 0) {
+                if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
                         printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
                 }
@@ -130,8 +132,11 @@ static int parse_args(int argc, char **argv, struct cmd_args *a) {
                         return usage_error(name, "option '%s' needs a value", arg);
                 r = limits_options_parse(&a->o, arg, r == 1 ? argv[i + 1] : NULL);
                 if (r < 0) {
-                        fprintf(stderr, "gorral %s: invalid value for %s: '%s'\nTry 'gorral %s --help'.\n", name,
-                                arg, strchr(arg, '=') ? strchr(arg, '=') + 1 : argv[i + 1], name);
+                        const char *eq = strchr(arg, '=');
+
+                        /* The option by its name alone, then the value. */
+                        fprintf(stderr, "gorral %s: invalid value '%s' for %.*s\nTry 'gorral %s --help'.\n", name,
+                                eq ? eq + 1 : argv[i + 1], eq ? (int)(eq - arg) : (int)strlen(arg), arg, name);
                         return GR_EXIT_USAGE;
                 }
                 if (limits_option_takes_value(arg) == 1)

@@ -63,20 +63,22 @@ static const char run_help[] =
         "                           doubles the next delay; a later exit resets it (default 1s)\n"
         "Exit:\n"
         "      --remap-exit FROM:TO exit with TO when the status would be FROM (0-255 each;\n"
-        "                           e.g. 143:0); repeatable\n"
+        "                           e.g. 143:0); repeatable, for every code\n"
         "Logging (stderr only; stdout belongs to the child):\n"
         "      --log-format FMT     logfmt (default) | json\n"
         "      --log-level LEVEL    debug | info (default) | warn | error\n"
         "  -h, --help               this text\n"
-        "      --version            gorral's version\n"
+        "  -V, --version            gorral's version\n"
         "\n"
         "DUR is a number with a unit: 100ms, 1.5s, 2m, 1h (a bare number is seconds).\n"
         "\n"
         "Signals: HUP INT QUIT USR1 USR2 ALRM TERM CONT WINCH PWR TSTP URG IO XCPU XFSZ\n"
         "VTALRM PROF STKFLT and the real-time signals are forwarded. TERM and INT also\n"
         "mean shut down: nothing restarts after them, and the group gets SIGKILL after\n"
-        "the stop timeout. gorral ignores PIPE, TTIN and TTOU (the child gets them back\n"
-        "at their defaults) and never catches SEGV, BUS, FPE, ILL, ABRT, TRAP, SYS.\n"
+        "the stop timeout. PIPE and the fault signals SEGV BUS FPE ILL ABRT TRAP SYS are\n"
+        "forwarded when another process sent them; a fault of gorral's own still ends\n"
+        "it. gorral ignores TTIN and TTOU. The child gets every disposition back at its\n"
+        "default, except the signals gorral's parent left ignored (`nohup gorral run`).\n"
         "gorral exits as soon as the child and the rest of its process group are gone.\n"
         "\n"
         "Exit status:\n"
@@ -97,6 +99,16 @@ static const char *const valued[] = {
         "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
 };
 
+/* Options that take none. */
+static const char *const flags[] = { "-g", "--group", "--setsid", "--no-limits" };
+
+static bool is_flag(const char *name) {
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+                if (strcmp(name, flags[i]) == 0)
+                        return true;
+        return false;
+}
+
 static bool takes_value(const char *name) {
         for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
                 if (strcmp(name, valued[i]) == 0)
@@ -104,10 +116,18 @@ static bool takes_value(const char *name) {
         return false;
 }
 
-static int bad(const char *opt, const char *value) {
-        fprintf(stderr, "gorral run: invalid value '%s' for %s (see gorral run --help)\n", value ? value : "",
-                opt);
+/* A usage error that names the option, the value and, when known, why. */
+static int bad_because(const char *opt, const char *value, const char *why) {
+        if (!value)
+                fprintf(stderr, "gorral run: %s needs a value (see gorral run --help)\n", opt);
+        else
+                fprintf(stderr, "gorral run: invalid value '%s' for %s%s%s (see gorral run --help)\n", value, opt,
+                        why ? ": " : "", why ? why : "");
         return GR_EXIT_USAGE;
+}
+
+static int bad(const char *opt, const char *value) {
+        return bad_because(opt, value, NULL);
 }
 
 static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t *ret) {
@@ -122,6 +142,7 @@ static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t 
 /* One long or short option; value is its argument when it takes one.
  * Returns 0 or an exit status. */
 static int apply(struct supervisor_options *so, struct config_service *sc, const char *name, const char *v) {
+        const char *why = NULL;
         uint64_t u;
         int r, sig;
 
@@ -136,8 +157,8 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                         return bad(name, v);
                 sc->pdeathsig = sig;
         } else if (!strcmp(name, "--rewrite")) {
-                if (signals_parse_rewrite(&so->signals, v) < 0)
-                        return bad(name, v);
+                if (signals_parse_rewrite(&so->signals, v, &why) < 0)
+                        return bad_because(name, v, why);
         } else if (!strcmp(name, "--drain-delay"))
                 return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &so->signals.drain_delay_usec);
         else if (!strcmp(name, "--stop-signal")) {
@@ -168,8 +189,8 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
         else if (!strcmp(name, "--start-grace"))
                 return duration(name, v, SERVICE_BACKOFF_MAX_USEC, &sc->start_grace_usec);
         else if (!strcmp(name, "--remap-exit")) {
-                if (supervisor_parse_remap(so, v) < 0)
-                        return bad(name, v);
+                if (supervisor_parse_remap(so, v, &why) < 0)
+                        return bad_because(name, v, why);
         } else if (!strcmp(name, "-c") || !strcmp(name, "--config"))
                 so->config_path = v;
         else if (!strcmp(name, "--control"))
@@ -222,12 +243,13 @@ static int run_file(struct supervisor_options *so) {
         /* The file's remap_exit and rewrite, under what the command line
          * gave (the command line wins). */
         for (size_t i = 0; i < c->n_remap_exit; i++) {
+                const char *why;
                 char spec[32];
 
                 if (supervisor_remap_exit(so, c->remap_exit[i].from) != c->remap_exit[i].from)
                         continue;
                 snprintf(spec, sizeof spec, "%d:%d", c->remap_exit[i].from, c->remap_exit[i].to);
-                (void)supervisor_parse_remap(so, spec);
+                (void)supervisor_parse_remap(so, spec, &why);
         }
         for (size_t i = 0; i < c->n_rewrite; i++) {
                 int from = c->rewrite[i].from;
@@ -287,14 +309,18 @@ int cmd_run(int argc, char **argv) {
                         fputs(limits_options_help, stdout);
                         return GR_EXIT_OK;
                 }
-                if (!strcmp(a, "--version")) {
+                if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
                         printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
                 }
                 r = limits_options_parse(&so.limits, a, i + 1 < argc ? argv[i + 1] : NULL);
                 if (r < 0) {
-                        fprintf(stderr, "gorral run: invalid or missing value for %s\n", a);
-                        return GR_EXIT_USAGE;
+                        eq = strchr(a, '=');
+                        if (eq) {
+                                snprintf(name, sizeof name, "%.*s", (int)(eq - a), a);
+                                return bad(name, eq + 1);
+                        }
+                        return bad(a, limits_option_takes_value(a) == 1 && i + 1 < argc ? argv[i + 1] : NULL);
                 }
                 if (r > 0) {
                         if (limits_option_takes_value(a) == 1)
@@ -317,8 +343,10 @@ int cmd_run(int argc, char **argv) {
                                 v = argv[++i];
                         }
                 }
-                if (takes_value(name) != (v != NULL))
-                        return bad(name, v);
+                if (v && is_flag(name)) {
+                        fprintf(stderr, "gorral run: %s takes no value (got '%s')\n", name, v);
+                        return GR_EXIT_USAGE;
+                }
                 r = apply(&so, &sc, name, v);
                 if (r != 0)
                         return r;

@@ -31,6 +31,7 @@
 #include "gorral/limits.h"
 #include "gorral/log.h"
 #include "gorral/service.h"
+#include "gorral/signals.h"
 #include "gorral/users.h"
 #include "gorral/util.h"
 
@@ -2249,7 +2250,8 @@ static void pairs_value(struct parser *p, const char *path, const struct ynode *
         *ret = v;
         *ret_n = 0;
         for (size_t i = 0; i + 1 < m->n; i += 2) {
-                const struct ynode *k = m->kids[i], *val = m->kids[i + 1];
+                const struct ynode *k = m->kids[i], *val = m->kids[i + 1], *at;
+                const char *why;
                 char kp[PATH_LEN];
                 uint64_t a, b;
                 int sa, sb;
@@ -2262,6 +2264,14 @@ static void pairs_value(struct parser *p, const char *path, const struct ynode *
                                 sb = 0; /* drop */
                         else if (signal_value(p, kp, val, &sb) < 0)
                                 continue;
+                        /* The command line's --rewrite rule, reported at
+                         * the side at fault (TO 0 is always fine). */
+                        why = signals_rewrite_refusal(sa, 0);
+                        at = why ? k : val;
+                        if (why || (why = signals_rewrite_refusal(sa, sb))) {
+                                perr(p, at->line, at->col, "%s: %s", kp, why);
+                                continue;
+                        }
                         v[(*ret_n)++] = (struct config_pair){ sa, sb };
                 } else {
                         if (uint_value(p, kp, k, 0, 255, &a) < 0 || uint_value(p, kp, val, 0, 255, &b) < 0)

@@ -30,7 +30,8 @@ static void usage(FILE *f) {
                    "A container-aware process supervisor for Go services.\n\nCommands:\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-        fprintf(f, "\n`gorral COMMAND --help` shows each command's options.\n"
+        fprintf(f, "\n`gorral COMMAND --help` shows each command's options; -V or --version, alone or\n"
+                   "after any command, prints gorral's version.\n"
                    "Environment: GORRAL_LOG_LEVEL (debug|info|warn|error), GORRAL_LOG_FORMAT (logfmt|json),\n"
                    "             GORRAL_SYSROOT (read /proc and /sys under this directory),\n"
                    "             GORRAL_SOCKET (the control socket of status, start, stop...).\n");
@@ -52,7 +53,7 @@ int main(int argc, char **argv) {
                 usage(stdout);
                 exit(GR_EXIT_OK);
         }
-        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
                 printf("gorral %s\n", GORRAL_VERSION);
                 exit(GR_EXIT_OK);
         }

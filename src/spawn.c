@@ -47,6 +47,24 @@ bool spawn_we_own_tty(void) {
         return fg >= 0 && fg == getpgrp();
 }
 
+int spawn_release_tty(void) {
+        pid_t sid;
+
+        if (!isatty(STDIN_FILENO))
+                return 0;
+        /* TIOCGSID answers only for our own controlling terminal: any
+         * other is no session of ours, for the child to try. */
+        if (ioctl(STDIN_FILENO, TIOCGSID, &sid) < 0)
+                return 1;
+        /* In a PID namespace whose session began outside, getsid() is 0:
+         * not ours to give up. */
+        if (getsid(0) != getpid())
+                return -EPERM;
+        if (ioctl(STDIN_FILENO, TIOCNOTTY) < 0)
+                return negative_errno();
+        return 1;
+}
+
 static int close_range_(unsigned first, unsigned last) {
 #ifdef SYS_close_range
         if (syscall(SYS_close_range, first, last, 0) == 0)
@@ -161,7 +179,8 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
                         child_fail(errfd, SPAWN_STAGE_SETUP);
                 /* A session leader with a terminal on stdin takes it as its
                  * controlling terminal (dumb-init's setsid mode), so a shell
-                 * has job control. Not stolen from another session (arg 0). */
+                 * has job control. Never stolen from another session (arg
+                 * 0): spawn_release_tty() freed gorral's own. */
                 if (p->take_tty)
                         (void)ioctl(STDIN_FILENO, TIOCSCTTY, 0);
         } else {
@@ -193,7 +212,7 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         if (p->working_dir && chdir(p->working_dir) < 0)
                 child_fail(errfd, SPAWN_STAGE_CHDIR);
 
-        /* Every disposition back to default (gorral ignores PIPE, TTIN,
+        /* Every disposition back to default (gorral ignores TTIN and
          * TTOU; it blocks the rest), except what gorral's own parent left
          * ignored: exec(2) would keep those, and so does tini. Errors
          * (glibc's reserved real-time signals) are handled by the raw

@@ -76,6 +76,8 @@ void supervisor_options_init(struct supervisor_options *o) {
         memset(o, 0, sizeof *o);
         signals_config_init(&o->signals);
         limits_options_init(&o->limits);
+        for (unsigned i = 0; i < ELEMENTSOF(o->remap_exit); i++)
+                o->remap_exit[i] = (uint8_t)i;
 }
 
 static int parse_code(const char *s, size_t n, int *ret) {
@@ -87,29 +89,28 @@ static int parse_code(const char *s, size_t n, int *ret) {
         return 0;
 }
 
-int supervisor_parse_remap(struct supervisor_options *o, const char *spec) {
+int supervisor_parse_remap(struct supervisor_options *o, const char *spec, const char **reterr_reason) {
         const char *colon = strchr(spec, ':');
         int from, to;
 
-        if (!colon || parse_code(spec, (size_t)(colon - spec), &from) < 0 ||
-            parse_code(colon + 1, strlen(colon + 1), &to) < 0)
+        if (!colon) {
+                *reterr_reason = "expected FROM:TO (exit codes 0-255)";
                 return -EINVAL;
-        for (unsigned i = 0; i < o->n_remaps; i++)
-                if (o->remaps[i].from == from) {
-                        o->remaps[i].to = to;
-                        return 0;
-                }
-        if (o->n_remaps >= SUPERVISOR_MAX_REMAPS)
-                return -ENOSPC;
-        o->remaps[o->n_remaps++] = (struct exit_remap){ from, to };
+        }
+        if (parse_code(spec, (size_t)(colon - spec), &from) < 0) {
+                *reterr_reason = "FROM is not an exit code 0-255";
+                return -EINVAL;
+        }
+        if (parse_code(colon + 1, strlen(colon + 1), &to) < 0) {
+                *reterr_reason = "TO is not an exit code 0-255";
+                return -EINVAL;
+        }
+        o->remap_exit[from] = (uint8_t)to;
         return 0;
 }
 
 int supervisor_remap_exit(const struct supervisor_options *o, int code) {
-        for (unsigned i = 0; i < o->n_remaps; i++)
-                if (o->remaps[i].from == code)
-                        return o->remaps[i].to;
-        return code;
+        return code >= 0 && code <= 255 ? o->remap_exit[code] : code;
 }
 
 static const char *unit_name(const struct unit *u) {
@@ -289,6 +290,7 @@ static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid
                 .argv = argv,
                 .envp = envp,
                 .sigmask = &u->sup->orig_mask,
+                .keep_ignored = &u->sup->keep_ignored,
                 .has_gid = c->has_gid,
                 .gid = c->gid,
                 .groups = c->groups,
@@ -527,6 +529,31 @@ static void record_go_env(struct unit *u, char *const *envp) {
         }
 }
 
+/* Does the child of a lone unit get the terminal? Without --setsid: when
+ * gorral's group had it. With --setsid: decided at its first start, after
+ * the signalfd exists, since gorral giving its terminal up (so the child's
+ * session can take it) sends gorral SIGHUP and SIGCONT; those are its own
+ * and dropped in on_signal(). */
+static bool unit_take_tty(struct unit *u) {
+        struct supervisor *s = u->sup;
+        int r;
+
+        if (s->n_units != 1)
+                return false;
+        if (!u->spec.setsid)
+                return s->take_tty;
+        if (s->setsid_tty == 0) {
+                r = spawn_release_tty();
+                if (r == -EPERM)
+                        log_msg(LOG_LEVEL_WARN, 0,
+                                "--setsid: the terminal on stdin belongs to a session gorral does not lead, so the child gets no controlling terminal (no job control), proceeding anyway");
+                else if (r < 0)
+                        log_msg(LOG_LEVEL_WARN, r, "--setsid: cannot give up the terminal for the child, proceeding anyway");
+                s->setsid_tty = r > 0 ? 1 : -1;
+        }
+        return s->setsid_tty > 0;
+}
+
 static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct unit *u = unit_of(svc);
         struct supervisor *s = u->sup;
@@ -534,8 +561,9 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct spawn_params p = {
                 .argv = c->argv,
                 .sigmask = &s->orig_mask,
+                .keep_ignored = &s->keep_ignored,
                 .setsid = c->setsid,
-                .take_tty = s->take_tty && s->n_units == 1,
+                .take_tty = unit_take_tty(u),
                 .pdeathsig = c->pdeathsig,
                 .has_gid = c->has_gid,
                 .gid = c->gid,
@@ -1206,6 +1234,15 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
                 settle(s);
                 return;
         }
+        /* What the kernel raised for gorral itself: not logged, since a
+         * SIGPIPE from writing the log to a closed stderr would come back
+         * for every line about it. */
+        if (!signals_to_forward(si)) {
+                if (signals_is_fault(sig))
+                        log_event(LOG_LEVEL_WARN, "dropped", "signal", signal_to_name(sig), "code",
+                                  LF_INT(si->ssi_code), "msg", "an advisory fault signal from the kernel, ignoring", NULL);
+                return;
+        }
         if (sig == SIGHUP && s->opt.config_path) {
                 /* Running from a file, HUP means "re-read it" (as for
                  * supervisord, nginx, httpd); the services are not sent it. */
@@ -1614,9 +1651,12 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
         loop_timer_init(&s->group_poll_timer, group_poll_cb, s);
         s->rng = (now_usec() ^ ((uint64_t)getpid() << 32)) | 1;
 
+        /* Before gorral changes any disposition: what its parent left
+         * ignored (nohup's SIGHUP) stays ignored in the child. */
+        signals_ignored_at_start(&s->keep_ignored);
         r = signals_ignore_in_gorral();
         if (r < 0) {
-                log_error_errno(r, "cannot ignore SIGPIPE/SIGTTIN/SIGTTOU");
+                log_error_errno(r, "cannot ignore SIGTTIN/SIGTTOU");
                 goto fail;
         }
         r = loop_new(&s->loop);

@@ -1,7 +1,8 @@
 /* spawn.h: starting a process (L2): the only caller of fork/exec.
  *
- * The child starts clean: every signal disposition back to SIG_DFL, the
- * signal mask gorral was started with, its own process group (or session),
+ * The child starts clean: every signal disposition back to SIG_DFL but
+ * those gorral's parent left ignored (keep_ignored), the signal mask
+ * gorral was started with, its own process group (or session),
  * only fds 0, 1 and 2, the environment given, optionally a parent-death
  * signal. An exec failure is reported back over a close-on-exec pipe, so
  * the caller knows it (and the 127/126 the child exits with) without a
@@ -97,3 +98,17 @@ int spawn_kill(pid_t target, int sig);
  * and ours are outside the namespace (0): that counts as ours, as tini
  * does. */
 bool spawn_we_own_tty(void);
+/* For --setsid: can the child's new session take fd 0 as its controlling
+ * terminal (spawn_params.take_tty)? A terminal is the controlling terminal
+ * of one session at most, and TIOCSCTTY without stealing (which needs
+ * CAP_SYS_ADMIN and would rob that session) fails while another session
+ * holds it. So, as dumb-init does: when fd 0 is gorral's own controlling
+ * terminal and gorral leads its session (PID 1 of `docker run -t`), gorral
+ * gives it up with TIOCNOTTY. The kernel then sends SIGHUP and SIGCONT to
+ * the terminal's foreground group, gorral's own, from gorral itself: block
+ * them first (they are dropped as gorral's own, signals_to_forward()).
+ * 1: yes (fd 0 is a terminal no session of ours holds any more; one the
+ * child still cannot take, it goes without); 0: fd 0 is not a terminal;
+ * -EPERM: it is the controlling terminal of a session gorral does not
+ * lead (a shell's), the child will get none; -errno: TIOCNOTTY failed. */
+int spawn_release_tty(void);

@@ -32,19 +32,15 @@
 #include "gorral/service.h"
 #include "gorral/signals.h"
 
-#define SUPERVISOR_MAX_REMAPS 64
 #define SUPERVISOR_MAX_SERVICES 256
-
-struct exit_remap {
-        int from, to;
-};
 
 struct supervisor_options {
         struct signals_config signals;
         bool no_limits;              /* do not compute GOMAXPROCS/GOMEMLIMIT (any service) */
         struct limits_options limits; /* supervisor-wide: sysroot, --cpus, --strict */
-        struct exit_remap remaps[SUPERVISOR_MAX_REMAPS];
-        unsigned n_remaps;
+        /* --remap-exit: the status gorral exits with, by the status it
+         * would have (identity unless remapped; every code can be). */
+        uint8_t remap_exit[256];
         const char *config_path;     /* -c FILE: SIGHUP re-reads it; NULL: one command */
         const char *control_path;    /* the control socket; NULL: the default */
         bool output_prefix;          /* "NAME | " before each line of each service */
@@ -63,7 +59,9 @@ struct supervisor {
         struct supervisor_options opt;
 
         sigset_t orig_mask;           /* restored in every child */
-        bool take_tty;
+        sigset_t keep_ignored;        /* ignored when gorral started: kept in every child */
+        bool take_tty;                /* gorral's group had the terminal's foreground */
+        int setsid_tty;               /* --setsid: 0 undecided, 1 the child takes fd 0, -1 it cannot */
         bool is_pid1, is_subreaper;
         bool shutting_down;
         int shutdown_signal;          /* sent to each unit when it may stop; -1: its own stop signal */
@@ -84,8 +82,10 @@ struct supervisor {
 };
 
 void supervisor_options_init(struct supervisor_options *o);
-/* Parse "FROM:TO" exit codes (0-255 each). 0 or -EINVAL / -ENOSPC. */
-int supervisor_parse_remap(struct supervisor_options *o, const char *spec);
+/* Parse "FROM:TO" exit codes (0-255 each; a later rule for the same FROM
+ * wins). 0, or -EINVAL with *reterr_reason set to a sentence for the
+ * usage error (static). */
+int supervisor_parse_remap(struct supervisor_options *o, const char *spec, const char **reterr_reason);
 /* The remap table applied to an exit code. */
 int supervisor_remap_exit(const struct supervisor_options *o, int code);
 

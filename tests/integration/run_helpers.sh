@@ -7,6 +7,21 @@ build_helper() {
 	[ -x "$TMP/$1" ] || cc -O2 -o "$TMP/$1" "$HELPERS_SRC/$1.c"
 }
 
+# build_signals_helper NAME [CC]: compile tests/helpers/NAME.c with gorral's
+# src/signals.c and src/util.c (so it uses the very signal set gorral
+# blocks) to $TMP/NAME (or $TMP/NAME-musl with CC musl-gcc, static).
+build_signals_helper() {
+	local cc=${2:-cc} out=$TMP/$1 root
+	root=$(cd "$HELPERS_SRC/../.." && pwd)
+	[ "$cc" = cc ] || out=$TMP/$1-musl
+	[ -x "$out" ] && return 0
+	if [ "$cc" = cc ]; then
+		cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$root/include" -o "$out" "$HELPERS_SRC/$1.c" "$root/src/signals.c" "$root/src/util.c"
+	else
+		"$cc" -static -O2 -std=gnu11 -D_GNU_SOURCE -I"$root/include" -o "$out" "$HELPERS_SRC/$1.c" "$root/src/signals.c" "$root/src/util.c"
+	fi
+}
+
 # wait_for_file FILE [TENTHS]: poll until FILE is non-empty (bounded).
 wait_for_file() {
 	local i

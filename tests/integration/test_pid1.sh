@@ -53,7 +53,9 @@ for v in $(gorral_variants); do
 		kill -KILL $u 2>/dev/null; wait $u
 	else
 		missing=""
-		for s in HUP QUIT USR1 USR2 WINCH CONT ALRM PWR TSTP URG VTALRM XCPU; do
+		# The fault signals and PIPE too: sent, they are forwarded (PID 1
+		# would otherwise drop them, a subreaper die of them).
+		for s in HUP QUIT USR1 USR2 WINCH CONT ALRM PWR TSTP URG VTALRM XCPU SEGV BUS ILL FPE ABRT TRAP SYS PIPE; do
 			want=$s; [ $s = USR1 ] && want=USR2
 			n0=$(grep -c . "$rec")
 			kill -$s "$gp"

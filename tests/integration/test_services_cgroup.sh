@@ -133,5 +133,5 @@ for b in "${builds[@]}"; do
 	left=$(find "$CPU" "$MEM" -mindepth 1 -type d 2>/dev/null; find /sys/fs/cgroup/unified/gorral -mindepth 1 -type d 2>/dev/null)
 	expect_eq "$kind: ... and removed what the killed one left" "$left" ""
 	check "$kind: ... and stopped its leftover processes" eval "[ -n '$gc' ] && gone '$gc'"
-	pkill -KILL -f 'sleep 30[012]' 2>/dev/null
+	pkill -KILL -f "^sleep 30[012]$" 2>/dev/null || true
 done

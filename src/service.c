@@ -321,7 +321,12 @@ static void h_exit_starting(struct service *s, const struct service_event_data *
 }
 
 static void h_exit_running(struct service *s, const struct service_event_data *d) {
-        main_gone(s, d, s->cfg.restart == SERVICE_RESTART_NO &&
+        /* Under restart no an early exit is only said to be a failed start
+         * when it failed: a one-shot task that ends at once with 0 did its
+         * job. */
+        bool clean = WIFEXITED(d->status) && WEXITSTATUS(d->status) == 0 && !s->exec_errno;
+
+        main_gone(s, d, s->cfg.restart == SERVICE_RESTART_NO && !clean &&
                                 s->ops->now_usec(s) - s->started_usec < s->cfg.start_grace_usec);
 }
 

@@ -14,7 +14,10 @@
 #      CPU to show the quota at work, and stops it;
 #   5. supervises it with `gorral run`: a restart after a failure, then a
 #      clean stop on SIGTERM;
-#   6. removes the cgroup.
+#   6. three services from one file under 'gorral run -c' (a one-shot
+#      migration, then both generations, each in its own cgroup with
+#      readiness, start order, status and a reverse-order stop);
+#   7. removes the cgroup.
 # Each step is one section_* function; the last lines run them in order.
 # Usage: demo.sh BUILD_DIR (containing gorral, goapps/goservice and
 # goapps/goservice126)
@@ -286,6 +289,54 @@ section_run() {
 	fi
 }
 
+section_services() {
+	local i rc cfg=$TMP/demo.yaml
+	step "7. Three services from one file: 'gorral run -c', a cgroup each"
+	cat >"$cfg" <<-EOF
+	# A one-shot migration, then the Go 1.19 and Go 1.26 generations of the
+	# service, each in its own cgroup with 0.5 CPU and 128 MiB.
+	output: {prefix: true}
+	defaults: {restart: on-failure, stop_timeout: 5s}
+	services:
+	  migrate:
+	    command: [sh, -c, "echo migrating; sleep 0.5; echo migrated"]
+	    restart: "no"
+	  api119:
+	    command: [$SERVICE, -listen, "127.0.0.1:18119", -graceful]
+	    depends_on: {migrate: completed}
+	    resources: {cpu: 0.5, memory: 128MiB}
+	    ready: {tcp: "127.0.0.1:18119", timeout: 10s}
+	  api126:
+	    command: [$SERVICE126, -listen, "127.0.0.1:18126", -graceful]
+	    depends_on: {migrate: completed, api119: ready}
+	    resources: {cpu: 0.5, memory: 128MiB}
+	    ready: {tcp: "127.0.0.1:18126", timeout: 10s}
+	EOF
+	sed 's/^/  /' "$cfg"
+	run "$GORRAL" check-config "$cfg"
+	export GORRAL_SOCKET=$TMP/gorral.sock
+	say "$D\$ gorral run -c demo.yaml$R"
+	(in_cgroup "$GORRAL" run -c "$cfg") >"$TMP/svc.out" 2>"$TMP/svc.err" &
+	SVC_PID=$!
+	for ((i = 0; i < 150; i++)); do
+		grep -q 'event=ready service=api126' "$TMP/svc.err" && break
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	say "gorral's log: start order, readiness, each service's cgroup and limits:"
+	grep -E 'event=(cgroups|cgroup|spawn|exit|ready|limits) ' "$TMP/svc.err" | grep -v 'gomaxprocs=unset target=2 affinity' | sed 's/^/  /' | cut -c1-200
+	say "The services' own output, each line prefixed with its name (their banners):"
+	grep -E '\| (migrat|go_version|gomaxprocs|memory_limit)' "$TMP/svc.out" | sed 's/^/  /'
+	run "$GORRAL" status
+	say "SIGTERM to gorral: the services stop in reverse dependency order (api126 first)."
+	kill -TERM "$SVC_PID" 2>/dev/null
+	wait "$SVC_PID" 2>/dev/null
+	rc=$?
+	SVC_PID=
+	grep -E 'event=(shutdown|exit|exit_gorral) ' "$TMP/svc.err" | tail -4 | sed 's/^/  /' | cut -c1-200
+	say "gorral's exit status: $rc; no cgroup is left behind."
+}
+
 section_done() {
 	step "Done"
 	if [ "$CG_KIND" != none ]; then
@@ -301,4 +352,5 @@ section_limits
 section_generations
 section_exec
 section_run
+section_services
 section_done

@@ -576,23 +576,13 @@ static int add_bad_content(struct cg_limits *l, const char *file, const char *ex
 
 static int add_note(struct cg_limits *l, const char *fmt, ...) _printf_(2, 3);
 static int add_note(struct cg_limits *l, const char *fmt, ...) {
-        char **v, *msg;
         va_list ap;
-        int k;
+        int r;
 
         va_start(ap, fmt);
-        k = vasprintf(&msg, fmt, ap);
+        r = strv_appendv(&l->notes, &l->n_notes, fmt, ap);
         va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        v = realloc(l->notes, (l->n_notes + 1) * sizeof *v);
-        if (!v) {
-                free(msg);
-                return -ENOMEM;
-        }
-        l->notes = v;
-        v[l->n_notes++] = msg;
-        return 0;
+        return r;
 }
 
 /* sysroot + dir [+ "/" + name]; dir is absolute. */

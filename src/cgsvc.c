@@ -121,23 +121,13 @@ static int write_str(const struct cgsvc_host *h, const char *dir, const char *na
 
 static int add_note(struct cgsvc_host *h, const char *fmt, ...) _printf_(2, 3);
 static int add_note(struct cgsvc_host *h, const char *fmt, ...) {
-        char *msg, **v;
         va_list ap;
-        int k;
+        int r;
 
         va_start(ap, fmt);
-        k = vasprintf(&msg, fmt, ap);
+        r = strv_appendv(&h->notes, &h->n_notes, fmt, ap);
         va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        v = realloc(h->notes, (h->n_notes + 1) * sizeof *v);
-        if (!v) {
-                free(msg);
-                return -ENOMEM;
-        }
-        h->notes = v;
-        v[h->n_notes++] = msg;
-        return 0;
+        return r;
 }
 
 /* A path relative to the hierarchy's mount point, for libcgroup. */

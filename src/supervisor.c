@@ -281,14 +281,13 @@ static void on_probe_reaped(pid_t pid, int status, void *userdata) {
                 (void)probe_exec_exited(u->probe, pid, status);
 }
 
-/* An exec probe runs as the service would: its environment, credentials
- * and working directory, a process group of its own. */
-static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid_t *ret_pid) {
-        struct unit *u = userdata;
+/* What every process of a unit starts with: the signal mask and the
+ * dispositions gorral found, the unit's credentials and working directory. */
+static void unit_spawn_params(const struct unit *u, char *const *argv, struct spawn_params *ret) {
         const struct config_service *c = &u->spec;
-        struct spawn_params p = {
+
+        *ret = (struct spawn_params){
                 .argv = argv,
-                .envp = envp,
                 .sigmask = &u->sup->orig_mask,
                 .keep_ignored = &u->sup->keep_ignored,
                 .has_gid = c->has_gid,
@@ -301,8 +300,19 @@ static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid
                 .umask = c->umask,
                 .working_dir = c->working_dir,
         };
+}
+
+/* An exec probe runs as the service would: its environment, credentials
+ * and working directory, a process group of its own. */
+static int probe_spawn(void *userdata, char *const *argv, char *const *envp, pid_t *ret_pid) {
+        struct unit *u = userdata;
+        struct spawn_params p;
         struct spawn_result res;
-        int r = spawn_process(&p, &res);
+        int r;
+
+        unit_spawn_params(u, argv, &p);
+        p.envp = envp;
+        r = spawn_process(&p, &res);
 
         if (r < 0)
                 return r;
@@ -558,28 +568,16 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct unit *u = unit_of(svc);
         struct supervisor *s = u->sup;
         const struct config_service *c = &u->spec;
-        struct spawn_params p = {
-                .argv = c->argv,
-                .sigmask = &s->orig_mask,
-                .keep_ignored = &s->keep_ignored,
-                .setsid = c->setsid,
-                .take_tty = unit_take_tty(u),
-                .pdeathsig = c->pdeathsig,
-                .has_gid = c->has_gid,
-                .gid = c->gid,
-                .groups = c->groups,
-                .n_groups = c->n_groups,
-                .has_uid = c->has_uid,
-                .uid = c->uid,
-                .has_umask = c->has_umask,
-                .umask = c->umask,
-                .working_dir = c->working_dir,
-        };
+        struct spawn_params p;
         char **base = NULL, **env = NULL;
         int pipes[2][2] = { { -1, -1 }, { -1, -1 } };
         struct spawn_result res;
         int r;
 
+        unit_spawn_params(u, c->argv, &p);
+        p.setsid = c->setsid;
+        p.take_tty = unit_take_tty(u);
+        p.pdeathsig = c->pdeathsig;
         if (c->ready == CONFIG_PROBE_NOTIFY && !u->notify) {
                 char addr[NOTIFY_ADDRESS_MAX + 1];
 

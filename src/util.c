@@ -1,5 +1,6 @@
 /* util.c: L0 helpers (fd, file, number, duration, signal parsing, time). */
 #include <ctype.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -364,6 +365,31 @@ char *path_join(const char *a, const char *b) {
         p[la] = '/';
         strcpy(p + la + 1, b);
         return p;
+}
+
+int strv_appendf(char ***v, size_t *n, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = strv_appendv(v, n, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int strv_appendv(char ***v, size_t *n, const char *fmt, va_list ap) {
+        char *msg, **nv;
+
+        if (vasprintf(&msg, fmt, ap) < 0)
+                return -ENOMEM;
+        nv = realloc(*v, (*n + 1) * sizeof *nv);
+        if (!nv) {
+                free(msg);
+                return -ENOMEM;
+        }
+        nv[(*n)++] = msg;
+        *v = nv;
+        return 0;
 }
 
 void json_fputs(FILE *f, const char *s) {

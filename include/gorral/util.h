@@ -5,6 +5,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,6 +129,11 @@ uint64_t now_usec(void);
 
 /* Join two path pieces with exactly one '/' between them (malloc'd). */
 char *path_join(const char *a, const char *b);
+
+/* Append a formatted, malloc'd string to the growable array *v of *n
+ * strings (notes, messages). 0 or -ENOMEM (nothing changed). */
+int strv_appendf(char ***v, size_t *n, const char *fmt, ...) _printf_(3, 4);
+int strv_appendv(char ***v, size_t *n, const char *fmt, va_list ap) _printf_(3, 0);
 
 /* Write s as a JSON string literal (quoted, escaped; NULL -> null). */
 void json_fputs(FILE *f, const char *s);

@@ -117,9 +117,16 @@ $(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) $(TEST_DEFS) $< $(ASAN_OBJS) -lcriterion $(LIBS) -o $@
 
 # Fuzz targets: libFuzzer + ASan + UBSan, clang only.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+# The library is compiled once for all of them (fuzzer-no-link), then each
+# target links it.
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/fuzz-obj/%.o)
+$(BUILD)/fuzz-obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(LIB_SRCS) $(LIBS) -o $@
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(HDRS)
+	@mkdir -p $(@D)
+	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $< $(FUZZ_OBJS) $(LIBS) -o $@
 
 # The Go services the tests and the demo run: Debian's Go 1.19 (GOPATH
 # mode, offline) and Go 1.26 at /usr/local/go (module mode, Go module proxy);

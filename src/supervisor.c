@@ -1404,6 +1404,15 @@ int supervisor_reload(struct supervisor *s) {
                 log_set_level((enum log_level)c->log_level);
         if (c->log_format >= 0)
                 log_set_format((enum log_format)c->log_format);
+        /* What the running gorral cannot change under its services: said,
+         * not silently ignored. */
+        if (c->output_prefix != s->opt.output_prefix)
+                log_event(LOG_LEVEL_WARN, "reload_ignored", "key", "output.prefix",
+                          "msg", "takes effect at the next start of gorral", NULL);
+        if ((c->control_socket || s->opt.control_path) &&
+            (!c->control_socket || !s->opt.control_path || strcmp(c->control_socket, s->opt.control_path) != 0))
+                log_event(LOG_LEVEL_WARN, "reload_ignored", "key", "control.socket",
+                          "msg", "takes effect at the next start of gorral", NULL);
         s->reload_in_flight = removed + changed > 0;
         free_config(c);
         return 0;

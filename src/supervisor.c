@@ -1409,10 +1409,6 @@ int supervisor_reload(struct supervisor *s) {
         if (c->output_prefix != s->opt.output_prefix)
                 log_event(LOG_LEVEL_WARN, "reload_ignored", "key", "output.prefix",
                           "msg", "takes effect at the next start of gorral", NULL);
-        if ((c->control_socket || s->opt.control_path) &&
-            (!c->control_socket || !s->opt.control_path || strcmp(c->control_socket, s->opt.control_path) != 0))
-                log_event(LOG_LEVEL_WARN, "reload_ignored", "key", "control.socket",
-                          "msg", "takes effect at the next start of gorral", NULL);
         s->reload_in_flight = removed + changed > 0;
         free_config(c);
         return 0;

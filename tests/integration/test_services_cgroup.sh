@@ -82,10 +82,10 @@ for b in "${builds[@]}"; do
 	    command: [$PROBE]
 	    resources: {memory: 1GiB}
 	  holder:
-	    command: [sleep, "300"]
+	    command: [sleep, "3901"]
 	    resources: {cpu: 0.5, memory: 128MiB}
 	  daemon:
-	    command: [sh, -c, 'setsid sleep 301 </dev/null >/dev/null 2>&1 & exec sleep 302']
+	    command: [sh, -c, 'setsid sleep 3902 </dev/null >/dev/null 2>&1 & exec sleep 3903']
 	EOF
 	(in_cg "$CPU" "$MEM" "$G" run -c "$d/svc.yaml" >"$d/out" 2>"$d/err") &
 	gp=$!
@@ -104,7 +104,7 @@ for b in "${builds[@]}"; do
 	check "$kind: holder runs in its cpu and memory cgroups" \
 		bash -c "grep -qE ':cpu(,cpuacct)?:.*/$tag/gorral/holder\$' /proc/$hpid/cgroup && grep -q ':memory:.*/$tag/gorral/holder\$' /proc/$hpid/cgroup"
 	check "$kind: holder is tracked in the cgroup2 mount" bash -c "grep -q '^0::.*/gorral/holder\$' /proc/$hpid/cgroup"
-	gc=$(pgrep -f '^sleep 301$' | head -1)
+	gc=$(pgrep -f '^sleep 3902$' | head -1)
 	check "$kind: the double-forked process left the group and the session" \
 		bash -c "[ -n '$gc' ] && [ \"\$(ps -o sid= -p $gc | tr -d ' ')\" = '$gc' ]"
 	check "$kind: small and big finished, and their cgroups are gone" \
@@ -125,7 +125,7 @@ for b in "${builds[@]}"; do
 	sleep 0.3
 	kill -KILL $gp
 	wait $gp 2>/dev/null
-	gc=$(pgrep -f '^sleep 301$' | head -1)
+	gc=$(pgrep -f '^sleep 3902$' | head -1)
 	check "$kind: after SIGKILL, its services' cgroups are still there" bash -c "[ -d '$CPU/gorral/holder' ]"
 	printf 'services:\n  quick:\n    command: [true]\n' >"$d/quick.yaml"
 	cg_run_in "$CPU" "$MEM" "$G" run -c "$d/quick.yaml" >/dev/null 2>"$d/err3"
@@ -133,5 +133,5 @@ for b in "${builds[@]}"; do
 	left=$(find "$CPU" "$MEM" -mindepth 1 -type d 2>/dev/null; find /sys/fs/cgroup/unified/gorral -mindepth 1 -type d 2>/dev/null)
 	expect_eq "$kind: ... and removed what the killed one left" "$left" ""
 	check "$kind: ... and stopped its leftover processes" eval "[ -n '$gc' ] && gone '$gc'"
-	pkill -KILL -f "^sleep 30[012]$" 2>/dev/null || true
+	pkill -KILL -f "^sleep 390[123]$" 2>/dev/null || true
 done

@@ -78,6 +78,7 @@ struct cgsvc {
         int procs[HIER_MAX];   /* cgroup.procs fds, in hierarchy order */
         size_t n_procs;
         int events_fd;
+        int v2_dir_fd;         /* its v2 directory, for clone3(CLONE_INTO_CGROUP); -1 none */
         bool destroyed;
 };
 
@@ -888,6 +889,7 @@ static struct cgsvc *svc_free(struct cgsvc *c) {
                         safe_close(c->procs[i]);
         }
         safe_close(c->events_fd);
+        safe_close(c->v2_dir_fd);
         free(c->name);
         free(c->subpath);
         free(c);
@@ -914,6 +916,7 @@ int cgsvc_create(struct cgsvc_host *h, const char *service, const struct cgsvc_r
                 return -ENOMEM;
         c->host = h;
         c->events_fd = -1;
+        c->v2_dir_fd = -1;
         c->name = strdup(service);
         r = c->name ? 0 : -ENOMEM;
         if (r >= 0 && asprintf(&c->subpath, "%s%s%s", h->moved ? "../" : h->instance, h->moved ? "" : "/", service) < 0)
@@ -955,6 +958,13 @@ int cgsvc_create(struct cgsvc_host *h, const char *service, const struct cgsvc_r
                 }
                 c->n_procs++;
         }
+        if (r >= 0 && h->i_v2 >= 0) {
+                _cleanup_free_ char *dp = fsp(h, c->dir[h->i_v2], NULL);
+
+                /* Not fatal: without it the child writes cgroup.procs. */
+                if (dp)
+                        c->v2_dir_fd = open(dp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        }
         if (r >= 0 && h->i_v2 >= 0 && h->h[h->i_v2].has_events) {
                 _cleanup_free_ char *ep = fsp(h, c->dir[h->i_v2], "cgroup.events");
 
@@ -992,6 +1002,13 @@ const char *cgsvc_path(const struct cgsvc *c) {
 
 int cgsvc_events_fd(const struct cgsvc *c) {
         return c->events_fd;
+}
+
+int cgsvc_v2_dir_fd(const struct cgsvc *c, size_t *ret_index) {
+        if (c->destroyed || c->v2_dir_fd < 0 || c->host->i_v2 < 0)
+                return -1;
+        *ret_index = (size_t)c->host->i_v2;
+        return c->v2_dir_fd;
 }
 
 int cgsvc_parse_events(const char *buf, size_t n, int *ret_populated, int *ret_frozen) {

@@ -163,7 +163,7 @@ static _noreturn_ void child_fail(int errfd, enum spawn_stage stage) {
 }
 
 static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent,
-                                                       const char *exe) {
+                                                       const char *exe, size_t skip_procs) {
         struct sigaction sa_dfl;
         sigset_t empty;
 
@@ -197,7 +197,7 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         /* Enter the service's cgroups while still gorral's image: no
          * instant of the service runs outside them. */
         for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
-                if (write(p->cgroup_procs_fds[i], "0", 1) != 1)
+                if (i != skip_procs && write(p->cgroup_procs_fds[i], "0", 1) != 1)
                         child_fail(errfd, SPAWN_STAGE_CGROUP);
 
         /* Credentials: groups first (they need privilege), the uid last. */
@@ -331,9 +331,48 @@ static __attribute__((noinline)) pid_t vfork_child(const struct spawn_params *p,
                         errno = search_err;
                         child_fail(errfd, SPAWN_STAGE_EXEC);
                 }
-                child(p, errfd, parent, exe);
+                child(p, errfd, parent, exe, SIZE_MAX);
         }
         return pid;
+}
+
+/* clone3's arguments (linux/sched.h, declared here: musl has no kernel
+ * headers). */
+struct clone_args_raw {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+                cgroup;
+};
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#define GR_CLONE_VFORK 0x00004000ULL
+#define GR_CLONE_INTO_CGROUP 0x200000000ULL
+
+/* The child created inside its v2 cgroup. Without CLONE_VM: a raw
+ * system call cannot share the parent's stack the way vfork() does (the
+ * child would overwrite the frame the parent returns through), so the
+ * child gets its own copy of gorral's small address space; CLONE_VFORK
+ * still holds the parent until the child has exec'd or exited, so the
+ * exec result is known when this returns. -errno when clone3 or
+ * CLONE_INTO_CGROUP is refused (the caller falls back to vfork). */
+static pid_t clone3_child(const struct spawn_params *p, int errfd, pid_t parent, const char *exe, int search_err) {
+        struct clone_args_raw a = {
+                .flags = GR_CLONE_VFORK | GR_CLONE_INTO_CGROUP,
+                .exit_signal = SIGCHLD,
+                .cgroup = (uint64_t)p->cgroup_v2_fd,
+        };
+        long pid = syscall(SYS_clone3, &a, sizeof a);
+
+        if (pid < 0)
+                return negative_errno();
+        if (pid == 0) {
+                if (search_err) {
+                        errno = search_err;
+                        child_fail(errfd, SPAWN_STAGE_EXEC);
+                }
+                child(p, errfd, parent, exe, p->cgroup_v2_index);
+        }
+        return (pid_t)pid;
 }
 
 int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
@@ -362,7 +401,13 @@ int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
         }
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid = vfork_child(p, pfd[1], parent, exe, search_err);
+        pid = -ENOSYS;
+        if (p->has_cgroup_v2_fd && p->cgroup_v2_fd >= 0)
+                pid = clone3_child(p, pfd[1], parent, exe, search_err);
+        /* No clone3 (kernel < 5.3, seccomp), no CLONE_INTO_CGROUP (< 5.7),
+         * or a cgroup it refuses: the child writes its cgroup.procs. */
+        if (pid < 0)
+                pid = vfork_child(p, pfd[1], parent, exe, search_err);
         if (pid < 0) {
                 int r = negative_errno();
                 safe_close(pfd[0]);

@@ -457,6 +457,8 @@ static void unit_cgroup_prepare(struct unit *u, struct spawn_params *p) {
         if (u->cg && cgsvc_procs_fds(u->cg, &fds, &n) >= 0) {
                 p->cgroup_procs_fds = fds;
                 p->n_cgroup_procs_fds = n;
+                p->cgroup_v2_fd = cgsvc_v2_dir_fd(u->cg, &p->cgroup_v2_index);
+                p->has_cgroup_v2_fd = p->cgroup_v2_fd >= 0;
         }
 }
 

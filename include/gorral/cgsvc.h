@@ -134,6 +134,10 @@ const char *cgsvc_path(const struct cgsvc *c);
 /* cgroup.events of the service (O_RDONLY|O_CLOEXEC, owned by c), for
  * loop_add_fd with EPOLLPRI; -1 on a pure v1 host. */
 int cgsvc_events_fd(const struct cgsvc *c);
+/* Its cgroup v2 directory (the tracking one on a hybrid host), for
+ * clone3(CLONE_INTO_CGROUP), and the index of its cgroup.procs among
+ * cgsvc_procs_fds(); -1 when it has none. */
+int cgsvc_v2_dir_fd(const struct cgsvc *c, size_t *ret_index);
 /* 1 while any process is in the service's cgroup, 0 when empty, -errno. */
 int cgsvc_populated(struct cgsvc *c);
 /* Send sig to every process in the cgroup (see the top). The number of

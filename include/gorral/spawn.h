@@ -33,6 +33,13 @@ struct spawn_params {
          * fds, which moves the writer itself (v1 and v2). */
         const int *cgroup_procs_fds;
         size_t n_cgroup_procs_fds;
+        /* cgroup v2: the child is created in this cgroup directory
+         * (clone3(CLONE_INTO_CGROUP), Linux >= 5.7), so the kernel never
+         * moves it; cgroup_procs_fds[cgroup_v2_index] is then not written.
+         * Where clone3 is refused, the child writes that fd like the others. */
+        bool has_cgroup_v2_fd;
+        int cgroup_v2_fd;
+        size_t cgroup_v2_index;
         /* Credentials and process attributes (set when the has_ flag is). */
         bool has_gid;
         gid_t gid;

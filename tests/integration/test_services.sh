@@ -276,6 +276,28 @@ for b in "${builds[@]}"; do
 	wait $gp
 	expect_eq "$kind: after reloads, SIGTERM stops all: status 0" "$?" "0"
 
+	# 6b. A reload while the previous one is still being applied (a changed
+	# service that ignores SIGTERM is still stopping) is refused.
+	cat >"$d/busy.yaml" <<-'EOF'
+	services:
+	  stubborn:
+	    command: [sh, -c, 'trap "" TERM; while :; do sleep 0.05; done']
+	    stop_timeout: 2s
+	EOF
+	"$G" run -c "$d/busy.yaml" 2>"$d/busy.err" &
+	gp=$!
+	wait_grep "$d/busy.err" 'event=spawn service=stubborn' 50
+	sed -i 's/sleep 0.05/sleep 0.06/' "$d/busy.yaml"
+	kill -HUP $gp
+	wait_grep "$d/busy.err" 'event=reload .*changed=1' 50
+	kill -HUP $gp
+	check "$kind: a reload during a reload is refused" wait_grep "$d/busy.err" 'event=reload_refused' 30
+	for _ in $(seq 50); do [ "$(grep -c 'event=spawn service=stubborn' "$d/busy.err")" -ge 2 ] && break; sleep 0.1; done
+	expect_eq "$kind: ... and the first one completes (SIGKILL at the stop timeout, then the new command)" \
+		"$(grep -c 'event=spawn service=stubborn' "$d/busy.err")/$(grep -c 'event=kill service=stubborn' "$d/busy.err")" "2/1"
+	kill -TERM $gp
+	wait $gp 2>/dev/null
+
 	# 7. A bad file stops gorral before anything starts.
 	printf 'services:\n  a:\n    command: [sleep, "30"]\n    stop_timeout: 10 seconds\n' >"$d/bad.yaml"
 	"$G" run -c "$d/bad.yaml" >"$d/bad.out" 2>&1

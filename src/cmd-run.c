@@ -1,6 +1,9 @@
 /* cmd-run.c: `gorral run [OPTIONS] [--] CMD [ARGS...]`: the options, then
  * the supervisor. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -221,6 +224,7 @@ static int run_file(struct supervisor_options *so) {
         struct config_diags diags = { 0 };
         struct config *c = NULL;
         struct supervisor *s = NULL;
+        _cleanup_free_ char *control = NULL;
         int r;
 
         ctx.host_cpus = limits_affinity_cpus(&so->limits);
@@ -258,8 +262,14 @@ static int run_file(struct supervisor_options *so) {
                         so->signals.rewrite[from] = c->rewrite[i].to ? c->rewrite[i].to : -1;
         }
         so->output_prefix = so->output_prefix || c->output_prefix;
-        if (!so->control_path)
-                so->control_path = c->control_socket;
+        if (!so->control_path && c->control_socket) {
+                control = strdup(c->control_socket);
+                if (!control) {
+                        config_free(c);
+                        return GR_EXIT_SYSTEM;
+                }
+                so->control_path = control;
+        }
         r = supervisor_new(so, &s);
         if (r < 0) {
                 config_free(c);
@@ -274,11 +284,16 @@ static int run_file(struct supervisor_options *so) {
                         return GR_EXIT_SYSTEM;
                 }
         }
-        /* The file's settings are copied into the units; the control path
-         * may point into c, so c lives as long as the supervisor. */
+        /* The units hold copies of their settings: the parsed file (its
+         * node tree, env files, every string) goes before the services
+         * start, and on glibc its freed pages go back to the kernel (a
+         * long-running supervisor should not keep the peak of a parse). */
+        c = config_free(c);
+#ifdef __GLIBC__
+        (void)malloc_trim(0);
+#endif
         r = supervisor_run(s);
         supervisor_free(s);
-        config_free(c);
         return r;
 }
 

@@ -90,9 +90,11 @@ for b in "${builds[@]}"; do
 	(in_cg "$CPU" "$MEM" "$G" run -c "$d/svc.yaml" >"$d/out" 2>"$d/err") &
 	gp=$!
 	wait_grep "$d/err" 'event=spawn service=daemon' 100
-	wait_grep "$d/out" 'gomaxprocs=.*' 50
-	sleep 0.3
-	small=$(grep -m1 'memlimit=120795955' "$d/out")
+	# Both probes have printed and exited (bounded wait).
+	for _ in $(seq 100); do
+		[ "$(grep -c '^gomaxprocs=' "$d/out")" -ge 2 ] && [ "$(grep -c 'event=exit service=\(small\|big\) ' "$d/err")" -ge 2 ] && break
+		sleep 0.1
+	done
 	check "$kind: 0.5 CPU / 128 MiB service: Go 1.19 gets GOMAXPROCS=1 (floor) and GOMEMLIMIT=120795955" \
 		bash -c "grep -q '^gomaxprocs=1 memlimit=120795955 ' '$d/out'"
 	check "$kind: a service asking for 1 GiB under gorral's 256 MiB gets gorral's: GOMEMLIMIT=241591910" \
@@ -107,6 +109,7 @@ for b in "${builds[@]}"; do
 	gc=$(pgrep -f '^sleep 3902$' | head -1)
 	check "$kind: the double-forked process left the group and the session" \
 		bash -c "[ -n '$gc' ] && [ \"\$(ps -o sid= -p $gc | tr -d ' ')\" = '$gc' ]"
+	for _ in $(seq 50); do [ ! -d "$CPU/gorral/small" ] && [ ! -d "$MEM/gorral/big" ] && break; sleep 0.1; done
 	check "$kind: small and big finished, and their cgroups are gone" \
 		bash -c "[ ! -d '$CPU/gorral/small' ] && [ ! -d '$MEM/gorral/big' ]"
 	kill -TERM $gp

@@ -134,14 +134,19 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(HDRS)
 goapps:
 	tests/goapps/build.sh $(BUILD)/goapps
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# install-missing PACKAGES: apt-get install only what dpkg does not have.
+define install-missing
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install-missing,$(DEB_PKGS))
 
 unit: $(UNIT_BINS) goapps
 	tests/run-unit.sh unit $(UNIT_BINS)
@@ -175,13 +180,7 @@ check: deps
 BENCH_PKGS := runit supervisor
 
 bench-deps: deps
-	@missing=""; for p in $(BENCH_PKGS); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install-missing,$(BENCH_PKGS))
 	@# supervisor's package starts its own daemon: the benchmark runs its own.
 	-@systemctl disable --now supervisor >/dev/null 2>&1; service supervisor stop >/dev/null 2>&1; true
 

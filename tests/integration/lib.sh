@@ -56,3 +56,14 @@ cg_run_in() {
 	bash -c 'echo $$ >"$1/cgroup.procs" && echo $$ >"$2/cgroup.procs" || exit 99; shift 2; exec "$@"' \
 		_ "$@"
 }
+
+# wait_grep FILE REGEX [TENTHS]: poll (bounded) until FILE has a line
+# matching the extended REGEX.
+wait_grep() {
+	local i
+	for ((i = 0; i < ${3:-100}; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

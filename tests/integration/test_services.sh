@@ -9,16 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 . "$here/run_helpers.sh"
 
-# wait_grep FILE REGEX [TENTHS]: poll until FILE has a line matching REGEX.
-wait_grep() {
-	local i
-	for ((i = 0; i < ${3:-100}; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # pid_of LOG SERVICE: the pid of the last spawn of SERVICE in a gorral log.
 pid_of() {
 	sed -n "s/.*event=spawn service=$2 pid=\([0-9]*\).*/\1/p" "$1" | tail -1

@@ -28,16 +28,6 @@ cpu_base=$cpu_mnt$(own_v1_cgroup cpu)
 mem_base=$mem_mnt$(own_v1_cgroup memory)
 cpu_base=${cpu_base%/} mem_base=${mem_base%/}
 
-# wait_grep FILE REGEX [TENTHS]
-wait_grep() {
-	local i
-	for ((i = 0; i < ${3:-100}; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # gone PID: the process has ended (gone, or a zombie its parent has not
 # reaped yet: an orphan of a SIGKILLed gorral goes to an ancestor).
 gone() {

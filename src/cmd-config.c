@@ -61,7 +61,6 @@ int cmd_check_config(int argc, char **argv) {
         struct config *c = NULL;
         const char *file = NULL;
         bool json = false;
-        long pages, psize;
         int r;
 
         for (int i = 1; i < argc; i++) {
@@ -100,13 +99,12 @@ int cmd_check_config(int argc, char **argv) {
                 return GR_EXIT_USAGE;
         }
         /* What this host has, for the "more than the host has" warnings. */
-        pages = sysconf(_SC_PHYS_PAGES);
-        psize = sysconf(_SC_PAGESIZE);
-        if (pages > 0 && psize > 0)
-                ctx.host_memory_bytes = (uint64_t)pages * (uint64_t)psize;
-        pages = sysconf(_SC_NPROCESSORS_ONLN);
-        if (pages > 0)
-                ctx.host_cpus = (unsigned)pages;
+        {
+                const char *root = ctx.root;
+
+                config_context_host(&ctx, ctx.environ);
+                ctx.root = root;
+        }
 
         r = config_load(file, &ctx, &c, &d);
         if (r == -ENOMEM) {

@@ -228,7 +228,7 @@ static int run_file(struct supervisor_options *so) {
         _cleanup_free_ char *control = NULL;
         int r;
 
-        ctx.host_cpus = limits_affinity_cpus(&so->limits);
+        config_context_host(&ctx, environ);
         r = config_load(so->config_path, &ctx, &c, &diags);
         config_diags_print(stderr, &diags);
         config_diags_done(&diags);

@@ -6,6 +6,18 @@
 
 #include "gorral/config.h"
 
+#include <unistd.h>
+
+void config_context_host(struct config_context *ctx, char *const *environ_) {
+        long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE), cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        *ctx = (struct config_context){ .environ = environ_, .root = "/" };
+        if (pages > 0 && psize > 0)
+                ctx->host_memory_bytes = (uint64_t)pages * (uint64_t)psize;
+        if (cpus > 0)
+                ctx->host_cpus = (unsigned)cpus;
+}
+
 void config_service_defaults(struct config_service *s) {
         *s = (struct config_service){
                 .restart = 0, /* SERVICE_RESTART_NO */

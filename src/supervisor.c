@@ -1314,7 +1314,7 @@ int supervisor_reload(struct supervisor *s) {
         }
         if (s->shutting_down)
                 return -ESHUTDOWN;
-        ctx.host_cpus = limits_affinity_cpus(&s->opt.limits);
+        config_context_host(&ctx, environ);
         r = config_load(s->opt.config_path, &ctx, &c, &diags);
         for (size_t i = 0; i < diags.n; i++)
                 log_event(diags.v[i].warning ? LOG_LEVEL_WARN : LOG_LEVEL_ERROR, "reload_error", "file",

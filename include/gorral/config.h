@@ -165,6 +165,10 @@ int config_service_equal(const struct config_service *a, const struct config_ser
 /* The service called name, or NULL. */
 const struct config_service *config_find_service(const struct config *c, const char *name);
 
+/* A context for this host: environ, root "/", the online CPUs and the
+ * physical memory (for the "more than the host has" warnings). */
+void config_context_host(struct config_context *ctx, char *const *environ_);
+
 /* config-service.c: one service's settings as a value the supervisor
  * owns (a reload may free the config that gave them). */
 /* gorral run's defaults (restart no, stop SIGTERM after 10 s, backoff

@@ -48,16 +48,6 @@ unsigned limits_affinity_cpus(const struct limits_options *o) {
         return n > 0 ? (unsigned)n : 1;
 }
 
-/* The value of name in a NULL-terminated "K=V" array, or NULL. */
-static const char *env_lookup(char *const *env, const char *name) {
-        size_t n = strlen(name);
-
-        for (; env && *env; env++)
-                if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
-                        return *env + n + 1;
-        return NULL;
-}
-
 /* With always_inspect false (the launch path) the binary is read only
  * when its Go version can change the outcome: the Go >= 1.25 rule can only
  * withdraw a GOMAXPROCS the policy would export, so when it exports none
@@ -68,8 +58,8 @@ static int gather(const struct limits_options *o, const char *exe, char *const *
         unsigned ncpu = limits_affinity_cpus(o), what = 0;
         int r;
 
-        s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS");
-        s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT");
+        s.env_gomaxprocs = env_lookup(base_env, "GOMAXPROCS", 10);
+        s.env_gomemlimit = env_lookup(base_env, "GOMEMLIMIT", 10);
         if (always_inspect || o->strict)
                 what = CG_READ_ALL; /* --strict: every file is checked, used or not */
         else {
@@ -96,7 +86,7 @@ static int gather(const struct limits_options *o, const char *exe, char *const *
                         exe = NULL;
         }
         if (exe) {
-                if (spawn_resolve(exe, spawn_env_path(base_env), &s.exe_path) < 0)
+                if (spawn_resolve(exe, env_lookup(base_env, "PATH", 4), &s.exe_path) < 0)
                         s.exe_path = NULL;
                 if (s.exe_path) {
                         r = buildinfo_read(s.exe_path, &s.go);
@@ -193,7 +183,7 @@ static int build_env(const struct limits_decision *d, char *const *base, char **
         *ret = env;
         return 0;
 oom:
-        limits_env_free(env);
+        strv_free(env);
         return -ENOMEM;
 }
 
@@ -221,10 +211,3 @@ int limits_prepare_env_for(const struct limits_options *o, const char *exe, char
         return r;
 }
 
-void limits_env_free(char **env) {
-        if (!env)
-                return;
-        for (char **p = env; *p; p++)
-                free(*p);
-        free(env);
-}

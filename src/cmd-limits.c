@@ -519,7 +519,7 @@ int cmd_exec(int argc, char **argv) {
                 if (a.o.strict) {
                         log_event(LOG_LEVEL_ERROR, "exec-refused", "errors", LF_U64(n_errors), "reason",
                                   "--strict and the limits could not be read cleanly (see errors above)", NULL);
-                        limits_env_free(env);
+                        strv_free(env);
                         return GR_EXIT_USAGE;
                 }
                 log_event(LOG_LEVEL_WARN, "exec-degraded", "errors", LF_U64(n_errors), "reason",
@@ -533,14 +533,14 @@ int cmd_exec(int argc, char **argv) {
                  * supervisor: the file inspected is the file executed. */
                 _cleanup_free_ char *exe = NULL;
 
-                r = spawn_resolve(a.cmd[0], spawn_env_path(env), &exe);
+                r = spawn_resolve(a.cmd[0], env_lookup(env, "PATH", 4), &exe);
                 if (r >= 0) {
                         execve(exe, a.cmd, env);
                         r = -errno;
                 }
                 r = -r;
         }
-        limits_env_free(env);
+        strv_free(env);
         fprintf(stderr, "gorral exec: cannot execute '%s': %s%s\n", a.cmd[0], strerror(r),
                 r == ENOENT ? " (not found; check the name and $PATH)" : "");
         return r == ENOENT || r == ENOTDIR ? GR_EXIT_NOTFOUND : GR_EXIT_NOEXEC;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gorral/config.h"
+#include "gorral/util.h"
 
 #include <unistd.h>
 
@@ -37,12 +38,6 @@ void config_service_defaults(struct config_service *s) {
                 .ready_interval_usec = 1000000ULL,
                 .ready_timeout_usec = 30 * 1000000ULL,
         };
-}
-
-static void strv_free(char **v) {
-        for (char **p = v; p && *p; p++)
-                free(*p);
-        free(v);
 }
 
 static int strv_copy(char *const *src, char ***ret) {

@@ -969,7 +969,7 @@ static char **argv_value(struct parser *p, const char *path, const struct ynode 
                 }
         }
         if (bad || p->oom)
-                return envfile_strv_free(v);
+                return strv_free(v);
         return v;
 }
 
@@ -1520,7 +1520,7 @@ static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
                 }
         }
         if (bad || p->oom) {
-                envfile_strv_free(b.v);
+                strv_free(b.v);
                 return -1;
         }
         if (!b.v && !(b.v = calloc(1, sizeof *b.v))) {
@@ -1668,7 +1668,7 @@ static void parse_ready(struct parser *p, const struct rec *r, struct config_ser
                                      "[/app/healthcheck])", kp);
                                 break;
                         }
-                        envfile_strv_free(s->ready_exec);
+                        strv_free(s->ready_exec);
                         s->ready_exec = argv_value(p, kp, v);
                         if (s->ready_exec)
                                 s->ready = CONFIG_PROBE_EXEC;
@@ -2283,12 +2283,12 @@ static void pairs_value(struct parser *p, const char *path, const struct ynode *
 
 static void cfg_service_done(struct config_service *s) {
         free(s->name);
-        envfile_strv_free(s->argv);
-        envfile_strv_free(s->env);
+        strv_free(s->argv);
+        strv_free(s->env);
         free(s->working_dir);
         free(s->groups);
         free(s->ready_tcp);
-        envfile_strv_free(s->ready_exec);
+        strv_free(s->ready_exec);
         for (size_t i = 0; i < s->n_deps; i++)
                 free(s->deps[i].name);
         free(s->deps);
@@ -2550,7 +2550,7 @@ out:
         free(p.group);
         for (size_t i = 0; i < p.n_ef; i++) {
                 free(p.ef[i].path);
-                envfile_strv_free(p.ef[i].vars);
+                strv_free(p.ef[i].vars);
         }
         free(p.ef);
         free(p.dir);

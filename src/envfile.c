@@ -63,23 +63,6 @@ bool env_name_valid(const char *s, size_t n) {
         return true;
 }
 
-const char *env_lookup(char *const *envp, const char *name, size_t len) {
-        if (!envp)
-                return NULL;
-        for (char *const *e = envp; *e; e++)
-                if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-                        return *e + len + 1;
-        return NULL;
-}
-
-char **envfile_strv_free(char **v) {
-        if (v)
-                for (char **p = v; *p; p++)
-                        free(*p);
-        free(v);
-        return NULL;
-}
-
 static int fail(struct envfile_error *e, unsigned line, const char *linestart, const char *at, const char *fmt, ...)
         _printf_(5, 6);
 static int fail(struct envfile_error *e, unsigned line, const char *linestart, const char *at, const char *fmt, ...) {
@@ -209,7 +192,7 @@ int envfile_parse(const char *buf, size_t n, char ***ret_vars, size_t *ret_n, st
 out:
         if (vars)
                 vars[nv] = NULL;
-        envfile_strv_free(vars);
+        strv_free(vars);
         return r;
 }
 

@@ -259,13 +259,6 @@ const char *spawn_stage_to_string(enum spawn_stage s) {
         return "invalid";
 }
 
-const char *spawn_env_path(char *const *envp) {
-        for (; envp && *envp; envp++)
-                if (strncmp(*envp, "PATH=", 5) == 0)
-                        return *envp + 5;
-        return NULL;
-}
-
 /* As the shell searches: the first regular file that is executable wins;
  * a match that is not executable is remembered (EACCES) but the search
  * goes on. glibc's execvpe() would also run an ENOEXEC file through
@@ -390,7 +383,7 @@ int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
         if ((p->stdout_fd != 0 && p->stdout_fd < 3) || (p->stderr_fd != 0 && p->stderr_fd < 3))
                 return -EBADF;
         if (!exe) {
-                int r = spawn_resolve(p->argv[0], spawn_env_path(p->envp), &resolved);
+                int r = spawn_resolve(p->argv[0], env_lookup(p->envp, "PATH", 4), &resolved);
 
                 if (r == -ENOMEM)
                         return r;

@@ -222,7 +222,7 @@ static int unit_base_env(const struct unit *u, char ***ret) {
 oom_last:
         env[k - 1] = NULL;
 oom:
-        limits_env_free(env);
+        strv_free(env);
         return -ENOMEM;
 }
 
@@ -253,7 +253,7 @@ static void readiness_failed(struct unit *u, const char *why) {
 
 static void end_probe(struct unit *u) {
         u->probe = probe_free(u->probe);
-        limits_env_free(u->probe_env);
+        strv_free(u->probe_env);
         u->probe_env = NULL;
 }
 
@@ -616,8 +616,8 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 } else if (nerr > 0 && lo.strict) {
                         /* A limit file went bad since the first start
                          * (cmd-run refuses that one): a failed start. */
-                        limits_env_free(env);
-                        limits_env_free(base);
+                        strv_free(env);
+                        strv_free(base);
                         log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'", nerr,
                                 c->argv[0]);
                         return -EBADMSG;
@@ -627,8 +627,8 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         record_go_env(u, p.envp);
         r = unit_output_pipes(u, pipes);
         if (r < 0) {
-                limits_env_free(env);
-                limits_env_free(base);
+                strv_free(env);
+                strv_free(base);
                 return r;
         }
         if (pipes[0][1] >= 0) {
@@ -636,8 +636,8 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 p.stderr_fd = pipes[1][1];
         }
         r = spawn_process(&p, &res);
-        limits_env_free(env);
-        limits_env_free(base);
+        strv_free(env);
+        strv_free(base);
         unit_output_start(u, pipes, r >= 0);
         if (r < 0)
                 return r;

@@ -367,6 +367,21 @@ char *path_join(const char *a, const char *b) {
         return p;
 }
 
+char **strv_free(char **v) {
+        if (v)
+                for (char **p = v; *p; p++)
+                        free(*p);
+        free(v);
+        return NULL;
+}
+
+const char *env_lookup(char *const *envp, const char *name, size_t len) {
+        for (; envp && *envp; envp++)
+                if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+                        return *envp + len + 1;
+        return NULL;
+}
+
 int strv_appendf(char ***v, size_t *n, const char *fmt, ...) {
         va_list ap;
         int r;

@@ -41,7 +41,7 @@ void limits_log(const struct limits_state *s);
 /* Everything a launcher needs: read the cgroups, inspect exe (resolved on
  * PATH; may be NULL), decide, log the decision (one line each), and
  * return a malloc'd copy of environ with GOMAXPROCS/GOMEMLIMIT added
- * (free with limits_env_free). ret_errors: number of errors found. */
+ * (free with strv_free). ret_errors: number of errors found. */
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors);
 /* The same over base_env instead of environ (a supervisor's per-service
  * environment): the copy is of base_env, and a GOMAXPROCS/GOMEMLIMIT in it
@@ -50,4 +50,3 @@ int limits_prepare_env(const struct limits_options *o, const char *exe, char ***
  * supervisor's own cgroup as the budget. */
 int limits_prepare_env_for(const struct limits_options *o, const char *exe, char *const *base_env, char ***ret_env,
                            unsigned *ret_errors);
-void limits_env_free(char **env);

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gorral/util.h"  /* strv_free(), env_lookup() */
+
 #define ENVFILE_MAX_VARS 4096u
 
 struct envfile_error {
@@ -28,17 +30,13 @@ struct envfile_error {
 
 /* Parse an env file. On success 0 with *ret_vars a NULL-terminated
  * malloc'd array of "KEY=VALUE" strings in file order (free with
- * envfile_strv_free) and *ret_n its length. -EINVAL with *reterr filled
+ * strv_free) and *ret_n its length. -EINVAL with *reterr filled
  * for the first malformed line, -E2BIG past ENVFILE_MAX_VARS (also with
  * *reterr), -ENOMEM. */
 int envfile_parse(const char *buf, size_t n, char ***ret_vars, size_t *ret_n, struct envfile_error *reterr);
-char **envfile_strv_free(char **v);
 
 /* Is s[0..n) a variable name ([A-Za-z_][A-Za-z0-9_]*)? */
 bool env_name_valid(const char *s, size_t n);
-/* The value of name[0..len) in a NULL-terminated "K=V" array (the first
- * match), or NULL. envp may be NULL. */
-const char *env_lookup(char *const *envp, const char *name, size_t len);
 
 /* Interpolate s[0..n) against envp. 0 with a malloc'd *ret; -EINVAL
  * with reterr_offset (the byte offset of the offending '$' in s) and a

@@ -87,8 +87,6 @@ int spawn_process(const struct spawn_params *p, struct spawn_result *ret);
  * non-executable ones, -ENAMETOOLONG, -ENOMEM. */
 #define SPAWN_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 int spawn_resolve(const char *file, const char *path, char **ret_exe);
-/* The PATH value of a NULL-terminated "K=V" environment (NULL when unset). */
-const char *spawn_env_path(char *const *envp);
 
 /* The shell's convention: 127 for "not found" (ENOENT, ENOTDIR), 126 for
  * every other exec failure (EACCES, ENOEXEC, ...). */

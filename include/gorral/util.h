@@ -130,6 +130,13 @@ uint64_t now_usec(void);
 /* Join two path pieces with exactly one '/' between them (malloc'd). */
 char *path_join(const char *a, const char *b);
 
+/* A NULL-terminated array of malloc'd strings (an environment, an argv):
+ * free each string and the array; NULL-safe; returns NULL. */
+char **strv_free(char **v);
+/* The value of name[0..len) in a NULL-terminated "K=V" array (the first
+ * match), or NULL. envp may be NULL. */
+const char *env_lookup(char *const *envp, const char *name, size_t len);
+
 /* Append a formatted, malloc'd string to the growable array *v of *n
  * strings (notes, messages). 0 or -ENOMEM (nothing changed). */
 int strv_appendf(char ***v, size_t *n, const char *fmt, ...) _printf_(3, 4);

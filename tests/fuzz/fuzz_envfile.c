@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 if (v[n])
                         abort();
-                envfile_strv_free(v);
+                strv_free(v);
         } else {
                 if (v != (char **)1)
                         abort();

@@ -38,7 +38,7 @@ Test(envfile, format) {
         cr_assert_str_eq(v[0], "A=1");
         cr_assert_str_eq(v[1], "A=2");
         cr_assert_null(v[2]);
-        envfile_strv_free(v);
+        strv_free(v);
         parse_bad("B =x\n", 1, 1, "invalid variable name");
         v = parse_ok("B=  spaced value  \nC=\"q \\\"x\\\" \\n\\t\\\\ \\$HOME\"  # c\n"
                      "D='$HOME ${X} \\n'\nE=\nF=a=b#not-a-comment\r\nG=\"\"\n", &n);
@@ -49,11 +49,11 @@ Test(envfile, format) {
         cr_assert_str_eq(v[3], "E=");
         cr_assert_str_eq(v[4], "F=a=b#not-a-comment");
         cr_assert_str_eq(v[5], "G=");
-        envfile_strv_free(v);
+        strv_free(v);
         v = parse_ok("", &n);
         cr_assert_eq(n, 0);
         cr_assert_null(v[0]);
-        envfile_strv_free(v);
+        strv_free(v);
 }
 
 Test(envfile, errors) {

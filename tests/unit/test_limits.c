@@ -15,6 +15,7 @@
 #include "gorral/childenv.h"
 #include "gorral/goenv.h"
 #include "gorral/limits.h"
+#include "gorral/util.h"
 
 #define MiB (1024ULL * 1024ULL)
 
@@ -686,7 +687,7 @@ Test(limits_env_build, prepare_env_adds_variables) {
                 cr_assert(strncmp(*p, "GOMEMLIMIT=", 11) != 0);
         }
         cr_assert_gt(n, 0);
-        limits_env_free(env);
+        strv_free(env);
         rmdir(tmpl);
 }
 
@@ -712,5 +713,5 @@ Test(limits_env_build, prepare_env_for_base) {
         }
         cr_assert_eq(n, 3);
         cr_assert(procs && mem);
-        limits_env_free(env);
+        strv_free(env);
 }

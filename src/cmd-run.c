@@ -248,13 +248,12 @@ static int run_file(struct supervisor_options *so) {
         /* The file's remap_exit and rewrite, under what the command line
          * gave (the command line wins). */
         for (size_t i = 0; i < c->n_remap_exit; i++) {
-                const char *why;
-                char spec[32];
+                int from = c->remap_exit[i].from, to = c->remap_exit[i].to;
 
-                if (supervisor_remap_exit(so, c->remap_exit[i].from) != c->remap_exit[i].from)
-                        continue;
-                snprintf(spec, sizeof spec, "%d:%d", c->remap_exit[i].from, c->remap_exit[i].to);
-                (void)supervisor_parse_remap(so, spec, &why);
+                /* The loader checked both are 0-255; an entry the command
+                 * line changed is the command line's. */
+                if (from >= 0 && from <= 255 && to >= 0 && to <= 255 && so->remap_exit[from] == from)
+                        so->remap_exit[from] = (uint8_t)to;
         }
         for (size_t i = 0; i < c->n_rewrite; i++) {
                 int from = c->rewrite[i].from;

@@ -912,7 +912,6 @@ static void begin_shutdown(struct supervisor *s, int sig, const char *why) {
 /* ---- units ---- */
 
 static void service_timer_cb(struct loop *l, void *userdata);
-static void settle(struct supervisor *s);
 
 static struct unit *unit_free(struct supervisor *s, struct unit *u) {
         if (!u)
@@ -1295,10 +1294,6 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
 
 /* ---- reload ---- */
 
-static void free_config(struct config *c) {
-        config_free(c);
-}
-
 int supervisor_reload(struct supervisor *s) {
         struct config_context ctx = { .environ = environ, .root = "/" };
         struct config_diags diags = { 0 };
@@ -1324,11 +1319,11 @@ int supervisor_reload(struct supervisor *s) {
         if (r < 0) {
                 log_event(LOG_LEVEL_ERROR, "reload_failed", "file", s->opt.config_path,
                           "msg", "the configuration has errors: nothing changed", NULL);
-                free_config(c);
+                config_free(c);
                 return r;
         }
         if (c->n_services > SUPERVISOR_MAX_SERVICES) {
-                free_config(c);
+                config_free(c);
                 return -ENOSPC;
         }
 
@@ -1412,10 +1407,10 @@ int supervisor_reload(struct supervisor *s) {
                 log_event(LOG_LEVEL_WARN, "reload_ignored", "key", "output.prefix",
                           "msg", "takes effect at the next start of gorral", NULL);
         s->reload_in_flight = removed + changed > 0;
-        free_config(c);
+        config_free(c);
         return 0;
 oom:
-        free_config(c);
+        config_free(c);
         return log_error_errno(-ENOMEM, "reload: out of memory; applied in part");
 }
 

@@ -48,6 +48,25 @@ STATIC_OBJS := $(SRCS:src/%.c=$(BUILD)/static-obj/%.o)
 ASAN_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/asan-obj/%.o)
 HDRS := $(wildcard include/gorral/*.h)
 
+# llhttp: Debian 12 has no libllhttp-dev, but node-llhttp ships llhttp 8.1's
+# generated C. Its three files are compiled into every flavour of the build
+# (dynamic, musl static, ASan, fuzz) with warnings off (-w: generated code,
+# not ours) and linked wherever our objects are. Only http.c may include
+# llhttp.h, so only its objects get the include path.
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+LLHTTP_SRCS := llhttp api http
+LLHTTP_OBJS := $(LLHTTP_SRCS:%=$(BUILD)/llhttp-obj/%.o)
+LLHTTP_STATIC_OBJS := $(LLHTTP_SRCS:%=$(BUILD)/llhttp-static-obj/%.o)
+LLHTTP_ASAN_OBJS := $(LLHTTP_SRCS:%=$(BUILD)/llhttp-asan-obj/%.o)
+LLHTTP_FUZZ_OBJS := $(LLHTTP_SRCS:%=$(BUILD)/llhttp-fuzz-obj/%.o)
+OBJS += $(LLHTTP_OBJS)
+LIB_OBJS += $(LLHTTP_OBJS)
+STATIC_OBJS += $(LLHTTP_STATIC_OBJS)
+ASAN_OBJS += $(LLHTTP_ASAN_OBJS)
+$(BUILD)/obj/http.o $(BUILD)/static-obj/http.o $(BUILD)/asan-obj/http.o $(BUILD)/fuzz-obj/http.o: \
+	BASE_CFLAGS += -I$(LLHTTP_INC)
+
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests-asan/%)
@@ -57,7 +76,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Debian 12 packages the build and the tests need; `make deps` installs the
 # missing ones (and only those).
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
-	golang-go golang-github-prometheus-client-golang-dev util-linux procps \
+	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace
 
 all: $(BUILD)/gorral
@@ -89,6 +108,14 @@ $(BUILD)/gorral-static: $(STATIC_OBJS)
 
 static: $(BUILD)/gorral-static
 
+$(BUILD)/llhttp-obj/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -w -I$(LLHTTP_INC) $(HARDEN) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/llhttp-static-obj/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) -std=gnu11 -w -I$(LLHTTP_INC) -Os -g -fstack-protector-strong -c $< -o $@
+
 # Unit tests (Criterion), plain and under ASan+UBSan. They also read the
 # real Go binaries of `make goapps`, so the unit tiers depend on it.
 TEST_DEFS := -DFIXTURES='"$(CURDIR)/tests/fixtures"' -DSAMPLES='"$(CURDIR)/tests/fixtures/samples"' \
@@ -112,6 +139,10 @@ $(BUILD)/asan-obj/main.o: src/main.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c $< -o $@
 
+$(BUILD)/llhttp-asan-obj/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -w -I$(LLHTTP_INC) -O1 -g $(SAN) -c $< -o $@
+
 $(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) $(TEST_DEFS) $< $(ASAN_OBJS) -lcriterion $(LIBS) -o $@
@@ -119,7 +150,10 @@ $(BUILD)/tests-asan/%: tests/unit/%.c $(ASAN_OBJS) $(HDRS)
 # Fuzz targets: libFuzzer + ASan + UBSan, clang only.
 # The library is compiled once for all of them (fuzzer-no-link), then each
 # target links it.
-FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/fuzz-obj/%.o)
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/fuzz-obj/%.o) $(LLHTTP_FUZZ_OBJS)
+$(BUILD)/llhttp-fuzz-obj/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(@D)
+	clang -std=gnu11 -w -I$(LLHTTP_INC) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 $(BUILD)/fuzz-obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@

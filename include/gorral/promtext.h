@@ -36,8 +36,10 @@
  *     insensitive); timestamp: seconds as a decimal (given here in ms).
  *   - exemplars (` # {trace_id="..."} 1.0 [ts]`) are checked and skipped.
  *   - a metadata line after the family's samples starts a new family of
- *     the same name: client_golang < 1.20 writes one (go_memstats_alloc_
- *     bytes as a gauge, then as a counter) and Prometheus scrapes it.
+ *     the same name: client_golang (1.14 and 1.25 alike) writes one,
+ *     go_memstats_alloc_bytes as a gauge then as a counter, and
+ *     Prometheus scrapes it. (As text such a body is refused: "second
+ *     HELP line", as expfmt refuses it.)
  * Both formats:
  *   - metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_]
  *     [a-zA-Z0-9_]*, `__name__` is reserved; label values are UTF-8 with

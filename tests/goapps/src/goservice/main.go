@@ -10,6 +10,11 @@
 // is on), while the -leak-goroutines ones wait on a global channel and so
 // never count as leaked there.
 //
+// -runtime-metrics swaps the default Go collector for one that also exports
+// the runtime/metrics /sched/* families (go_sched_goroutines_*_goroutines,
+// go_sched_threads_total_threads on Go 1.26, ...), which client_golang
+// leaves off by default.
+//
 // On start it prints a banner of key=value lines to stdout (pid, go_version,
 // num_cpu, gomaxprocs, memory_limit, gc_percent, env_*) and last
 // listening=ADDR, the address actually bound (so -listen 127.0.0.1:0 works).
@@ -35,6 +40,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -183,7 +189,14 @@ func main() {
 	graceful := flag.Bool("graceful", false, "on SIGTERM/SIGINT log and exit 0 (default: die by the signal)")
 	exitAfter := flag.Duration("exit-after", 0, "exit after this long (0: never)")
 	exitCode := flag.Int("exit-code", 0, "exit status for -exit-after")
+	runtimeMetrics := flag.Bool("runtime-metrics", false, "also export runtime/metrics /sched/* (go_sched_*) on /metrics")
 	flag.Parse()
+
+	if *runtimeMetrics {
+		prometheus.Unregister(collectors.NewGoCollector())
+		prometheus.MustRegister(collectors.NewGoCollector(
+			collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)))
+	}
 
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	ln, err := net.Listen("tcp", *listen)

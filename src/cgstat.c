@@ -176,8 +176,11 @@ int cg_parse_pressure(const char *buf, size_t n, struct cg_pressure *ret, struct
                         /* An unknown kind of line from a newer kernel: it
                          * must still look like "word name=value ...". */
                         const char *sp = memchr(line, ' ', len);
+                        bool word = sp && sp != line;
 
-                        if (len == 0 || !sp || sp == line)
+                        for (const char *c = line; word && c < sp; c++)
+                                word = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+                        if (!word)
                                 return bad(reterr, lineno, 0, "not a \"some\" or \"full\" line");
                         continue;
                 }

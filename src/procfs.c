@@ -84,21 +84,23 @@ int proc_parse_stat(const char *buf, size_t n, struct proc_stat *ret, struct pro
         st.state = buf[pos + 1];
         pos += 2;
         for (unsigned field = 4; field <= 24; field++) {
+                size_t start;
+
                 if (pos >= n || buf[pos] != ' ')
                         return bad(reterr, 1, pos, "fewer than 24 fields");
-                pos++;
+                start = ++pos;
                 if (!stat_number(buf, n, &pos, &u, &neg))
-                        return bad(reterr, 1, pos, "a field is not a decimal number");
+                        return bad(reterr, 1, start, "a field is not a decimal number");
                 /* The fields kept are unsigned in the kernel; ppid is a pid. */
                 switch (field) {
                 case 4:
                         if (neg || u > INT32_MAX)
-                                return bad(reterr, 1, pos, "field 4 (ppid) out of range");
+                                return bad(reterr, 1, start, "field 4 (ppid) out of range");
                         st.ppid = (pid_t)u;
                         break;
                 case 14: case 15: case 20: case 22: case 24:
                         if (neg)
-                                return bad(reterr, 1, pos, "negative value in an unsigned field");
+                                return bad(reterr, 1, start, "negative value in an unsigned field");
                         if (field == 14)
                                 st.utime_ticks = u;
                         else if (field == 15)

@@ -423,30 +423,63 @@ int cg_parse_memory_max(const char *buf, size_t n, uint64_t *ret) {
         return 0;
 }
 
-int cg_parse_kv(const char *buf, size_t n, const char *key, uint64_t *ret) {
-        size_t pos = 0, len, k = strlen(key);
+int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t n_keys, uint64_t *vals,
+                     uint64_t *ret_found, struct cg_parse_error *reterr) {
+        uint64_t tmp[64], found = 0;
+        size_t pos = 0, len;
         const char *line;
-        bool found = false;
-        uint64_t val = 0;
+        unsigned lineno = 0;
 
-        /* Every line is checked, not just the wanted one: a file with
+        if (n_keys > ELEMENTSOF(tmp))
+                return -EINVAL;
+        /* Every line is checked, not just the wanted ones: a file with
          * broken lines elsewhere is not one the kernel wrote. */
         while (next_line(buf, n, &pos, &line, &len)) {
-                const char *sp = memchr(line, ' ', len);
-                uint64_t v;
+                const char *sp = memchr(line, ' ', len), *nul = memchr(line, '\0', len);
+                const char *reason = NULL;
+                size_t col = 0;
+                uint64_t v = 0;
 
-                if (!sp || sp == line || memchr(line, '\0', len) ||
-                    parse_u64_n(sp + 1, len - (size_t)(sp + 1 - line), &v) < 0)
+                lineno++;
+                if (nul && (!sp || nul < sp))
+                        reason = "NUL byte in the key", col = (size_t)(nul - line);
+                else if (!sp)
+                        reason = "no space between key and value", col = len;
+                else if (sp == line)
+                        reason = "empty key", col = 0;
+                else if (parse_u64_n(sp + 1, len - (size_t)(sp + 1 - line), &v) < 0)
+                        reason = "value is not an unsigned decimal number", col = (size_t)(sp + 1 - line);
+                if (reason) {
+                        if (reterr)
+                                *reterr = (struct cg_parse_error){ .line = lineno, .column = (unsigned)col + 1,
+                                                                   .reason = reason };
                         return -EBADMSG;
-                if (!found && (size_t)(sp - line) == k && memcmp(line, key, k) == 0) {
-                        found = true;
-                        val = v;
+                }
+                for (size_t i = 0; i < n_keys; i++) {
+                        size_t k = strlen(keys[i]);
+
+                        if (!(found & (UINT64_C(1) << i)) && (size_t)(sp - line) == k &&
+                            memcmp(line, keys[i], k) == 0) {
+                                found |= UINT64_C(1) << i;
+                                tmp[i] = v;
+                                break;
+                        }
                 }
         }
-        if (!found)
-                return -ENOENT;
-        *ret = val;
+        for (size_t i = 0; i < n_keys; i++)
+                if (found & (UINT64_C(1) << i))
+                        vals[i] = tmp[i];
+        *ret_found = found;
         return 0;
+}
+
+int cg_parse_kv(const char *buf, size_t n, const char *key, uint64_t *ret) {
+        uint64_t found;
+        int r = cg_parse_kv_keys(buf, n, &key, 1, ret, &found, NULL);
+
+        if (r < 0)
+                return r;
+        return found ? 0 : -ENOENT;
 }
 
 int cg_parse_cpuset(const char *buf, size_t n, unsigned *ret_count) {

@@ -79,6 +79,20 @@ int cg_parse_memory_max(const char *buf, size_t n, uint64_t *ret);
 /* "key value\n" files (memory.stat, cpu.stat): the value of key; -ENOENT
  * when absent, -EBADMSG when a line is malformed. */
 int cg_parse_kv(const char *buf, size_t n, const char *key, uint64_t *ret);
+/* Where a buffer was found malformed: 1-based line and byte column, and a
+ * static sentence. */
+struct cg_parse_error {
+        unsigned line, column;
+        const char *reason;
+};
+/* The same format read once for several keys (cpu.stat, memory.events):
+ * vals[i] is the value of the first line whose key is keys[i] and bit i of
+ * *ret_found says it was there; other keys are skipped (kernels add keys)
+ * and an empty buffer has none. vals[i] is written only for keys found.
+ * -EINVAL for more than 64 keys; -EBADMSG on the first malformed line, with
+ * *reterr (may be NULL) saying where. cg_parse_kv() is this for one key. */
+int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t n_keys, uint64_t *vals,
+                     uint64_t *ret_found, struct cg_parse_error *reterr);
 /* cpuset lists "0-3,8,10-11\n": number of CPUs. Empty list: 0. Ranges
  * must be ascending and disjoint, as the kernel prints them. */
 int cg_parse_cpuset(const char *buf, size_t n, unsigned *ret_count);

@@ -104,49 +104,53 @@ static bool parse_centi(const char *s, size_t n, uint32_t *ret) {
         return true;
 }
 
+/* One scan per field, without helper calls: the monitor parses three of
+ * these files per service per sample. */
 static int parse_psi_line(const char *line, size_t len, size_t p, unsigned lineno, struct cg_psi_line *ret,
                           struct cg_parse_error *reterr) {
-        static const char *const names[] = { "avg10", "avg60", "avg300", "total" };
         struct cg_psi_line out = {};
         unsigned seen = 0;
 
         /* p is past "some" / "full": then " name=value" fields. */
         while (p < len) {
-                const char *f, *eq, *sp;
-                size_t flen, klen, i;
+                size_t f, eq, end;
+                int i;
 
                 if (line[p] != ' ')
                         return bad(reterr, lineno, p, "expected a space between fields");
-                p++;
-                f = line + p;
-                sp = memchr(f, ' ', len - p);
-                flen = sp ? (size_t)(sp - f) : len - p;
-                eq = memchr(f, '=', flen);
-                if (!eq || eq == f)
-                        return bad(reterr, lineno, p, "expected name=value");
-                klen = (size_t)(eq - f);
-                for (i = 0; i < ELEMENTSOF(names); i++)
-                        if (names[i][0] == f[0] && strncmp(names[i], f, klen) == 0 && names[i][klen] == '\0')
-                                break;
-                if (i < ELEMENTSOF(names)) {
-                        const char *val = eq + 1;
-                        size_t vlen = flen - klen - 1;
-                        size_t vcol = (size_t)(val - line);
-
-                        if (seen & (1u << i))
-                                return bad(reterr, lineno, p, "field given twice");
-                        seen |= 1u << i;
-                        if (i == 3) {
-                                if (parse_u64_n(val, vlen, &out.total_usec) < 0)
-                                        return bad(reterr, lineno, vcol, "total is not an unsigned decimal number");
-                        } else {
-                                uint32_t *dst = i == 0 ? &out.avg10 : i == 1 ? &out.avg60 : &out.avg300;
-
-                                if (!parse_centi(val, vlen, dst))
-                                        return bad(reterr, lineno, vcol, "average is not a D.DD percentage");
-                        }
+                f = ++p;
+                for (eq = f; eq < len && line[eq] != '=' && line[eq] != ' '; eq++)
+                        ;
+                if (eq == f || eq == len || line[eq] != '=')
+                        return bad(reterr, lineno, f, "expected name=value");
+                for (end = eq + 1; end < len && line[end] != ' '; end++)
+                        ;
+                p = end;
+                switch (eq - f) {
+                case 5:
+                        i = memcmp(line + f, "avg10", 5) == 0 ? 0 : memcmp(line + f, "avg60", 5) == 0 ? 1
+                                                                   : memcmp(line + f, "total", 5) == 0 ? 3 : -1;
+                        break;
+                case 6:
+                        i = memcmp(line + f, "avg300", 6) == 0 ? 2 : -1;
+                        break;
+                default:
+                        i = -1;
                 }
-                p += flen;
+                if (i < 0)
+                        continue;
+                if (seen & (1u << i))
+                        return bad(reterr, lineno, f, "field given twice");
+                seen |= 1u << i;
+                if (i == 3) {
+                        if (parse_u64_n(line + eq + 1, end - eq - 1, &out.total_usec) < 0)
+                                return bad(reterr, lineno, eq + 1, "total is not an unsigned decimal number");
+                } else {
+                        uint32_t *dst = i == 0 ? &out.avg10 : i == 1 ? &out.avg60 : &out.avg300;
+
+                        if (!parse_centi(line + eq + 1, end - eq - 1, dst))
+                                return bad(reterr, lineno, eq + 1, "average is not a D.DD percentage");
+                }
         }
         if (seen != 0xf)
                 return bad(reterr, lineno, len, "avg10, avg60, avg300 or total missing");

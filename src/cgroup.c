@@ -456,10 +456,12 @@ int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t 
                         return -EBADMSG;
                 }
                 for (size_t i = 0; i < n_keys; i++) {
-                        size_t k = strlen(keys[i]);
+                        size_t k = (size_t)(sp - line);
 
-                        if (!(found & (UINT64_C(1) << i)) && (size_t)(sp - line) == k &&
-                            memcmp(line, keys[i], k) == 0) {
+                        /* The key holds no NUL (checked above), so strncmp
+                         * stops inside both strings. */
+                        if (keys[i][0] == line[0] && !(found & (UINT64_C(1) << i)) &&
+                            strncmp(keys[i], line, k) == 0 && keys[i][k] == '\0') {
                                 found |= UINT64_C(1) << i;
                                 tmp[i] = v;
                                 break;

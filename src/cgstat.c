@@ -104,49 +104,53 @@ static bool parse_centi(const char *s, size_t n, uint32_t *ret) {
         return true;
 }
 
+/* One scan per field, without helper calls: the monitor parses three of
+ * these files per service per sample. */
 static int parse_psi_line(const char *line, size_t len, size_t p, unsigned lineno, struct cg_psi_line *ret,
                           struct cg_parse_error *reterr) {
-        static const char *const names[] = { "avg10", "avg60", "avg300", "total" };
         struct cg_psi_line out = {};
         unsigned seen = 0;
 
         /* p is past "some" / "full": then " name=value" fields. */
         while (p < len) {
-                const char *f, *eq, *sp;
-                size_t flen, klen, i;
+                size_t f, eq, end;
+                int i;
 
                 if (line[p] != ' ')
                         return bad(reterr, lineno, p, "expected a space between fields");
-                p++;
-                f = line + p;
-                sp = memchr(f, ' ', len - p);
-                flen = sp ? (size_t)(sp - f) : len - p;
-                eq = memchr(f, '=', flen);
-                if (!eq || eq == f)
-                        return bad(reterr, lineno, p, "expected name=value");
-                klen = (size_t)(eq - f);
-                for (i = 0; i < ELEMENTSOF(names); i++)
-                        if (strlen(names[i]) == klen && memcmp(f, names[i], klen) == 0)
-                                break;
-                if (i < ELEMENTSOF(names)) {
-                        const char *val = eq + 1;
-                        size_t vlen = flen - klen - 1;
-                        size_t vcol = (size_t)(val - line);
-
-                        if (seen & (1u << i))
-                                return bad(reterr, lineno, p, "field given twice");
-                        seen |= 1u << i;
-                        if (i == 3) {
-                                if (parse_u64_n(val, vlen, &out.total_usec) < 0)
-                                        return bad(reterr, lineno, vcol, "total is not an unsigned decimal number");
-                        } else {
-                                uint32_t *dst = i == 0 ? &out.avg10 : i == 1 ? &out.avg60 : &out.avg300;
-
-                                if (!parse_centi(val, vlen, dst))
-                                        return bad(reterr, lineno, vcol, "average is not a D.DD percentage");
-                        }
+                f = ++p;
+                for (eq = f; eq < len && line[eq] != '=' && line[eq] != ' '; eq++)
+                        ;
+                if (eq == f || eq == len || line[eq] != '=')
+                        return bad(reterr, lineno, f, "expected name=value");
+                for (end = eq + 1; end < len && line[end] != ' '; end++)
+                        ;
+                p = end;
+                switch (eq - f) {
+                case 5:
+                        i = memcmp(line + f, "avg10", 5) == 0 ? 0 : memcmp(line + f, "avg60", 5) == 0 ? 1
+                                                                   : memcmp(line + f, "total", 5) == 0 ? 3 : -1;
+                        break;
+                case 6:
+                        i = memcmp(line + f, "avg300", 6) == 0 ? 2 : -1;
+                        break;
+                default:
+                        i = -1;
                 }
-                p += flen;
+                if (i < 0)
+                        continue;
+                if (seen & (1u << i))
+                        return bad(reterr, lineno, f, "field given twice");
+                seen |= 1u << i;
+                if (i == 3) {
+                        if (parse_u64_n(line + eq + 1, end - eq - 1, &out.total_usec) < 0)
+                                return bad(reterr, lineno, eq + 1, "total is not an unsigned decimal number");
+                } else {
+                        uint32_t *dst = i == 0 ? &out.avg10 : i == 1 ? &out.avg60 : &out.avg300;
+
+                        if (!parse_centi(line + eq + 1, end - eq - 1, dst))
+                                return bad(reterr, lineno, eq + 1, "average is not a D.DD percentage");
+                }
         }
         if (seen != 0xf)
                 return bad(reterr, lineno, len, "avg10, avg60, avg300 or total missing");
@@ -229,6 +233,10 @@ struct cgs_file {
 struct cg_sampler {
         struct cgs_file f[CGS_MAX_FILES];
         size_t n;
+        unsigned limits_every, until_limits; /* samples between reads of the limit files */
+        unsigned pressure_every, until_pressure;
+        uint64_t mem_max, pids_max;   /* their last values */
+        bool have_mem_max, have_pids_max;
         const char *paths[CGS_MAX_FILES];
         struct cg_sample_error errors[CGS_MAX_FILES];
         uint64_t nolimit_v1; /* LONG_MAX rounded down to the page size */
@@ -361,6 +369,8 @@ int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret) {
         s = calloc(1, sizeof *s);
         if (!s)
                 return -ENOMEM;
+        s->limits_every = p->limits_every ? p->limits_every : CG_SAMPLER_LIMITS_EVERY;
+        s->pressure_every = p->pressure_every ? p->pressure_every : 1;
         ps = sysconf(_SC_PAGESIZE);
         s->nolimit_v1 = (uint64_t)(LONG_MAX / (ps > 0 ? ps : 4096) * (ps > 0 ? ps : 4096));
 
@@ -620,15 +630,37 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
         return -EBADMSG;
 }
 
+static bool is_limit(enum cgs_kind k) {
+        return k == K_MEM_MAX || k == K_MEM_LIMIT_V1 || k == K_PIDS_MAX;
+}
+
+void cg_sampler_refresh_limits(struct cg_sampler *s) {
+        s->until_limits = 0;
+}
+
 int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_sample_error **ret_errors) {
         struct cg_usage u = {};
         size_t n_err = 0;
+        bool limits = s->until_limits == 0, pressure = s->until_pressure == 0;
 
+        s->until_limits = limits ? s->limits_every - 1 : s->until_limits - 1;
+        s->until_pressure = pressure ? s->pressure_every - 1 : s->until_pressure - 1;
         for (size_t i = 0; i < s->n; i++) {
                 struct cg_sample_error *e = &s->errors[n_err];
                 char buf[CGS_BUF];
-                ssize_t n = pread_all(s->f[i].fd, buf, sizeof buf);
+                ssize_t n;
                 int r;
+
+                if (is_limit(s->f[i].kind) && !limits) {
+                        /* A setting, not a measurement: the last value stands. */
+                        if (s->f[i].kind == K_PIDS_MAX ? s->have_pids_max : s->have_mem_max)
+                                set(&u, s->f[i].kind == K_PIDS_MAX ? CG_U_PIDS_MAX : CG_U_MEM_MAX_BYTES,
+                                    s->f[i].kind == K_PIDS_MAX ? s->pids_max : s->mem_max);
+                        continue;
+                }
+                if (!pressure && (s->f[i].kind == K_PSI_CPU || s->f[i].kind == K_PSI_MEMORY || s->f[i].kind == K_PSI_IO))
+                        continue;
+                n = pread_all(s->f[i].fd, buf, sizeof buf);
 
                 if (n < 0) {
                         *e = (struct cg_sample_error){ .file = s->f[i].path, .err = (int)n };
@@ -643,6 +675,10 @@ int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_
                         e->err = r;
                         n_err++;
                 }
+        }
+        if (limits) {
+                s->have_mem_max = cg_usage_get(&u, CG_U_MEM_MAX_BYTES, &s->mem_max);
+                s->have_pids_max = cg_usage_get(&u, CG_U_PIDS_MAX, &s->pids_max);
         }
         *ret = u;
         if (ret_errors)

@@ -36,7 +36,8 @@ static int bad(struct proc_parse_error *reterr, unsigned line, size_t col0, cons
 }
 
 /* An optionally negative decimal at buf[*pos], ending at a space, '\n' or
- * the end. Its magnitude goes to *ret_u, its sign to *ret_neg. */
+ * the end. Its magnitude goes to *ret_u (when not NULL: the fields nobody
+ * keeps are only checked, which is most of them), its sign to *ret_neg. */
 static bool stat_number(const char *buf, size_t n, size_t *pos, uint64_t *ret_u, bool *ret_neg) {
         size_t p = *pos, start;
         bool neg = false;
@@ -48,9 +49,9 @@ static bool stat_number(const char *buf, size_t n, size_t *pos, uint64_t *ret_u,
         start = p;
         while (p < n && buf[p] >= '0' && buf[p] <= '9')
                 p++;
-        if (p == start || (p < n && buf[p] != ' ' && buf[p] != '\n'))
+        if (p == start || p - start > 20 || (p < n && buf[p] != ' ' && buf[p] != '\n'))
                 return false;
-        if (parse_u64_n(buf + start, p - start, ret_u) < 0)
+        if (ret_u && parse_u64_n(buf + start, p - start, ret_u) < 0)
                 return false;
         *ret_neg = neg;
         *pos = p;
@@ -85,11 +86,13 @@ int proc_parse_stat(const char *buf, size_t n, struct proc_stat *ret, struct pro
         pos += 2;
         for (unsigned field = 4; field <= 24; field++) {
                 size_t start;
+                bool keep;
 
                 if (pos >= n || buf[pos] != ' ')
                         return bad(reterr, 1, pos, "fewer than 24 fields");
                 start = ++pos;
-                if (!stat_number(buf, n, &pos, &u, &neg))
+                keep = field == 4 || field == 14 || field == 15 || field == 20 || field == 22 || field == 24;
+                if (!stat_number(buf, n, &pos, keep ? &u : NULL, &neg))
                         return bad(reterr, 1, start, "a field is not a decimal number");
                 /* The fields kept are unsigned in the kernel; ppid is a pid. */
                 switch (field) {

@@ -175,7 +175,20 @@ struct cg_sampler_paths {
          * the cgroup's own cpu.stat is read). */
         const char *quota_cpu_stat;
         bool no_pressure;             /* leave the three pressure files out */
+        /* The limit files (memory.max or memory.limit_in_bytes, pids.max)
+         * are read at the first sample and then every limits_every-th,
+         * their last value standing in between (0: CG_SAMPLER_LIMITS_EVERY;
+         * 1: every sample). cg_sampler_refresh_limits() after gorral
+         * changed one itself. */
+        unsigned limits_every;
+        /* The pressure files (2.3 us each here, the dearest) are read every
+         * pressure_every-th sample, from the first; in between they are
+         * absent (has_some/has_full false), not stale. 0 or 1: every
+         * sample. Their averages are the kernel's own over 10 s and more,
+         * and total is a counter, so a 2 at a 5 s interval loses little. */
+        unsigned pressure_every;
 };
+#define CG_SAMPLER_LIMITS_EVERY 12
 
 /* A file that failed at read time. */
 struct cg_sample_error {
@@ -195,6 +208,8 @@ int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret);
  * by the sampler, valid until the next read). After the cgroup is removed
  * every file fails with -ENODEV. */
 int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_sample_error **ret_errors);
+/* Read the limit files again at the next sample. */
+void cg_sampler_refresh_limits(struct cg_sampler *s);
 /* The files being read, one path each (owned by the sampler), for `gorral
  * status` and debugging. */
 size_t cg_sampler_files(const struct cg_sampler *s, const char *const **ret);

@@ -442,7 +442,7 @@ Test(sampler, bad_files_are_reported_per_file) {
         write_str(path, "1048576\n");
         snprintf(path, sizeof path, "%s/cpu.pressure", dir);
         write_str(path, "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\n");
-        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = dir }, &s), 0);
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = dir, .limits_every = 1 }, &s), 0);
         r = cg_sampler_read(s, &u, &errs);
         cr_assert_eq(r, 2);
         cr_assert(strstr(errs[0].file, "/cpu.stat"));
@@ -642,4 +642,57 @@ Test(live, cgroup2_usage_and_pressure, .timeout = 30) {
         for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
                 usleep(10000);
         cr_assert_eq(access(dir, F_OK), -1);
+}
+
+Test(sampler, limits_are_read_every_nth_sample) {
+        char dir[] = "/tmp/test-cgstat-XXXXXX";
+        char path[256];
+        struct cg_sampler *s = NULL;
+        struct cg_usage u;
+
+        cr_assert(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/memory.current", dir);
+        write_str(path, "4096\n");
+        snprintf(path, sizeof path, "%s/pids.current", dir);
+        write_str(path, "3\n");
+        snprintf(path, sizeof path, "%s/pids.max", dir);
+        write_str(path, "100\n");
+        snprintf(path, sizeof path, "%s/memory.max", dir);
+        write_str(path, "1048576\n");
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = dir, .limits_every = 3 }, &s), 0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 1048576);
+        write_str(path, "max\n");
+        snprintf(path, sizeof path, "%s/memory.current", dir);
+        write_str(path, "8192\n");
+        /* Samples 2 and 3: the old limit stands, usage is fresh. */
+        for (int i = 0; i < 2; i++) {
+                cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+                cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 1048576);
+                cr_assert_eq(get(&u, CG_U_PIDS_MAX), 100);
+                cr_assert_eq(get(&u, CG_U_MEM_CURRENT_BYTES), 8192);
+        }
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), UINT64_MAX, "sample 4 reads the limits again");
+        snprintf(path, sizeof path, "%s/memory.max", dir);
+        write_str(path, "2097152\n");
+        cg_sampler_refresh_limits(s);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 2097152, "refresh_limits: read at the next sample");
+        cg_sampler_free(s);
+        snprintf(path, sizeof path, "rm -rf '%s'", dir);
+        cr_assert_eq(system(path), 0);
+}
+
+Test(sampler, pressure_every_second_sample) {
+        struct cg_sampler *s = NULL;
+        struct cg_usage u;
+
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = FX "v2", .pressure_every = 2 }, &s), 0);
+        for (int i = 0; i < 4; i++) {
+                cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+                cr_assert_eq(u.pressure[CG_PSI_IO].has_some, i % 2 == 0, "sample %d", i);
+                cr_assert_eq(get(&u, CG_U_CPU_USAGE_USEC), 8123456, "the rest every time");
+        }
+        cg_sampler_free(s);
 }

@@ -46,8 +46,8 @@ static void c_fail(struct cur *c, const char *reason) {
 static void c_rec(struct cur *c, size_t pos) {
         if (!c->recording || c->fail || pos < c->rec_from || pos > c->n)
                 return;
-        if (c->nrec > 0 && c->rec[(c->nrec - 1) % REC_MAX] == pos)
-                return;
+        if (c->nrec > 0 && c->rec[(c->nrec - 1) % REC_MAX] >= pos)
+                return; /* noted already (they come in order) */
         c->rec[c->nrec % REC_MAX] = (uint32_t)pos;
         c->nrec++;
 }
@@ -327,6 +327,10 @@ static void sched_run(struct cur *c, struct go_sched *s) {
         if (c->i == c->n || c->b[c->i] == '\n') {
                 /* scheddetail=1: the header ends here, P lines follow. */
                 s->detailed = true;
+                if (!c->recording && !(seen & (1u << 6))) {
+                        c_fail(c, "no per-P run queues");
+                        return;
+                }
         } else {
                 /* The per-P run queues: Go 1.19 " [1 2]\n", Go 1.26
                  * " [ 1 2 ] schedticks=[ 5 7 ]\n"; each number, space and
@@ -335,7 +339,15 @@ static void sched_run(struct cur *c, struct go_sched *s) {
                 uint64_t v = 0;
 
                 c_lit(c, " ");
-                v126 = c_peek(c, "[ ");
+                /* "[ " then a number is Go 1.26's; "[" then a foreign
+                 * line starting with a space is Go 1.19's. */
+                v126 = c_peek(c, "[ ") && (c_rem(c) == 2 || is_digit(c->b[c->i + 2]));
+                if (c_peek(c, "[ ")) {
+                        /* either version may end here */
+                        c_rec(c, c->i);
+                        c_rec(c, c->i + 1);
+                        c_rec(c, c->i + 2);
+                }
                 c_lit(c, v126 ? "[ " : "[");
                 for (;;) {
                         c_uint(c, &v);
@@ -356,6 +368,7 @@ static void sched_run(struct cur *c, struct go_sched *s) {
                         while (!c->fail && c_rem(c) > 0 && is_digit(c->b[c->i])) {
                                 c_uint(c, &v);
                                 s->schedticks_sum += v;
+                                s->nschedticks++;
                                 c_lit(c, " ");
                         }
                 }
@@ -651,6 +664,8 @@ static void trace_line(struct gotrace_stream *s, enum kind k, const union parsed
                 s->have_sched = true;
                 s->last_uptime_ms = u->sched.uptime_ms;
                 s->last_gomaxprocs = u->sched.gomaxprocs;
+                s->last_sched_needspinning = u->sched.has_needspinning;
+                s->last_sched_schedticks = u->sched.has_schedticks;
                 s->in_detail = u->sched.detailed;
                 if (u->sched.detailed) {
                         s->detail = u->sched;
@@ -668,6 +683,8 @@ static void trace_line(struct gotrace_stream *s, enum kind k, const union parsed
                 s->stats.gc_lines++;
                 s->have_gc = true;
                 s->last_gc = u->gc.num;
+                s->last_gc_has_stacks = u->gc.has_stacks;
+                s->last_gomaxprocs = u->gc.procs;
                 ev = (struct gotrace_event){ .type = GOTRACE_GC, .gc = &u->gc };
                 emit(s, &ev);
                 break;
@@ -787,27 +804,57 @@ static bool date_like(const char *f, size_t n) {
 
 static const char *seg(const struct gotrace_stream *s, unsigned i) { return s->held + s->seg_off[i]; }
 
+/* Is there a date "NNNN/NN/NN" or "NNNN-NN-NN" across b[p] in b[0..n)? */
+static bool cuts_a_date(const char *b, size_t n, size_t p) {
+        for (size_t q = p > 9 ? p - 9 : 0; q < p && q + 10 <= n; q++) {
+                const char *d = b + q;
+
+                if (is_digit(d[0]) && is_digit(d[1]) && is_digit(d[2]) && is_digit(d[3]) &&
+                    (d[4] == '/' || d[4] == '-') && is_digit(d[5]) && is_digit(d[6]) && d[7] == d[4] &&
+                    is_digit(d[8]) && is_digit(d[9]))
+                        return true;
+        }
+        return false;
+}
+
 /* The score of cutting held line j after p bytes (p >= 1). See gotrace.h. */
 static int cut_score(const struct gotrace_stream *s, unsigned j, size_t p) {
         const char *b = seg(s, j);
-        int sc = j > 0 ? -2 : 0; /* one more foreign line inside: fewer is likelier */
+        int sc = j > 0 ? -1 : 0; /* one more foreign line inside: fewer is likelier */
 
+        if (is_digit(b[p - 1]) && is_digit(b[p]))
+                sc -= 1; /* a number cut short: likelier whole */
         if (date_like(b + p, s->seg_len[j] - p))
-                sc += 3; /* a log line's date: "2026/12/01 ..." */
-        else if (is_digit(b[p - 1]) && !is_digit(b[p]))
-                sc += 1; /* the number ended where the foreign line began */
+                sc += 3; /* unless what follows is a log line's date: "2026/12/01 ..." */
+        else if (cuts_a_date(b, s->seg_len[j], p))
+                sc -= 4; /* the trace piece would end inside one */
         return sc;
 }
 
 static int context_score(const struct gotrace_stream *s, const union parsed *u) {
         int sc = 0;
 
-        if (s->held_kind == K_GC && s->have_gc && u->gc.num == s->last_gc + 1)
-                sc += 8;
+        /* The runtime does not change its format within a run, and
+         * GOMAXPROCS seldom changes. */
+        if (s->held_kind == K_GC && s->have_gc) {
+                if (u->gc.num == s->last_gc + 1)
+                        sc += 8;
+                if (u->gc.has_stacks == s->last_gc_has_stacks)
+                        sc += 4;
+                if (u->gc.procs == s->last_gomaxprocs)
+                        sc += 2;
+        }
         if (s->held_kind == K_SCHED) {
                 if (s->have_sched && u->sched.uptime_ms >= s->last_uptime_ms)
                         sc += 4;
+                if (s->have_sched && u->sched.has_needspinning == s->last_sched_needspinning &&
+                    u->sched.has_schedticks == s->last_sched_schedticks)
+                        sc += 4;
+                if (s->last_gomaxprocs && u->sched.gomaxprocs == s->last_gomaxprocs)
+                        sc += 2;
                 if (!u->sched.detailed && u->sched.nprocs_listed == u->sched.gomaxprocs)
+                        sc += 4;
+                if (u->sched.has_schedticks && u->sched.nschedticks == u->sched.gomaxprocs)
                         sc += 4;
         }
         return sc;
@@ -973,7 +1020,16 @@ static void release(struct gotrace_stream *s, bool force) {
 
 /* A whole line with its newline. */
 static void process_line(struct gotrace_stream *s, const char *b, size_t n) {
-        while (s->n_segs > 0 && (s->n_segs >= GOTRACE_HOLD_LINES || s->held_len + n > GOTRACE_HOLD_BYTES))
+        enum kind k = kind_of(s, b, n);
+        union parsed u;
+        /* A whole trace line of the held kind cannot be inside the held
+         * one (the runtime prints one gc line at a time, under its print
+         * lock, and SCHED lines come from sysmon alone): what is held was
+         * not a trace line, or the runtime was cut off in mid-line. */
+        bool whole = (k == K_SCHED || k == K_GC) && parse_full(k, b, n, &u);
+
+        while (s->n_segs > 0 && (s->n_segs >= GOTRACE_HOLD_LINES || s->held_len + n > GOTRACE_HOLD_BYTES ||
+                                 (whole && s->held_kind == (int)k)))
                 release(s, false);
         if (s->n_segs == 0) {
                 classify(s, b, n, true);

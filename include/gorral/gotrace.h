@@ -96,7 +96,7 @@ struct go_sched {
         uint64_t nprocs_listed;    /* per-P run queue entries seen (gomaxprocs when whole) */
         uint64_t runq_sum, runq_max;
         bool has_schedticks;       /* Go >= 1.26: schedticks=[ ... ] */
-        uint64_t schedticks_sum;
+        uint64_t schedticks_sum, nschedticks;
         bool detailed;             /* scheddetail=1: no per-P list on this line, P lines follow */
         uint64_t gcwaiting, nmidlelocked, stopwait, sysmonwait; /* detailed only (true/false: 1/0) */
         unsigned unknown_fields;   /* key=value fields skipped (a newer Go's) */
@@ -175,6 +175,7 @@ struct gotrace_stream {
         /* context for choosing among splits */
         bool have_gc, have_sched;
         uint64_t last_gc, last_uptime_ms, last_gomaxprocs;
+        bool last_gc_has_stacks, last_sched_needspinning, last_sched_schedticks;
         char *scratch;             /* reassembly buffer, GOTRACE_HOLD_BYTES */
         uint32_t *rec;             /* piece boundaries of one held line */
         struct gotrace_cand *cand, *cand_next; /* the ways the held lines may be cut so far */

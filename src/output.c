@@ -39,8 +39,19 @@ int output_lines_init(struct output_lines *a, const char *name, unsigned width, 
         size_t n = name ? strlen(name) : 0, padded;
 
         *a = (struct output_lines){ 0 };
-        if (!name_ok(name, n) || width > OUTPUT_NAME_MAX || line_max > OUTPUT_LINE_MAX)
+        if ((name && !name_ok(name, n)) || width > OUTPUT_NAME_MAX || line_max > OUTPUT_LINE_MAX)
                 return -EINVAL;
+        if (!name) {
+                /* No prefix: lines pass as they came. */
+                a->prefix = strdup("");
+                a->cont_prefix = strdup("");
+                a->line_max = line_max ? line_max : OUTPUT_LINE_MAX;
+                if (!a->prefix || !a->cont_prefix) {
+                        output_lines_done(a);
+                        return -ENOMEM;
+                }
+                return 0;
+        }
         padded = n > width ? n : width;
         a->prefix_len = padded + 3;
         a->prefix = malloc(a->prefix_len + 1);
@@ -458,6 +469,9 @@ struct output_stream {
         bool drop_mode;          /* a pause ran out: read and drop until the queue is half empty */
         struct loop_timer pause_timer;
         struct output_lines lines;
+        struct output_filter filter;
+        bool finished;           /* the filter was told the end */
+        bool in_feed, finishing; /* inside the filter's calls (their callers flush) */
         struct output_owner owner;
         uint64_t report_lines, report_bytes;
         struct loop_timer report_timer;
@@ -732,10 +746,37 @@ static void stream_emit(const struct output_line *line, void *userdata) {
                 report_drops(s);
 }
 
-static void stream_feed(struct output_stream *s, const char *buf, size_t n) {
+static void stream_lines(struct output_stream *s, const char *buf, size_t n) {
         if (output_lines_feed(&s->lines, buf, n, stream_emit, s) < 0)
                 log_msg(LOG_LEVEL_WARN, -ENOMEM, "service '%s': cannot hold a partial line, dropping part of it",
                         s->name);
+}
+
+static void stream_feed(struct output_stream *s, const char *buf, size_t n) {
+        if (s->filter.feed) {
+                s->in_feed = true;
+                s->filter.feed(s->filter.userdata, s, buf, n);
+                s->in_feed = false;
+        } else
+                stream_lines(s, buf, n);
+}
+
+void output_stream_pass(struct output_stream *s, const char *buf, size_t n) {
+        stream_lines(s, buf, n);
+        /* From the filter's own timer: nobody else flushes after it. */
+        if (!s->in_feed && !s->finishing)
+                writer_flush(s->w);
+}
+
+/* The end of the input: the filter lets go of what it holds, then the
+ * partial line goes out. */
+static void stream_finish(struct output_stream *s) {
+        if (s->filter.finish && !s->finished) {
+                s->finished = s->finishing = true;
+                s->filter.finish(s->filter.userdata, s);
+                s->finishing = false;
+        }
+        output_lines_finish(&s->lines, stream_emit, s);
 }
 
 static void stream_close(struct output_stream *s) {
@@ -746,7 +787,7 @@ static void stream_close(struct output_stream *s) {
 }
 
 static void stream_eof(struct output_stream *s) {
-        output_lines_finish(&s->lines, stream_emit, s);
+        stream_finish(s);
         writer_flush(s->w);
         stream_close(s);
         s->eof = true;
@@ -933,6 +974,11 @@ void output_dest_stats(const struct output *o, bool err, struct output_dest_stat
 }
 
 int output_stream_new(struct output *o, const char *name, int fd, bool err, struct output_stream **ret) {
+        return output_stream_new_filtered(o, name, fd, err, NULL, ret);
+}
+
+int output_stream_new_filtered(struct output *o, const char *name, int fd, bool err, const struct output_filter *f,
+                               struct output_stream **ret) {
         struct output_stream *s;
         int r, fl;
 
@@ -946,9 +992,15 @@ int output_stream_new(struct output *o, const char *name, int fd, bool err, stru
         s->o = o;
         s->fd = fd;
         s->err = err;
+        if (f)
+                s->filter = *f;
         loop_timer_init(&s->report_timer, on_report_timer, s);
         loop_timer_init(&s->pause_timer, on_pause_timer, s);
-        r = output_lines_init(&s->lines, name, o->name_width, OUTPUT_LINE_MAX);
+        if (!name) {
+                r = -EINVAL;
+                goto fail;
+        }
+        r = output_lines_init(&s->lines, f && f->no_prefix ? NULL : name, o->name_width, OUTPUT_LINE_MAX);
         if (r < 0)
                 goto fail;
         s->name = strdup(name);
@@ -1008,7 +1060,7 @@ struct output_stream *output_stream_free(struct output_stream *s) {
                         break;
                 }
         }
-        output_lines_finish(&s->lines, stream_emit, s);
+        stream_finish(s);
         writer_flush(s->w);
         loop_timer_disarm(o->loop, &s->report_timer);
         report_drops(s);

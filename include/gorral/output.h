@@ -143,7 +143,8 @@ struct output_lines {
 };
 
 /* name: 1..OUTPUT_NAME_MAX bytes, no control characters; padded with spaces
- * to width (0: none; at most OUTPUT_NAME_MAX); line_max: 1..OUTPUT_LINE_MAX
+ * to width (0: none; at most OUTPUT_NAME_MAX); NULL: no prefix at all (the
+ * lines pass as they came, cut only past line_max); line_max: 1..OUTPUT_LINE_MAX
  * (0: OUTPUT_LINE_MAX). 0, -EINVAL or -ENOMEM. */
 int output_lines_init(struct output_lines *a, const char *name, unsigned width, size_t line_max);
 /* Frees the buffers (the partial line is lost: call output_lines_finish
@@ -248,6 +249,24 @@ void output_dest_stats(const struct output *o, bool err, struct output_dest_stat
  * readable) until output_stream_free(). 0, -EINVAL (name), -ENOMEM, or
  * loop_add_fd()'s -errno. */
 int output_stream_new(struct output *o, const char *name, int fd, bool err, struct output_stream **ret);
+/* A stream whose bytes go through a filter before the line assembler: the
+ * GODEBUG trace reader (gotrace.h, fed by monitor.c) takes the trace lines
+ * out of a service's stderr and hands the rest on with output_stream_pass().
+ * feed gets every chunk read; finish is called once, at EOF or
+ * output_stream_free(), before the partial line is flushed, so the filter
+ * can let go of lines it holds. no_prefix: lines keep no "NAME | " (a
+ * service traced without output.prefix: its stderr passes as it was). */
+struct output_filter {
+        void (*feed)(void *userdata, struct output_stream *s, const char *buf, size_t n);
+        void (*finish)(void *userdata, struct output_stream *s);
+        void *userdata;
+        bool no_prefix;
+};
+int output_stream_new_filtered(struct output *o, const char *name, int fd, bool err, const struct output_filter *f,
+                               struct output_stream **ret);
+/* From a filter: bytes for the line assembler (and so the destination). */
+void output_stream_pass(struct output_stream *s, const char *buf, size_t n);
+
 /* Read what the pipe holds now (at most OUTPUT_DRAIN_MAX bytes, without
  * waiting), flush the partial line, queue and try to write it, report
  * pending drops, close. Its lines already queued are still written.

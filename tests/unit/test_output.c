@@ -1275,3 +1275,18 @@ Test(output, throughput) {
         loop_free(l);
         free(block);
 }
+
+/* A stream without a prefix (a traced service without output.prefix):
+ * lines pass as they came, cut only past the limit. */
+Test(output_lines, no_prefix) {
+        struct output_lines a;
+        struct collect c = { 0 };
+
+        cr_assert_eq(output_lines_init(&a, NULL, 8, 16), 0);
+        cr_assert_eq(a.prefix_len, 0);
+        cr_assert_eq(output_lines_feed(&a, "one\ntwo\n0123456789abcdefXY\n", 28, collect_emit, &c), 0);
+        cr_assert_str_eq(c.out.p, "one\ntwo\n0123456789abcdef\nXY\n");
+        cr_assert_eq(c.n_split, 1);
+        output_lines_done(&a);
+        free(c.out.p);
+}

@@ -37,6 +37,7 @@ void config_service_defaults(struct config_service *s) {
                 .mem_ratio_ppm = 900000,
                 .ready_interval_usec = 1000000ULL,
                 .ready_timeout_usec = 30 * 1000000ULL,
+                .sample_interval_usec = 5 * 1000000ULL,
         };
 }
 
@@ -80,6 +81,9 @@ void config_service_done(struct config_service *s) {
         for (size_t i = 0; i < s->n_deps; i++)
                 free(s->deps[i].name);
         free(s->deps);
+        free(s->metrics_url);
+        free(s->pprof_url);
+        free(s->scrape_socket);
         *s = (struct config_service){ 0 };
 }
 
@@ -89,12 +93,15 @@ int config_service_copy(struct config_service *dst, const struct config_service 
         c.name = NULL;
         c.argv = c.env = c.ready_exec = NULL;
         c.working_dir = c.ready_tcp = NULL;
+        c.metrics_url = c.pprof_url = c.scrape_socket = NULL;
         c.groups = NULL;
         c.deps = NULL;
         c.n_deps = 0;
         if (str_copy(src->name, &c.name) < 0 || strv_copy(src->argv, &c.argv) < 0 ||
             strv_copy(src->env, &c.env) < 0 || str_copy(src->working_dir, &c.working_dir) < 0 ||
-            str_copy(src->ready_tcp, &c.ready_tcp) < 0 || strv_copy(src->ready_exec, &c.ready_exec) < 0)
+            str_copy(src->ready_tcp, &c.ready_tcp) < 0 || strv_copy(src->ready_exec, &c.ready_exec) < 0 ||
+            str_copy(src->metrics_url, &c.metrics_url) < 0 || str_copy(src->pprof_url, &c.pprof_url) < 0 ||
+            str_copy(src->scrape_socket, &c.scrape_socket) < 0)
                 goto oom;
         if (src->n_groups) {
                 c.groups = malloc(src->n_groups * sizeof *c.groups);

@@ -28,7 +28,9 @@
 
 #include "gorral/config.h"
 #include "gorral/envfile.h"
+#include "gorral/http.h"
 #include "gorral/limits.h"
+#include "gorral/probe.h"
 #include "gorral/log.h"
 #include "gorral/service.h"
 #include "gorral/signals.h"
@@ -981,9 +983,11 @@ enum field {
         F_STOP_SIGNAL, F_STOP_TIMEOUT, F_SIGNAL_GROUP, F_SETSID, F_PDEATHSIG, F_CRITICAL,
         F_CPU, F_MEMORY, F_GOMAXPROCS, F_GOMEMLIMIT, F_ROUNDING, F_MIN_PROCS, F_MEM_RATIO,
         F_READY, F_DEPS, F_CPUS, F_STRICT,
+        F_WATCH, F_SAMPLE_INTERVAL, F_METRICS_URL, F_PPROF_URL, F_SOCKET, F_SCHEDTRACE, F_GCTRACE,
+        F_PASSTHROUGH,
         _F_MAX,
         /* Groups: a key whose value is a mapping of fields. */
-        G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO, G_NO_LIMITS,
+        G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO, G_NO_LIMITS, G_GODEBUG,
 };
 
 struct key {
@@ -1009,6 +1013,9 @@ static const struct key service_keys[] = {
         { "mem_ratio", F_MEM_RATIO, false },     { "ready", F_READY, false },
         { "depends_on", F_DEPS, false },         { "cpus", F_CPUS, false },
         { "strict", F_STRICT, false },
+        { "watch", F_WATCH, false },             { "sample_interval", F_SAMPLE_INTERVAL, false },
+        { "metrics_url", F_METRICS_URL, false }, { "pprof_url", F_PPROF_URL, false },
+        { "socket", F_SOCKET, false },           { "godebug", G_GODEBUG, false },
         /* gorral run's flags, for those who think in them: */
         { "no_gomaxprocs", F_GOMAXPROCS, true }, { "no_gomemlimit", F_GOMEMLIMIT, true },
         { "no_limits", G_NO_LIMITS, true },
@@ -1018,6 +1025,10 @@ static const struct key backoff_keys[] = {
 };
 static const struct key budget_keys[] = { { "restarts", F_BUDGET, false }, { "window", F_WINDOW, false } };
 static const struct key resources_keys[] = { { "cpu", F_CPU, false }, { "memory", F_MEMORY, false } };
+static const struct key godebug_keys[] = {
+        { "schedtrace", F_SCHEDTRACE, false }, { "gctrace", F_GCTRACE, false },
+        { "passthrough", F_PASSTHROUGH, false },
+};
 static const struct key go_keys[] = {
         { "gomaxprocs", F_GOMAXPROCS, false }, { "gomemlimit", F_GOMEMLIMIT, false }, { "rounding", F_ROUNDING, false },
         { "min_procs", F_MIN_PROCS, false },   { "mem_ratio", F_MEM_RATIO, false },
@@ -1114,6 +1125,7 @@ static int record(struct parser *p, const char *path, const struct ynode *k, con
                 case G_BACKOFF: keys = backoff_keys; n = ELEMENTSOF(backoff_keys); break;
                 case G_BUDGET: keys = budget_keys; n = ELEMENTSOF(budget_keys); break;
                 case G_RESOURCES: keys = resources_keys; n = ELEMENTSOF(resources_keys); break;
+                case G_GODEBUG: keys = godebug_keys; n = ELEMENTSOF(godebug_keys); break;
                 default: keys = go_keys; n = ELEMENTSOF(go_keys); break;
                 }
                 return sort_into(p, path, v, keys, n, rs, seen, in_defaults);
@@ -1606,6 +1618,76 @@ static bool tcp_target_ok(const char *s) {
         return parse_u64(colon + 1, &port) == 0 && port >= 1 && port <= 65535;
 }
 
+static char *path_value(struct parser *p, const char *path, const struct ynode *n, size_t max);
+
+/* An http:// URL for a scrape (http_url_parse() is the judge). */
+static char *url_value(struct parser *p, const struct rec *r) {
+        char *v = str_value(p, r->path, r->node, "an http:// URL");
+        const char *why = NULL;
+        char b[128];
+
+        if (v && strlen(v) > CONFIG_MAX_URL)
+                why = "too long";
+        else if (v) {
+                struct http_url u;
+                int e = http_url_parse(v, &u, &why);
+
+                http_url_done(&u);
+                if (e == -ENOMEM)
+                        p->oom = e;
+                if (e == 0)
+                        return v;
+        }
+        if (v)
+                perr(p, r->node->line, r->node->col, "%s: invalid URL %s: %s (expected e.g. "
+                     "http://127.0.0.1:8080/metrics)", r->path, qv(r->node, b, sizeof b), why ? why : "malformed");
+        free(v);
+        return NULL;
+}
+
+static void parse_watch(struct parser *p, const struct recs *rs, struct config_service *s) {
+        const struct rec *r;
+
+        if ((r = &rs->f[F_WATCH])->node)
+                bool_value(p, r->path, r->node, &s->watch);
+        if ((r = &rs->f[F_SAMPLE_INTERVAL])->node)
+                duration_value(p, r->path, r->node, CONFIG_MIN_SAMPLE_USEC, CONFIG_MAX_SAMPLE_USEC, "1h",
+                               &s->sample_interval_usec);
+        if ((r = &rs->f[F_METRICS_URL])->node)
+                s->metrics_url = url_value(p, r);
+        if ((r = &rs->f[F_PPROF_URL])->node)
+                s->pprof_url = url_value(p, r);
+        if ((r = &rs->f[F_SOCKET])->node) {
+                /* sun_path holds 108 bytes with the NUL. */
+                s->scrape_socket = path_value(p, r->path, r->node, 107);
+                if (s->scrape_socket && !rs->f[F_METRICS_URL].node && !rs->f[F_PPROF_URL].node)
+                        pwarn(p, r->node->line, r->node->col, "%s: no metrics_url or pprof_url to fetch over it",
+                              r->path);
+        }
+        if ((r = &rs->f[F_SCHEDTRACE])->node) {
+                bool on;
+
+                /* schedtrace: 1s, or false/off to say it is off. */
+                if (r->node->type == Y_SCALAR && r->node->plain &&
+                    (!strcasecmp(r->node->s, "false") || !strcasecmp(r->node->s, "off")))
+                        s->schedtrace_usec = 0;
+                else if (r->node->type == Y_SCALAR && r->node->plain && !strcasecmp(r->node->s, "true")) {
+                        (void)bool_value(p, r->path, r->node, &on);
+                        s->schedtrace_usec = 1000000ULL;
+                } else
+                        duration_value(p, r->path, r->node, 1000, CONFIG_MAX_SAMPLE_USEC, "1h", &s->schedtrace_usec);
+                if (s->schedtrace_usec % 1000) {
+                        pwarn(p, r->node->line, r->node->col, "%s: Go counts schedtrace in milliseconds: rounded "
+                              "down to %llums", r->path, (unsigned long long)(s->schedtrace_usec / 1000));
+                        s->schedtrace_usec -= s->schedtrace_usec % 1000;
+                }
+        }
+        if ((r = &rs->f[F_GCTRACE])->node)
+                bool_value(p, r->path, r->node, &s->gctrace);
+        if ((r = &rs->f[F_PASSTHROUGH])->node)
+                bool_value(p, r->path, r->node, &s->trace_passthrough);
+}
+
 static void parse_ready(struct parser *p, const struct rec *r, struct config_service *s) {
         static const char *const names[] = { "tcp", "exec", "notify", "interval", "timeout" };
         const struct ynode *m = r->node;
@@ -1777,21 +1859,18 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
         uint64_t u;
         int i;
 
-        /* gorral run's defaults. */
-        s->restart = SERVICE_RESTART_NO;
-        s->backoff_initial_usec = 100 * 1000ULL;
-        s->backoff_max_usec = 30 * 1000000ULL;
-        s->jitter_pct = 20;
-        s->restart_budget = 5;
-        s->restart_window_usec = 60 * 1000000ULL;
-        s->start_grace_usec = 1000000ULL;
-        s->stop_signal = SIGTERM;
-        s->stop_timeout_usec = 10 * 1000000ULL;
-        s->gomaxprocs_mode = s->gomemlimit_mode = CONFIG_GO_AUTO;
-        s->rounding = LIMITS_ROUND_CEIL;
-        s->mem_ratio_ppm = 900000;
-        s->ready_interval_usec = 1000000ULL;
-        s->ready_timeout_usec = 30 * 1000000ULL;
+        /* gorral run's defaults (its position kept); a file's services
+         * are watched unless they say otherwise. */
+        {
+                char *name = s->name;
+                unsigned line = s->line, column = s->column;
+
+                config_service_defaults(s);
+                s->name = name;
+                s->line = line;
+                s->column = column;
+                s->watch = true;
+        }
 
         if ((r = &rs->f[F_COMMAND])->node)
                 s->argv = argv_value(p, r->path, r->node);
@@ -2006,6 +2085,7 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
                 bool_value(p, r->path, r->node, &s->strict);
         if ((r = &rs->f[F_READY])->node)
                 parse_ready(p, r, s);
+        parse_watch(p, rs, s);
         if ((r = &rs->f[F_DEPS])->node)
                 parse_deps(p, r, s);
 
@@ -2218,6 +2298,61 @@ static void control_key(struct parser *p, struct config *c, int which _unused_, 
         c->control_socket = path_value(p, path, v, 107);
 }
 
+/* What http_server_new() takes: HOST:PORT, [V6]:PORT, :PORT, unix:/PATH. */
+static int listen_check(const char *v, const char **reterr) {
+        struct probe_tcp_target t;
+        uint64_t port;
+
+        if (!strncmp(v, "unix:", 5)) {
+                if (v[5] != '/' || strlen(v + 5) > 107) {
+                        *reterr = "unix: needs an absolute path of at most 107 bytes";
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (v[0] == ':') {
+                if (parse_u64(v + 1, &port) < 0 || port > 65535) {
+                        *reterr = "the port is not a number from 0 to 65535";
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        {
+                /* The probe's parser, which refuses port 0: a listener may
+                 * take it (any free port, logged at start). */
+                char b[PROBE_TCP_TARGET_MAX + 1];
+                size_t n = strlen(v);
+
+                if (n > PROBE_TCP_TARGET_MAX) {
+                        *reterr = "too long";
+                        return -EINVAL;
+                }
+                memcpy(b, v, n + 1);
+                if (n >= 2 && b[n - 1] == '0' && b[n - 2] == ':')
+                        b[n - 1] = '1';
+                if (probe_parse_tcp_target(b, &t) < 0) {
+                        *reterr = "not HOST:PORT with a numeric host (or localhost)";
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+static void metrics_key(struct parser *p, struct config *c, int which _unused_, const char *path,
+                        const struct ynode *v) {
+        const char *why = NULL;
+        char b[128];
+
+        free(c->metrics_listen);
+        c->metrics_listen = str_value(p, path, v, "an address (e.g. 127.0.0.1:9321, [::1]:9321, :9321)");
+        if (c->metrics_listen && listen_check(c->metrics_listen, &why) < 0) {
+                perr(p, v->line, v->col, "%s: invalid address %s: %s (expected HOST:PORT, e.g. 127.0.0.1:9321, "
+                     "[::1]:9321 or :9321 for every address)", path, qv(v, b, sizeof b), why ? why : "malformed");
+                free(c->metrics_listen);
+                c->metrics_listen = NULL;
+        }
+}
+
 static void output_key(struct parser *p, struct config *c, int which _unused_, const char *path,
                        const struct ynode *v) {
         bool b;
@@ -2281,29 +2416,17 @@ static void pairs_value(struct parser *p, const char *path, const struct ynode *
         }
 }
 
-static void cfg_service_done(struct config_service *s) {
-        free(s->name);
-        strv_free(s->argv);
-        strv_free(s->env);
-        free(s->working_dir);
-        free(s->groups);
-        free(s->ready_tcp);
-        strv_free(s->ready_exec);
-        for (size_t i = 0; i < s->n_deps; i++)
-                free(s->deps[i].name);
-        free(s->deps);
-}
-
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
         free(c->path);
         free(c->control_socket);
+        free(c->metrics_listen);
         free(c->state_dir);
         free(c->remap_exit);
         free(c->rewrite);
         for (size_t i = 0; i < c->n_services; i++)
-                cfg_service_done(&c->services[i]);
+                config_service_done(&c->services[i]);
         free(c->services);
         free(c);
         return NULL;
@@ -2318,7 +2441,9 @@ const struct config_service *config_find_service(const struct config *c, const c
 
 static void walk_top(struct parser *p, const struct ynode *root, struct config *c) {
         static const char *const top[] = { "log", "control", "state_dir", "output", "defaults", "services",
-                                           "drain_delay", "remap_exit", "rewrite", "log_format", "log_level" };
+                                           "drain_delay", "remap_exit", "rewrite", "log_format", "log_level",
+                                           "metrics" };
+        static const char *const metrics_names[] = { "listen" };
         static const char *const log_names[] = { "format", "level" };
         static const char *const control_names[] = { "socket" };
         static const char *const output_names[] = { "prefix" };
@@ -2361,6 +2486,7 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                         break;
                 case 7: pairs_value(p, "remap_exit", v, false, &c->remap_exit, &c->n_remap_exit); break;
                 case 8: pairs_value(p, "rewrite", v, true, &c->rewrite, &c->n_rewrite); break;
+                case 11: walk_small_map(p, "metrics", v, metrics_names, 1, metrics_key, c); break;
                 case 9:
                 case 10:
                         /* gorral run's --log-format/--log-level spelling. */
@@ -2390,7 +2516,7 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                          * errors come first and once. */
                         apply_records(p, &drec, &ds, false, "defaults");
                 }
-                cfg_service_done(&ds);
+                config_service_done(&ds);
         }
 
         if (!services || is_null(services)) {
@@ -2616,7 +2742,14 @@ int config_service_equal(const struct config_service *a, const struct config_ser
                      a->cpus_override != b->cpus_override || a->strict != b->strict ||
                      a->ready != b->ready || !str_eq(a->ready_tcp, b->ready_tcp) ||
                      !strv_eq(a->ready_exec, b->ready_exec) || a->ready_interval_usec != b->ready_interval_usec ||
-                     a->ready_timeout_usec != b->ready_timeout_usec || a->n_deps != b->n_deps;
+                     a->ready_timeout_usec != b->ready_timeout_usec || a->n_deps != b->n_deps ||
+                     /* Watching: the trace settings are in the child's
+                      * GODEBUG, so any change restarts (simple, and said
+                      * in config/gorral.yaml). */
+                     a->watch != b->watch || a->sample_interval_usec != b->sample_interval_usec ||
+                     !str_eq(a->metrics_url, b->metrics_url) || !str_eq(a->pprof_url, b->pprof_url) ||
+                     !str_eq(a->scrape_socket, b->scrape_socket) || a->schedtrace_usec != b->schedtrace_usec ||
+                     a->gctrace != b->gctrace || a->trace_passthrough != b->trace_passthrough;
 
         for (size_t i = 0; !other && i < a->n_deps; i++)
                 if (!str_eq(a->deps[i].name, b->deps[i].name) || a->deps[i].condition != b->deps[i].condition)

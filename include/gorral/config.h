@@ -31,6 +31,9 @@
 #define CONFIG_MAX_ARGS 4096u      /* command / ready.exec elements */
 #define CONFIG_MAX_ENV 4096u       /* variables of one service */
 #define CONFIG_MAX_MAPPINGS 64u    /* remap_exit, rewrite entries */
+#define CONFIG_MAX_URL 2048u       /* metrics_url, pprof_url */
+#define CONFIG_MIN_SAMPLE_USEC 100000ULL        /* sample_interval: 100ms */
+#define CONFIG_MAX_SAMPLE_USEC 3600000000ULL    /* 1h */
 
 enum config_probe { CONFIG_PROBE_NONE, CONFIG_PROBE_TCP, CONFIG_PROBE_EXEC, CONFIG_PROBE_NOTIFY };
 enum config_condition { CONFIG_DEP_STARTED, CONFIG_DEP_READY, CONFIG_DEP_COMPLETED };
@@ -89,6 +92,18 @@ struct config_service {
         uint64_t ready_interval_usec, ready_timeout_usec; /* 1s, 30s */
         struct config_dep *deps;
         size_t n_deps;
+        /* Watching (monitor.h): what the samplers read, every
+         * sample_interval. A file's services are watched unless
+         * watch: false; gorral run's one service only when a watching
+         * option is given (a plain run makes no wakeup while idle). */
+        bool watch;
+        uint64_t sample_interval_usec;   /* 5s */
+        char *metrics_url;               /* Prometheus text / OpenMetrics endpoint; NULL none */
+        char *pprof_url;                 /* goroutine profile, ?debug=1; NULL none */
+        char *scrape_socket;             /* socket: a unix socket both URLs are fetched over; NULL: TCP */
+        uint64_t schedtrace_usec;        /* godebug.schedtrace: GODEBUG=schedtrace=MS; 0 off */
+        bool gctrace;                    /* godebug.gctrace: GODEBUG=gctrace=1 */
+        bool trace_passthrough;          /* godebug.passthrough: trace lines still reach stderr */
 };
 
 struct config_pair {
@@ -100,7 +115,8 @@ struct config {
         int log_format, log_level;       /* enum log_format / log_level from log.h; -1 unset */
         char *control_socket;            /* NULL: default */
         char *state_dir;                 /* NULL: nothing written */
-        bool output_prefix;              /* default true */
+        bool output_prefix;              /* default false */
+        char *metrics_listen;            /* metrics.listen: the /metrics exporter's address; NULL off */
         uint64_t drain_delay_usec;       /* as gorral run's --drain-delay; default 0 */
         struct config_pair *remap_exit;  /* remap_exit: {143: 0}: exit codes 0-255 */
         size_t n_remap_exit;

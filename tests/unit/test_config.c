@@ -786,3 +786,66 @@ Test(config, missing_file) {
         cr_assert(strstr(d.v[0].message, "cannot read the configuration"));
         config_diags_done(&d);
 }
+
+Test(config, watching_keys) {
+        struct config_context ctx = ctx_default();
+        struct config_diags d = { 0 };
+        struct config *c = parse_ok("metrics: {listen: \"127.0.0.1:9321\"}\n"
+                                    "defaults: {sample_interval: 2s}\n"
+                                    "services:\n"
+                                    "  api:\n"
+                                    "    command: [/bin/api]\n"
+                                    "    metrics_url: http://127.0.0.1:8080/metrics\n"
+                                    "    pprof_url: http://[::1]:8080/debug/pprof/goroutine?debug=1\n"
+                                    "    socket: /run/api.sock\n"
+                                    "    godebug: {schedtrace: 250ms, gctrace: yes, passthrough: true}\n"
+                                    "  off:\n"
+                                    "    command: [/bin/off]\n"
+                                    "    watch: false\n"
+                                    "    godebug: {schedtrace: off}\n",
+                                    &ctx, &d);
+        const struct config_service *api = config_find_service(c, "api"), *off = config_find_service(c, "off");
+
+        cr_assert_eq(d.n, 0);
+        cr_assert_str_eq(c->metrics_listen, "127.0.0.1:9321");
+        cr_assert(api->watch, "a file's services are watched by default");
+        cr_assert_eq(api->sample_interval_usec, 2000000, "from defaults");
+        cr_assert_str_eq(api->metrics_url, "http://127.0.0.1:8080/metrics");
+        cr_assert_str_eq(api->pprof_url, "http://[::1]:8080/debug/pprof/goroutine?debug=1");
+        cr_assert_str_eq(api->scrape_socket, "/run/api.sock");
+        cr_assert_eq(api->schedtrace_usec, 250000);
+        cr_assert(api->gctrace && api->trace_passthrough);
+        cr_assert_not(off->watch);
+        cr_assert_eq(off->schedtrace_usec, 0);
+        cr_assert_null(off->metrics_url);
+        {
+                /* A change to any watching setting is a change (restart). */
+                struct config_service cp;
+                bool policy = true;
+
+                cr_assert_eq(config_service_copy(&cp, api), 0);
+                cr_assert_eq(config_service_equal(&cp, api, &policy), 1);
+                free(cp.metrics_url);
+                cp.metrics_url = strdup("http://127.0.0.1:8081/metrics");
+                cr_assert_eq(config_service_equal(&cp, api, &policy), 0);
+                cr_assert_not(policy);
+                config_service_done(&cp);
+        }
+        config_free(c);
+        config_diags_done(&d);
+}
+
+Test(config, watching_errors) {
+        parse_bad("services:\n  a:\n    command: [x]\n    metrics_url: https://127.0.0.1/metrics\n", 4, 18,
+                  "invalid URL \"https://127.0.0.1/metrics\"");
+        parse_bad("services:\n  a:\n    command: [x]\n    pprof_url: http://user@127.0.0.1/x\n", 4, 16, "invalid URL");
+        parse_bad("services:\n  a:\n    command: [x]\n    sample_interval: 50ms\n", 4, 22, "sample_interval");
+        parse_bad("services:\n  a:\n    command: [x]\n    godebug: {schedtrace: 1s, tracing: on}\n", 4, 31,
+                  "tracing");
+        parse_bad("services:\n  a:\n    command: [x]\n    godebug: {gctrace: maybe}\n", 4, 24, "true or false");
+        parse_bad("metrics: {listen: \"example.com:9321\"}\nservices:\n  a: {command: [x]}\n", 1, 19,
+                  "invalid address");
+        parse_bad("metrics: {listen: \"127.0.0.1:99999\"}\nservices:\n  a: {command: [x]}\n", 1, 19,
+                  "invalid address");
+        parse_bad("metrics: {port: 1}\nservices:\n  a: {command: [x]}\n", 1, 11, "port");
+}

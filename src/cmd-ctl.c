@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gorral/commands.h"
@@ -29,16 +30,27 @@ struct ctl_args {
         const char *signal;
         uint64_t timeout_usec;
         bool json;
+        bool watch;
+        uint64_t interval_usec;                /* --watch: between redraws */
 };
 
 static void usage(FILE *f, const char *cmd) {
         if (strcmp(cmd, "status") == 0)
-                fprintf(f, "Usage: gorral status [NAME] [--json] [--control PATH] [--timeout DURATION]\n\n"
+                fprintf(f, "Usage: gorral status [NAME] [--json] [--watch [--interval DURATION]]\n"
+                           "                     [--control PATH] [--timeout DURATION]\n\n"
                            "Show the services of a running gorral: name, state, pid, uptime, restarts,\n"
-                           "last exit status, cgroup, and the GOMAXPROCS/GOMEMLIMIT it gave them.\n"
+                           "last exit status, cgroup, the GOMAXPROCS/GOMEMLIMIT it gave them, and for a\n"
+                           "watched service its latest sample: OS threads, goroutines, RSS, throttled\n"
+                           "CFS periods (\"-\": not known).\n"
                            "  --json        {\"services\": [{\"name\", \"state\", \"pid\", \"restarts\", \"last_exit\",\n"
-                           "                \"uptime_seconds\", \"cgroup\", \"gomaxprocs\", \"gomemlimit\"}, ...]}\n"
-                           "                (numbers are integers or null)\n");
+                           "                \"uptime_seconds\", \"cgroup\", \"gomaxprocs\", \"gomemlimit\", ...}, ...]}\n"
+                           "                (numbers are integers or null); a watched service adds\n"
+                           "                \"go_version\", \"module\", \"sample_age_seconds\", \"sample\" (every\n"
+                           "                value it has: threads, goroutines, cpu_throttled_periods, ...)\n"
+                           "                and \"scrape_errors\" (by reason)\n"
+                           "  --watch       redraw every --interval (default 2s) as top does; plain\n"
+                           "                tables one after another when stdout is not a terminal.\n"
+                           "                Ends on SIGINT, or when gorral goes away\n");
         else if (strcmp(cmd, "signal") == 0)
                 fprintf(f, "Usage: gorral signal NAME SIGNAL [--control PATH] [--timeout DURATION]\n\n"
                            "Send SIGNAL (HUP, SIGUSR1, 10...) to service NAME's process (group).\n");
@@ -75,7 +87,7 @@ static int parse_args(int argc, char **argv, struct ctl_args *a) {
         size_t n_pos = 0, want_min, want_max;
         bool opts = true;
 
-        *a = (struct ctl_args){ .cmd = argv[0], .timeout_usec = CTL_TIMEOUT_USEC };
+        *a = (struct ctl_args){ .cmd = argv[0], .timeout_usec = CTL_TIMEOUT_USEC, .interval_usec = 2000000 };
         for (int i = 1; i < argc; i++) {
                 const char *s = argv[i];
                 const char *val = NULL;
@@ -100,6 +112,23 @@ static int parse_args(int argc, char **argv, struct ctl_args *a) {
                 }
                 if (strcmp(s, "--json") == 0 && strcmp(a->cmd, "status") == 0) {
                         a->json = true;
+                        continue;
+                }
+                if (strcmp(s, "--watch") == 0 && strcmp(a->cmd, "status") == 0) {
+                        a->watch = true;
+                        continue;
+                }
+                if (strcmp(a->cmd, "status") == 0 &&
+                    (strcmp(s, "--interval") == 0 || strncmp(s, "--interval=", 11) == 0)) {
+                        if (s[10] == '=')
+                                val = s + 11;
+                        else if (i + 1 >= argc)
+                                return usage_error(a->cmd, "%s needs a value", s);
+                        else
+                                val = argv[++i];
+                        if (parse_duration_usec(val, &a->interval_usec) < 0 || a->interval_usec < 100000 ||
+                            a->interval_usec > 3600 * UINT64_C(1000000))
+                                return usage_error(a->cmd, "invalid --interval '%s' (100ms to 1h)", val);
                         continue;
                 }
                 if (strncmp(s, "--control=", 10) == 0)
@@ -300,16 +329,26 @@ static void cell_duration(const struct json_value *v, char *buf, size_t n) {
                 snprintf(buf, n, "%" PRId64 "d%" PRId64 "h", s / 86400, s / 3600 % 24);
 }
 
+/* A number of a sample: integers as such, others with one decimal. */
+static void cell_num(const struct json_value *v, char *buf, size_t n) {
+        if (v && v->type == JSON_REAL)
+                snprintf(buf, n, v->real == (double)(int64_t)v->real ? "%.0f" : "%.1f", v->real);
+        else
+                cell_int(v, buf, n);
+}
+
 static void cell_bytes(const struct json_value *v, char *buf, size_t n) {
         static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
         double d;
         int u = -1;
 
-        if (!v || v->type != JSON_INT || v->integer < 1024) {
-                cell_int(v, buf, n);
+        if (v && v->type == JSON_REAL && v->real >= 1024)
+                d = v->real;
+        else if (!v || v->type != JSON_INT || v->integer < 1024) {
+                cell_num(v, buf, n);
                 return;
-        }
-        d = (double)v->integer;
+        } else
+                d = (double)v->integer;
         while (u + 1 < (int)ELEMENTSOF(units) && d >= 1024) {
                 d /= 1024;
                 u++;
@@ -334,7 +373,22 @@ static const struct column {
         { "CGROUP", "cgroup", cell_text },
         { "GOMAXPROCS", "gomaxprocs", cell_int },
         { "GOMEMLIMIT", "gomemlimit", cell_bytes },
+        /* The latest sample (a member of "sample"). */
+        { "THREADS", "sample.threads", cell_num },
+        { "GOROUTINES", "sample.goroutines", cell_num },
+        { "RSS", "sample.rss_bytes", cell_bytes },
+        { "THROTTLED", "sample.cpu_throttled_periods", cell_num },
 };
+
+/* A column's member: "sample.x" is x of the service's "sample" object. */
+static const struct json_value *column_value(const struct json_value *s, const char *key) {
+        if (strncmp(key, "sample.", 7) == 0) {
+                const struct json_value *smp = json_get(s, "sample");
+
+                return smp && smp->type == JSON_OBJECT ? json_get(smp, key + 7) : NULL;
+        }
+        return json_get(s, key);
+}
 #define CELL_MAX 256
 
 /* Display width: UTF-8 continuation bytes take no column. */
@@ -363,7 +417,7 @@ static int print_table(const struct json_value *services) {
                 for (size_t c = 0; c < ELEMENTSOF(columns); c++) {
                         size_t w;
 
-                        columns[c].cell(json_get(s, columns[c].key), cell, sizeof cell);
+                        columns[c].cell(column_value(s, columns[c].key), cell, sizeof cell);
                         w = text_width(cell);
                         if (w > width[c])
                                 width[c] = w;
@@ -372,7 +426,7 @@ static int print_table(const struct json_value *services) {
                 print_cell(columns[c].header, width[c], c + 1 == ELEMENTSOF(columns));
         for (const struct json_value *s = services->child; s; s = s->next)
                 for (size_t c = 0; c < ELEMENTSOF(columns); c++) {
-                        columns[c].cell(json_get(s, columns[c].key), cell, sizeof cell);
+                        columns[c].cell(column_value(s, columns[c].key), cell, sizeof cell);
                         print_cell(cell, width[c], c + 1 == ELEMENTSOF(columns));
                 }
         return 0;
@@ -397,15 +451,101 @@ static int print_json(const struct json_value *services) {
         return 0;
 }
 
-static int run(int argc, char **argv) {
-        struct ctl_args a;
-        struct json_writer w;
-        _cleanup_free_ char *path = NULL, *req = NULL, *resp = NULL;
-        _cleanup_(json_doc_freep) struct json_doc *doc = NULL;
+/* One request, its answer read and checked: 0 with *ret_doc (the answer)
+ * and *ret_services (for status), or the exit code. */
+static int ask(const struct ctl_args *a, const char *path, const char *req, size_t req_len,
+               struct json_doc **ret_doc, const struct json_value **ret_services) {
+        _cleanup_free_ char *resp = NULL;
+        struct json_doc *doc = NULL;
         struct json_limits lim = { .max_depth = 64 };
         struct json_error je = { 0 };
         const struct json_value *ok, *services;
-        size_t req_len, resp_len;
+        size_t resp_len;
+        int r;
+
+        r = exchange(a, path, req, req_len, &resp, &resp_len);
+        if (r != 0)
+                return r;
+        lim.max_nodes = resp_len + 1;
+        r = json_parse(resp, resp_len, &lim, &doc, &je);
+        if (r < 0 || doc->root->type != JSON_OBJECT || !(ok = json_get(doc->root, "ok")) || ok->type != JSON_BOOL) {
+                if (r < 0)
+                        fprintf(stderr, "gorral %s: unreadable answer from %s: %s at byte %zu\n", a->cmd, path,
+                                je.what ? je.what : strerror(-r), je.offset);
+                else
+                        fprintf(stderr, "gorral %s: unreadable answer from %s: no \"ok\"\n", a->cmd, path);
+                json_doc_free(doc);
+                return GR_EXIT_SYSTEM;
+        }
+        if (!ok->boolean) {
+                const char *e = json_get_string(doc->root, "error");
+
+                fprintf(stderr, "gorral %s: %s\n", a->cmd, e ? e : "refused");
+                json_doc_free(doc);
+                return CTL_EXIT_REFUSED;
+        }
+        services = json_get(doc->root, "services");
+        if (strcmp(a->cmd, "status") == 0 && (!services || services->type != JSON_ARRAY)) {
+                fprintf(stderr, "gorral %s: unreadable answer from %s: no \"services\" array\n", a->cmd, path);
+                json_doc_free(doc);
+                return GR_EXIT_SYSTEM;
+        }
+        *ret_doc = doc;
+        *ret_services = services;
+        return 0;
+}
+
+static int print_services(const struct ctl_args *a, const struct json_value *services) {
+        int r = a->json ? print_json(services) : print_table(services);
+
+        if (r < 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "gorral %s: cannot write the answer: %s\n", a->cmd, strerror(r < 0 ? -r : errno));
+                return GR_EXIT_SYSTEM;
+        }
+        return GR_EXIT_OK;
+}
+
+/* gorral status --watch: the table again every interval. On a terminal
+ * the screen is cleared and redrawn from the top, as top(1) does; into a
+ * pipe or file the tables follow one another, each after a "# TIME" line,
+ * so a log of them reads in order. */
+static int watch(const struct ctl_args *a, const char *path, const char *req, size_t req_len) {
+        bool tty = isatty(STDOUT_FILENO);
+
+        for (;;) {
+                _cleanup_(json_doc_freep) struct json_doc *doc = NULL;
+                const struct json_value *services;
+                struct timespec ts;
+                struct utc_time t;
+                int r = ask(a, path, req, req_len, &doc, &services);
+
+                if (r != 0)
+                        return r;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                utc_from_epoch(ts.tv_sec, &t);
+                if (tty)
+                        fputs("\033[H\033[2J", stdout);
+                printf("%s%02u:%02u:%02uZ, every %.1fs (%s)\n", tty ? "gorral status " : "# ", t.hour, t.minute,
+                       t.second, (double)a->interval_usec / 1e6, path);
+                r = print_services(a, services);
+                if (r != GR_EXIT_OK)
+                        return r;
+                if (!tty)
+                        putchar('\n');
+                ts.tv_sec = (time_t)(a->interval_usec / 1000000);
+                ts.tv_nsec = (long)(a->interval_usec % 1000000) * 1000;
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+}
+
+static int run(int argc, char **argv) {
+        struct ctl_args a;
+        struct json_writer w;
+        _cleanup_free_ char *path = NULL, *req = NULL;
+        _cleanup_(json_doc_freep) struct json_doc *doc = NULL;
+        const struct json_value *services;
+        size_t req_len;
         int r;
 
         r = parse_args(argc, argv, &a);
@@ -441,39 +581,14 @@ static int run(int argc, char **argv) {
                 fprintf(stderr, "gorral %s: %s\n", a.cmd, strerror(-r));
                 return GR_EXIT_SYSTEM;
         }
-
-        r = exchange(&a, path, req, req_len, &resp, &resp_len);
+        if (a.watch)
+                return watch(&a, path, req, req_len);
+        r = ask(&a, path, req, req_len, &doc, &services);
         if (r != 0)
                 return r;
-        lim.max_nodes = resp_len + 1;
-        r = json_parse(resp, resp_len, &lim, &doc, &je);
-        if (r < 0 || doc->root->type != JSON_OBJECT || !(ok = json_get(doc->root, "ok")) || ok->type != JSON_BOOL) {
-                if (r < 0)
-                        fprintf(stderr, "gorral %s: unreadable answer from %s: %s at byte %zu\n", a.cmd, path,
-                                je.what ? je.what : strerror(-r), je.offset);
-                else
-                        fprintf(stderr, "gorral %s: unreadable answer from %s: no \"ok\"\n", a.cmd, path);
-                return GR_EXIT_SYSTEM;
-        }
-        if (!ok->boolean) {
-                const char *e = json_get_string(doc->root, "error");
-
-                fprintf(stderr, "gorral %s: %s\n", a.cmd, e ? e : "refused");
-                return CTL_EXIT_REFUSED;
-        }
         if (strcmp(a.cmd, "status") != 0)
                 return GR_EXIT_OK;
-        services = json_get(doc->root, "services");
-        if (!services || services->type != JSON_ARRAY) {
-                fprintf(stderr, "gorral %s: unreadable answer from %s: no \"services\" array\n", a.cmd, path);
-                return GR_EXIT_SYSTEM;
-        }
-        r = a.json ? print_json(services) : print_table(services);
-        if (r < 0 || fflush(stdout) != 0) {
-                fprintf(stderr, "gorral %s: cannot write the answer: %s\n", a.cmd, strerror(r < 0 ? -r : errno));
-                return GR_EXIT_SYSTEM;
-        }
-        return GR_EXIT_OK;
+        return print_services(&a, services);
 }
 
 int cmd_status(int argc, char **argv) { return run(argc, argv); }

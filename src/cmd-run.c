@@ -11,6 +11,7 @@
 #include "gorral/commands.h"
 #include "gorral/config.h"
 #include "gorral/exitcodes.h"
+#include "gorral/http.h"
 #include "gorral/childenv.h"
 #include "gorral/limits.h"
 #include "gorral/log.h"
@@ -68,6 +69,21 @@ static const char run_help[] =
         "Exit:\n"
         "      --remap-exit FROM:TO exit with TO when the status would be FROM (0-255 each;\n"
         "                           e.g. 143:0); repeatable, for every code\n"
+        "Watching (any of these turns the samplers on; a plain run makes no wakeup\n"
+        "while idle):\n"
+        "      --sample-interval DUR  sample /proc, the cgroup and the endpoints every DUR\n"
+        "                           (default 5s; 100ms to 1h)\n"
+        "      --metrics-url URL    scrape the child's Prometheus endpoint (http:// only;\n"
+        "                           text 0.0.4 or OpenMetrics)\n"
+        "      --pprof-url URL      fetch its goroutine profile (?debug=1) for the count\n"
+        "      --metrics-socket PATH  fetch both URLs over this unix socket (the URL still\n"
+        "                           gives Host and path, as curl --unix-socket)\n"
+        "      --schedtrace DUR     add GODEBUG=schedtrace=MS and read the SCHED lines from\n"
+        "                           the child's stderr (other lines pass through whole)\n"
+        "      --gctrace            add GODEBUG=gctrace=1 and read the gc lines\n"
+        "      --trace-passthrough  pass the trace lines on to stderr too\n"
+        "      --metrics-listen ADDR  serve gorral's /metrics and /healthz on ADDR\n"
+        "                           (127.0.0.1:9321, [::1]:9321, :9321 for every address)\n"
         "Logging (stderr only; stdout belongs to the child):\n"
         "      --log-format FMT     logfmt (default) | json\n"
         "      --log-level LEVEL    debug | info (default) | warn | error\n"
@@ -101,10 +117,11 @@ static const char *const valued[] = {
         "--pdeathsig", "--rewrite", "--drain-delay", "--stop-signal", "--stop-timeout", "--restart",
         "--backoff-initial", "--backoff-max", "--backoff-jitter", "--restart-budget", "--restart-window",
         "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
+        "--sample-interval", "--metrics-url", "--pprof-url", "--metrics-socket", "--schedtrace", "--metrics-listen",
 };
 
 /* Options that take none. */
-static const char *const flags[] = { "-g", "--group", "--setsid", "--no-limits" };
+static const char *const flags[] = { "-g", "--group", "--setsid", "--no-limits", "--gctrace", "--trace-passthrough" };
 
 static bool is_flag(const char *name) {
         for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
@@ -199,7 +216,42 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                 so->config_path = v;
         else if (!strcmp(name, "--control"))
                 so->control_path = v;
-        else if (!strcmp(name, "--log-format")) {
+        else if (!strcmp(name, "--sample-interval")) {
+                sc->watch = true;
+                if (parse_duration_usec(v, &u) < 0 || u < CONFIG_MIN_SAMPLE_USEC || u > CONFIG_MAX_SAMPLE_USEC)
+                        return bad_because(name, v, "expected a duration from 100ms to 1h");
+                sc->sample_interval_usec = u;
+        } else if (!strcmp(name, "--metrics-url") || !strcmp(name, "--pprof-url")) {
+                struct http_url url;
+                char **dst = name[2] == 'm' ? &sc->metrics_url : &sc->pprof_url;
+
+                sc->watch = true;
+                r = http_url_parse(v, &url, &why);
+                http_url_done(&url);
+                if (r < 0)
+                        return bad_because(name, v, why);
+                free(*dst);
+                if (!(*dst = strdup(v)))
+                        return GR_EXIT_SYSTEM;
+        } else if (!strcmp(name, "--metrics-socket")) {
+                if (!*v || strlen(v) > 107)
+                        return bad_because(name, v, "expected a socket path of 1 to 107 bytes");
+                free(sc->scrape_socket);
+                if (!(sc->scrape_socket = strdup(v)))
+                        return GR_EXIT_SYSTEM;
+        } else if (!strcmp(name, "--schedtrace")) {
+                sc->watch = true;
+                if (parse_duration_usec(v, &u) < 0 || u < 1000 || u > CONFIG_MAX_SAMPLE_USEC)
+                        return bad_because(name, v, "expected a duration from 1ms to 1h");
+                sc->schedtrace_usec = u - u % 1000;
+        } else if (!strcmp(name, "--gctrace"))
+                sc->watch = sc->gctrace = true;
+        else if (!strcmp(name, "--trace-passthrough"))
+                sc->trace_passthrough = true;
+        else if (!strcmp(name, "--metrics-listen")) {
+                sc->watch = true;
+                so->metrics_listen = v;
+        } else if (!strcmp(name, "--log-format")) {
                 r = log_format_from_string(v);
                 if (r < 0)
                         return bad(name, v);
@@ -225,7 +277,7 @@ static int run_file(struct supervisor_options *so) {
         struct config_diags diags = { 0 };
         struct config *c = NULL;
         struct supervisor *s = NULL;
-        _cleanup_free_ char *control = NULL;
+        _cleanup_free_ char *control = NULL, *listen = NULL;
         int r;
 
         config_context_host(&ctx, environ);
@@ -262,6 +314,14 @@ static int run_file(struct supervisor_options *so) {
                         so->signals.rewrite[from] = c->rewrite[i].to ? c->rewrite[i].to : -1;
         }
         so->output_prefix = so->output_prefix || c->output_prefix;
+        if (!so->metrics_listen && c->metrics_listen) {
+                listen = strdup(c->metrics_listen);
+                if (!listen) {
+                        config_free(c);
+                        return GR_EXIT_SYSTEM;
+                }
+                so->metrics_listen = listen;
+        }
         if (!so->control_path && c->control_socket) {
                 control = strdup(c->control_socket);
                 if (!control) {
@@ -297,9 +357,17 @@ static int run_file(struct supervisor_options *so) {
         return r;
 }
 
+/* The strings the options malloc'd into the one service (the rest of it
+ * points into argv or at literals). */
+static void run_service_done(struct config_service *sc) {
+        free(sc->metrics_url);
+        free(sc->pprof_url);
+        free(sc->scrape_socket);
+}
+
 int cmd_run(int argc, char **argv) {
         struct supervisor_options so;
-        struct config_service sc;
+        _cleanup_(run_service_done) struct config_service sc;
         struct supervisor *s = NULL;
         int i, r;
 

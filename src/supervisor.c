@@ -16,7 +16,12 @@
 #include "gorral/json.h"
 #include "gorral/log.h"
 #include "gorral/notify.h"
+#include "gorral/exporter.h"
+#include "gorral/gotrace.h"
+#include "gorral/http.h"
+#include "gorral/monitor.h"
 #include "gorral/output.h"
+#include "gorral/series.h"
 #include "gorral/probe.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
@@ -67,8 +72,10 @@ struct unit {
          * sized by), kept across restarts, removed when it finishes. */
         struct cgsvc *cg;
         int cg_fd;                     /* its cgroup.events fd on the loop, or -1 */
-        /* output.prefix: its stdout and stderr, line by line. */
+        /* output.prefix: its stdout and stderr, line by line (stderr alone
+         * when only its traces are read). */
         struct output_stream *out[2];
+        struct mon_service *mon;       /* its samplers; NULL when not watched */
         struct unit *next;
 };
 
@@ -191,16 +198,20 @@ static int unit_base_env(const struct unit *u, char ***ret) {
         size_t n = 0, k = 0;
         char **env;
         bool has_procs = false, has_mem = false;
+        bool trace = u->mon && (u->spec.schedtrace_usec || u->spec.gctrace);
+        const char *godebug = NULL;
 
         for (; base[n]; n++) {
                 has_procs |= strncmp(base[n], "GOMAXPROCS=", 11) == 0;
                 has_mem |= strncmp(base[n], "GOMEMLIMIT=", 11) == 0;
+                if (strncmp(base[n], "GODEBUG=", 8) == 0)
+                        godebug = base[n] + 8; /* the last one is the one getenv() and Go see */
         }
-        env = calloc(n + 4, sizeof *env);
+        env = calloc(n + 5, sizeof *env);
         if (!env)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                if (is_systemd_var(base[i]))
+                if (is_systemd_var(base[i]) || (trace && strncmp(base[i], "GODEBUG=", 8) == 0))
                         continue;
                 if (!(env[k++] = strdup(base[i])))
                         goto oom;
@@ -217,6 +228,21 @@ static int unit_base_env(const struct unit *u, char ***ret) {
         if (u->spec.gomemlimit_mode == CONFIG_GO_FIXED && !has_mem &&
             asprintf(&env[k++], "GOMEMLIMIT=%llu", (unsigned long long)u->spec.gomemlimit) < 0)
                 goto oom_last;
+        if (trace) {
+                /* The service's own GODEBUG settings stay; ours are added. */
+                _cleanup_free_ char *v = NULL;
+                int r = gotrace_godebug(godebug, u->spec.schedtrace_usec / 1000, u->spec.gctrace, &v);
+
+                if (r == -ENOMEM)
+                        goto oom;
+                if (r < 0)
+                        log_msg(LOG_LEVEL_WARN, r, "service %s: its GODEBUG is too long to add traces to; left as it is",
+                                u->spec.name);
+                if (r < 0 && godebug && !(env[k++] = strdup(godebug - 8)))
+                        goto oom_last;
+                if (r > 0 && asprintf(&env[k++], "GODEBUG=%s", v) < 0)
+                        goto oom_last;
+        }
         *ret = env;
         return 0;
 oom_last:
@@ -486,11 +512,26 @@ static void unit_cgroup_release(struct unit *u) {
 
 /* ---- output.prefix ---- */
 
+/* Which of its streams gorral reads: both with output.prefix, stderr
+ * alone for a service whose GODEBUG traces it samples. */
+static bool unit_reads(const struct unit *u, int i) {
+        if (u->sup->opt.output_prefix)
+                return true;
+        return i == 1 && u->mon && (u->spec.schedtrace_usec || u->spec.gctrace);
+}
+
+static void open_output(struct supervisor *s);
+
 static int unit_output_pipes(struct unit *u, int pipes[2][2]) {
+        if (!unit_reads(u, 1))
+                return 0;
+        /* The first traced service (a reload may bring it) opens it. */
+        if (!u->sup->output)
+                open_output(u->sup);
         if (!u->sup->output)
                 return 0;
         for (int i = 0; i < 2; i++)
-                if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+                if (unit_reads(u, i) && pipe2(pipes[i], O_CLOEXEC) < 0) {
                         int r = negative_errno();
 
                         for (int j = 0; j < i; j++) {
@@ -505,6 +546,9 @@ static int unit_output_pipes(struct unit *u, int pipes[2][2]) {
 
 /* The write ends belong to the child now; the read ends go to output.c. */
 static void unit_output_start(struct unit *u, int pipes[2][2], bool spawned) {
+        struct output_filter f;
+        int r;
+
         for (int i = 0; i < 2; i++) {
                 if (pipes[i][1] >= 0)
                         safe_close(pipes[i][1]);
@@ -515,7 +559,12 @@ static void unit_output_start(struct unit *u, int pipes[2][2], bool spawned) {
                         continue;
                 }
                 u->out[i] = output_stream_free(u->out[i]);
-                if (output_stream_new(u->sup->output, u->spec.name, pipes[i][0], i == 1, &u->out[i]) < 0) {
+                if (i == 1 && mon_service_stderr_filter(u->mon, &f)) {
+                        f.no_prefix = !u->sup->opt.output_prefix;
+                        r = output_stream_new_filtered(u->sup->output, u->spec.name, pipes[i][0], true, &f, &u->out[i]);
+                } else
+                        r = output_stream_new(u->sup->output, u->spec.name, pipes[i][0], i == 1, &u->out[i]);
+                if (r < 0) {
                         log_msg(LOG_LEVEL_WARN, 0, "service %s: its %s is not read (out of memory)", u->spec.name,
                                 i ? "stderr" : "stdout");
                         u->out[i] = NULL;
@@ -631,10 +680,10 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 strv_free(base);
                 return r;
         }
-        if (pipes[0][1] >= 0) {
+        if (pipes[0][1] >= 0)
                 p.stdout_fd = pipes[0][1];
+        if (pipes[1][1] >= 0)
                 p.stderr_fd = pipes[1][1];
-        }
         r = spawn_process(&p, &res);
         strv_free(env);
         strv_free(base);
@@ -659,6 +708,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                  * starts now (the callbacks run from the loop, after). */
                 u->svc.pid = u->svc.pgid = res.pid;
                 begin_readiness(u);
+                mon_service_started(u->mon, res.pid, u->cg ? cgsvc_subpath(u->cg) : NULL);
         }
         *ret_pid = res.pid;
         *ret_exec_errno = res.err;
@@ -925,6 +975,7 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
                 reaper_unwatch(&s->reaper, u->probe_pid);
         notify_socket_free(u->notify);
         unit_output_end(u);
+        u->mon = mon_service_free(u->mon);
         if (u->cg) {
                 /* At exit: a service still populated is killed (gorral's
                  * shutdown waited for it; this is the panic path). */
@@ -942,6 +993,20 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
         }
         free(u);
         return NULL;
+}
+
+/* Its samplers, from its settings (again after a reload changed them).
+ * A sampler that cannot be set up is said once; the service runs
+ * unwatched. */
+static void unit_watch(struct unit *u) {
+        int r;
+
+        u->mon = mon_service_free(u->mon);
+        if (!u->sup->monitor || !u->spec.watch)
+                return;
+        r = mon_service_new(u->sup->monitor, &u->spec, &u->mon);
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot set up its samplers; it runs unwatched", u->spec.name);
 }
 
 static int unit_new(struct supervisor *s, const struct config_service *spec, struct unit **ret) {
@@ -967,6 +1032,7 @@ static int unit_new(struct supervisor *s, const struct config_service *spec, str
                 free(u);
                 return r;
         }
+        unit_watch(u);
         *ret = u;
         return 0;
 }
@@ -994,6 +1060,7 @@ static int unit_respec(struct unit *u) {
         free(n);
         service_config_of(&u->spec, &sc);
         r = service_init(&u->svc, &sc, &real_ops, u);
+        unit_watch(u);
         u->ready = u->ever_ready = u->ever_started = u->dep_failed = u->stop_sent = u->failure_recorded = false;
         return r;
 }
@@ -1050,6 +1117,7 @@ static void settle(struct supervisor *s) {
                                 loop_timer_disarm(s->loop, &u->ready_timer);
                                 end_probe(u);
                                 unit_output_end(u);
+                                mon_service_stopped(u->mon);
                                 u->ready = false;
                                 dispatch(u, SERVICE_EV_EXIT,
                                          &(struct service_event_data){ .status = u->exit_pending_status });
@@ -1416,6 +1484,8 @@ oom:
 
 /* ---- control socket ---- */
 
+static void write_sample(struct json_writer *w, const struct mon_service *ms);
+
 static void write_unit(struct json_writer *w, const struct unit *u) {
         const struct service *svc = &u->svc;
         bool alive = service_has_main(svc);
@@ -1453,6 +1523,41 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         json_member_bool(w, "ready", u->ready);
         json_member_string(w, "status", u->status_text[0] ? u->status_text : NULL);
         json_member_bool(w, "critical", u->spec.critical);
+        if (u->mon)
+                write_sample(w, u->mon);
+        json_end_object(w);
+}
+
+/* The newest row of its series: "sample": {"threads": 12, ...} with only
+ * the values it has, "sample_age_seconds", the scrape errors, the binary's
+ * Go version. */
+static void write_sample(struct json_writer *w, const struct mon_service *ms) {
+        const struct series *se = mon_service_series(ms);
+        uint32_t len = series_len(se);
+        const uint64_t *errs = mon_service_scrape_errors(ms);
+
+        json_member_string(w, "go_version", mon_service_go_version(ms));
+        json_member_string(w, "module", mon_service_go_module(ms));
+        json_key(w, "sample_age_seconds");
+        if (len)
+                json_real(w, (double)(now_usec() - series_time(se, len - 1)) / 1e6);
+        else
+                json_null(w);
+        json_key(w, "sample");
+        json_begin_object(w);
+        for (int m = 0; m < MON__COUNT && len; m++) {
+                double v;
+
+                if (series_last(se, (unsigned)m, &v)) {
+                        json_key(w, mon_metric_info((enum mon_metric)m)->name);
+                        json_real(w, v);
+                }
+        }
+        json_end_object(w);
+        json_key(w, "scrape_errors");
+        json_begin_object(w);
+        for (int e = 0; e < MON_ERR__COUNT; e++)
+                json_member_uint(w, mon_scrape_error_name((enum mon_scrape_error)e), errs[e]);
         json_end_object(w);
 }
 
@@ -1635,6 +1740,89 @@ static void open_output(struct supervisor *s) {
         }
 }
 
+/* ---- /metrics ---- */
+
+static int metrics_body(struct supervisor *s, char **ret, size_t *ret_len) {
+        struct exporter_service *v = calloc(s->n_units ? s->n_units : 1, sizeof *v);
+        struct exporter_self self = {
+                .version = GORRAL_VERSION,
+                .orphans_reaped = s->reaper.orphans_reaped,
+                .stats = monitor_stats(s->monitor),
+        };
+        size_t n = 0;
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        for (struct unit *u = s->units; u; u = u->next, n++) {
+                const struct service *svc = &u->svc;
+
+                v[n] = (struct exporter_service){
+                        .name = u->spec.name,
+                        .up = service_has_main(svc),
+                        .restarts = svc->starts > 0 ? svc->starts - 1 : 0,
+                        .has_exit = svc->have_status || svc->exec_errno,
+                        .last_exit = svc->exit_code,
+                        .has_gomaxprocs = u->has_gomaxprocs,
+                        .gomaxprocs = u->gomaxprocs,
+                        .has_gomemlimit = u->has_gomemlimit,
+                        .gomemlimit = u->gomemlimit,
+                        .go_version = u->mon ? mon_service_go_version(u->mon) : NULL,
+                        .module = u->mon ? mon_service_go_module(u->mon) : NULL,
+                        .series = u->mon ? mon_service_series(u->mon) : NULL,
+                        .scrape_errors = u->mon ? mon_service_scrape_errors(u->mon) : NULL,
+                };
+        }
+        r = exporter_format(v, n, &self, ret, ret_len);
+        free(v);
+        return r;
+}
+
+static int on_http(void *userdata, const struct http_request *rq, struct http_reply *rp) {
+        struct supervisor *s = userdata;
+        const char *text;
+        int r;
+
+        if (strcmp(rq->path, "/metrics") == 0) {
+                r = metrics_body(s, &rp->body, &rp->body_len);
+                if (r < 0)
+                        return r;
+                rp->content_type = EXPORTER_CONTENT_TYPE;
+                return 0;
+        }
+        if (strcmp(rq->path, "/healthz") == 0)
+                text = s->shutting_down ? "stopping\n" : "ok\n";
+        else {
+                rp->status = 404;
+                text = "not found: gorral serves /metrics and /healthz\n";
+        }
+        if (s->shutting_down && strcmp(rq->path, "/healthz") == 0)
+                rp->status = 503;
+        rp->body = strdup(text);
+        if (!rp->body)
+                return -ENOMEM;
+        rp->body_len = strlen(text);
+        return 0;
+}
+
+/* --metrics-listen / metrics.listen. A listener that cannot be opened is
+ * said once; gorral supervises on without it. */
+static void open_metrics(struct supervisor *s) {
+        int r;
+
+        if (!s->opt.metrics_listen)
+                return;
+        r = http_server_new(s->loop, s->opt.metrics_listen, NULL, on_http, s, &s->metrics);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_ERROR, r, "metrics.listen: cannot listen on %s; /metrics is off",
+                        s->opt.metrics_listen);
+                s->metrics = NULL;
+                return;
+        }
+        log_event(LOG_LEVEL_INFO, "metrics_listen", "address", s->opt.metrics_listen, "port",
+                  LF_U64(http_server_port(s->metrics)), NULL);
+}
+
 /* ---- set-up ---- */
 
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
@@ -1680,6 +1868,11 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                                 "neither PID 1 nor a child subreaper: orphans of the service will not be reaped by gorral, proceeding anyway");
         }
         s->take_tty = spawn_we_own_tty();
+        r = monitor_new(s->loop, s->opt.limits.sysroot, &s->monitor);
+        if (r < 0) {
+                log_error_errno(r, "cannot set up the samplers");
+                goto fail;
+        }
         *ret = s;
         return 0;
 fail:
@@ -1697,6 +1890,8 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 unit_free(s, u);
         }
         control_free(s->control);
+        http_server_free(s->metrics);
+        monitor_free(s->monitor);
         output_free(s->output);
         cgsvc_host_free(s->cg_host);
         reaper_done(&s->reaper);
@@ -1731,6 +1926,7 @@ int supervisor_run(struct supervisor *s) {
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
         open_control(s);
         open_cgroups(s);
+        open_metrics(s);
         if (s->opt.output_prefix && s->n_units > 0)
                 open_output(s);
         settle(s);

@@ -44,12 +44,15 @@ struct supervisor_options {
         const char *config_path;     /* -c FILE: SIGHUP re-reads it; NULL: one command */
         const char *control_path;    /* the control socket; NULL: the default */
         bool output_prefix;          /* "NAME | " before each line of each service */
+        const char *metrics_listen;  /* the /metrics exporter's address; NULL: none */
 };
 
 struct unit;
 struct control;
 struct cgsvc_host;
 struct output;
+struct monitor;
+struct http_server;
 
 struct supervisor {
         struct loop *loop;
@@ -78,7 +81,9 @@ struct supervisor {
         bool reload_in_flight;        /* changed or removed units still stopping */
         struct control *control;      /* the control socket, or NULL */
         struct cgsvc_host *cg_host;   /* per-service cgroups (running from a file) */
-        struct output *output;        /* output.prefix, or NULL: output passes through */
+        struct output *output;        /* output.prefix or traced stderr, or NULL: output passes through */
+        struct monitor *monitor;      /* the samplers (watched services) */
+        struct http_server *metrics;  /* /metrics and /healthz, or NULL */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

@@ -190,6 +190,7 @@ func main() {
 	exitAfter := flag.Duration("exit-after", 0, "exit after this long (0: never)")
 	exitCode := flag.Int("exit-code", 0, "exit status for -exit-after")
 	runtimeMetrics := flag.Bool("runtime-metrics", false, "also export runtime/metrics /sched/* (go_sched_*) on /metrics")
+	logEvery := flag.Duration("log-every", 0, "log a numbered line to stderr every DUR from each of 3 goroutines (their lines land between the pieces of GODEBUG trace lines)")
 	flag.Parse()
 
 	if *runtimeMetrics {
@@ -213,6 +214,16 @@ func main() {
 			log.Printf("received %v, exiting gracefully", s)
 			os.Exit(0)
 		}()
+	}
+	if *logEvery > 0 {
+		for w := 0; w < 3; w++ {
+			go func(w int) {
+				for i := 0; ; i++ {
+					log.Printf("worker %d line %d", w, i)
+					time.Sleep(*logEvery)
+				}
+			}(w)
+		}
 	}
 	if *exitAfter > 0 {
 		code := *exitCode

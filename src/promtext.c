@@ -357,6 +357,16 @@ static int metadata(struct parser *p, enum meta kind, const char *name, size_t l
 /* HELP text: the escapes \\ and \n (and \" in OpenMetrics), UTF-8 in
  * OpenMetrics (text 0.0.4 is bytes here as in expfmt). */
 static int help_text(struct parser *p, const char *q, const char *e) {
+        /* Half of a Go body is HELP text: in text only escapes matter. */
+        if (!p->om)
+                for (;;) {
+                        q = memchr(q, '\\', (size_t)(e - q));
+                        if (!q)
+                                return 0;
+                        if (q + 1 >= e || !(q[1] == '\\' || q[1] == 'n'))
+                                return fail(p, q, "invalid escape sequence in HELP text");
+                        q += 2;
+                }
         while (q < e) {
                 if (*q == '\\') {
                         if (q + 1 >= e || !(q[1] == '\\' || q[1] == 'n' || (p->om && q[1] == '"')))

@@ -59,6 +59,7 @@
  * buf[0..n) and needs no NUL terminator. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,7 +84,7 @@ enum promtext_type {
         PROMTEXT_TYPE_GAUGEHISTOGRAM,
         PROMTEXT_TYPE_UNKNOWN,
         _PROMTEXT_TYPE_MAX,
-        _PROMTEXT_TYPE_INVALID = -22, /* -EINVAL */
+        _PROMTEXT_TYPE_INVALID = -EINVAL,
 };
 
 /* One label. Neither string is NUL-terminated: name points into the

@@ -667,6 +667,7 @@ Test(promtext, errors_openmetrics) {
         parse_bad("# TYPE a untyped\n# EOF\n", OM, 1, 10, "unknown metric type \"untyped\"");
         parse_bad("# TYPE a Gauge\n# EOF\n", OM, 1, 10, "unknown metric type \"Gauge\"");
         parse_bad("# UNIT a sec-onds\n# EOF\n", OM, 1, 13, "invalid character in UNIT");
+        parse_bad("# UNIT a s\n# UNIT a s\n# EOF\n", OM, 2, 8, "second UNIT line for a");
         parse_bad("# HELP a \xff\n# EOF\n", OM, 1, 10, "invalid UTF-8 in HELP");
         parse_bad("a 1 # {a=\"b\"}\n# EOF\n", OM, 1, 14, "expected ' ' and a value after the exemplar");
         parse_bad("a 1 # {a=\"b\"} x\n# EOF\n", OM, 1, 15, "exemplar value");

@@ -47,8 +47,13 @@ struct parser {
         unsigned line;
         const char *ls;                 /* start of the current line */
 
-        /* The current family: the last metadata line's name, or the last
-         * sample's own name when it matched no declared family. */
+        /* Text: every family by name, as expfmt keys them (see struct
+         * family). OpenMetrics: the current family only, below. */
+        struct family *ft;
+        size_t ft_cap, ft_n;
+
+        /* OpenMetrics's current family: the last metadata line's name, or
+         * the last sample's own name when it matched no declared family. */
         const char *fam;
         size_t fam_len;
         enum promtext_type fam_type;
@@ -331,20 +336,124 @@ static enum promtext_type type_from_string(const char *s, size_t n, bool om) {
 enum meta { META_HELP, META_TYPE, META_UNIT };
 static const char *const meta_names[] = { "HELP", "TYPE", "UNIT" };
 
-/* A HELP, TYPE or UNIT line for name[0..len): same family or a new one. */
+/* A text family, as expfmt's TextParser keeps one per name: created by
+ * the first HELP, TYPE or sample line that names it. */
+struct family {
+        const char *name; /* into the body */
+        size_t len;
+        enum promtext_type type;
+        bool help;        /* a HELP line was read */
+        bool typed;       /* a TYPE line declared it */
+        bool has_type;    /* typed, or untyped by a sample (expfmt's Type != nil) */
+};
+
+/* FNV-1a: names are short and the table small. */
+static size_t name_hash(const char *s, size_t n) {
+        uint32_t h = 2166136261u;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 16777619u;
+        return h;
+}
+
+static struct family *ft_find(const struct parser *p, const char *name, size_t len) {
+        if (!p->ft)
+                return NULL;
+        for (size_t i = name_hash(name, len) & (p->ft_cap - 1);; i = (i + 1) & (p->ft_cap - 1)) {
+                struct family *f = &p->ft[i];
+
+                if (!f->name)
+                        return NULL;
+                if (eq(f->name, f->len, name, len))
+                        return f;
+        }
+}
+
+/* Open addressing, at most half full; the families are at most the lines
+ * of a body the caller has bounded. */
+static int ft_add(struct parser *p, const char *name, size_t len, struct family **ret) {
+        struct family *f;
+
+        if ((p->ft_n + 1) * 2 > p->ft_cap) {
+                size_t nc = p->ft_cap ? p->ft_cap * 2 : 128;
+                struct family *old = p->ft, *v = calloc(nc, sizeof *v);
+
+                if (!v)
+                        return -ENOMEM;
+                p->ft = v;
+                for (size_t i = 0; i < p->ft_cap; i++)
+                        if (old[i].name) {
+                                size_t j = name_hash(old[i].name, old[i].len) & (nc - 1);
+
+                                while (v[j].name)
+                                        j = (j + 1) & (nc - 1);
+                                v[j] = old[i];
+                        }
+                p->ft_cap = nc;
+                free(old);
+        }
+        size_t i = name_hash(name, len) & (p->ft_cap - 1);
+
+        while (p->ft[i].name)
+                i = (i + 1) & (p->ft_cap - 1);
+        f = &p->ft[i];
+        *f = (struct family){ .name = name, .len = len };
+        p->ft_n++;
+        *ret = f;
+        return 0;
+}
+
+static bool strip_suffix(const char *name, size_t len, const char *suf, size_t *ret_len) {
+        size_t l = strlen(suf);
+
+        if (len <= l || memcmp(name + len - l, suf, l) != 0)
+                return false;
+        *ret_len = len - l;
+        return true;
+}
+
+/* expfmt's setOrCreateCurrentMF: the family of that name; else the summary
+ * that x_sum/x_count, or the histogram that x_bucket/x_sum/x_count belongs
+ * to; else a new family. Metadata lines resolve the same way (so, as in
+ * expfmt, "# HELP x_sum" after "# TYPE x summary" is x's HELP). */
+static int text_family(struct parser *p, const char *name, size_t len, struct family **ret) {
+        struct family *f = ft_find(p, name, len);
+        size_t l;
+
+        if (f) {
+                *ret = f;
+                return 0;
+        }
+        if (strip_suffix(name, len, "_sum", &l) || strip_suffix(name, len, "_count", &l)) {
+                f = ft_find(p, name, l);
+                if (f && f->type == PROMTEXT_TYPE_SUMMARY) {
+                        *ret = f;
+                        return 0;
+                }
+        }
+        if (strip_suffix(name, len, "_bucket", &l) || strip_suffix(name, len, "_sum", &l) ||
+            strip_suffix(name, len, "_count", &l)) {
+                f = ft_find(p, name, l);
+                if (f && f->type == PROMTEXT_TYPE_HISTOGRAM) {
+                        *ret = f;
+                        return 0;
+                }
+        }
+        return ft_add(p, name, len, ret);
+}
+
+/* An OpenMetrics HELP, TYPE or UNIT line for name[0..len): the current
+ * family's, or a new one. */
 static int metadata(struct parser *p, enum meta kind, const char *name, size_t len) {
         bool same = p->fam && eq(name, len, p->fam, p->fam_len);
         bool *seen = kind == META_HELP ? &p->fam_help : kind == META_TYPE ? &p->fam_typed : &p->fam_unit;
 
-        if (same && (!p->fam_samples || !p->om)) {
-                /* Text: as expfmt, whose families are keyed by name.
-                 * OpenMetrics: only before the family's samples (see
-                 * promtext.h for the duplicate client_golang writes). */
-                if (kind == META_TYPE && p->fam_samples)
-                        return fail(p, name, "TYPE line for %.*s after its samples", TOK(name, len));
+        if (same && !p->fam_samples) {
                 if (*seen)
                         return fail(p, name, "second %s line for %.*s", meta_names[kind], TOK(name, len));
         } else {
+                /* After the family's samples: a new family of the same
+                 * name (see promtext.h for the one client_golang writes). */
                 p->fam = name;
                 p->fam_len = len;
                 p->fam_type = PROMTEXT_TYPE_NONE;
@@ -386,6 +495,7 @@ static int help_text(struct parser *p, const char *q, const char *e) {
 
 /* After '#' in text: HELP/TYPE lines; anything else is a comment. */
 static int text_comment(struct parser *p, const char *q, const char *e) {
+        struct family *f;
         const char *kw, *name, *ne;
         enum meta kind;
         enum promtext_type t;
@@ -412,16 +522,24 @@ static int text_comment(struct parser *p, const char *q, const char *e) {
         q = skip_blanks(ne, e);
         if (q == e)
                 return 0;
-        r = metadata(p, kind, name, (size_t)(ne - name));
+        r = text_family(p, name, (size_t)(ne - name), &f);
         if (r < 0)
                 return r;
-        if (kind == META_HELP)
+        if (kind == META_HELP) {
+                if (f->help)
+                        return fail(p, name, "second HELP line for %.*s", TOK(f->name, f->len));
+                f->help = true;
                 return help_text(p, q, e);
+        }
+        if (f->has_type)
+                return fail(p, name, f->typed ? "second TYPE line for %.*s" : "TYPE line for %.*s after its samples",
+                            TOK(f->name, f->len));
         /* expfmt takes the rest of the line as the type, blanks and all. */
         t = type_from_string(q, (size_t)(e - q), false);
         if (t < 0)
                 return fail(p, q, "unknown metric type \"%.*s\"", TOK(q, (size_t)(e - q)));
-        p->fam_type = t;
+        f->type = t;
+        f->typed = f->has_type = true;
         return 0;
 }
 
@@ -477,7 +595,7 @@ static int om_comment(struct parser *p, const char *s, const char *e) {
 
 /* ---- samples ----------------------------------------------------------- */
 
-/* Does the sample name[0..n) belong to the current declared family? */
+/* Does the OpenMetrics sample name[0..n) belong to the current family? */
 static bool in_family(const struct parser *p, const char *name, size_t n) {
         const char *suf;
         size_t sl;
@@ -492,13 +610,13 @@ static bool in_family(const struct parser *p, const char *name, size_t n) {
         sl = n - p->fam_len;
         switch (p->fam_type) {
         case PROMTEXT_TYPE_COUNTER:
-                return p->om && (EQ(suf, sl, "_total") || EQ(suf, sl, "_created"));
+                return EQ(suf, sl, "_total") || EQ(suf, sl, "_created");
         case PROMTEXT_TYPE_HISTOGRAM:
                 if (EQ(suf, sl, "_bucket"))
                         return true;
                 __attribute__((fallthrough));
         case PROMTEXT_TYPE_SUMMARY:
-                return EQ(suf, sl, "_sum") || EQ(suf, sl, "_count") || (p->om && EQ(suf, sl, "_created"));
+                return EQ(suf, sl, "_sum") || EQ(suf, sl, "_count") || EQ(suf, sl, "_created");
         case PROMTEXT_TYPE_GAUGEHISTOGRAM:
                 return EQ(suf, sl, "_bucket") || EQ(suf, sl, "_gsum") || EQ(suf, sl, "_gcount");
         case PROMTEXT_TYPE_INFO:
@@ -737,13 +855,23 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
                 }
         }
 
-        if (in_family(p, s.name, s.name_len)) {
+        if (!p->om) {
+                struct family *f;
+
+                r = text_family(p, s.name, s.name_len, &f);
+                if (r < 0)
+                        return r;
+                f->has_type = true;
+                s.family = f->name;
+                s.family_len = f->len;
+                s.type = f->typed ? f->type : PROMTEXT_TYPE_NONE;
+        } else if (in_family(p, s.name, s.name_len)) {
                 s.family = p->fam;
                 s.family_len = p->fam_len;
                 s.type = p->fam_typed ? p->fam_type : PROMTEXT_TYPE_NONE;
         } else {
-                /* An undeclared family: its own, so that a TYPE line for
-                 * it after its samples is seen as one. */
+                /* An undeclared family: its own, so that a metadata line
+                 * for it after its samples starts a new one. */
                 p->fam = s.family = s.name;
                 p->fam_len = s.family_len = s.name_len;
                 p->fam_type = s.type = PROMTEXT_TYPE_NONE;
@@ -853,6 +981,7 @@ int promtext_parse(const char *buf, size_t n, enum promtext_format fmt, promtext
                 r = fail(&p, p.end, "missing # EOF at the end");
         }
         free(p.scratch);
+        free(p.ft);
         return r;
 }
 

@@ -48,10 +48,12 @@
  *     label of a summary or `le` label of a histogram.
  *   - a NUL byte anywhere, a line over PROMTEXT_LINE_MAX bytes, or a
  *     sample with more than PROMTEXT_LABELS_MAX labels is an error.
- *   - a second HELP or TYPE line for a family before its samples is an
- *     error; in text a TYPE line for the family whose samples were just
- *     read is one too ("TYPE after samples"). Families are checked only
- *     against their neighbours: no set of every name is kept.
+ *   - text families are keyed by name, as expfmt keys them: a second HELP
+ *     or TYPE line for a name anywhere in the body is an error, so is a
+ *     TYPE line after the family's first sample; x_sum/x_count belong to
+ *     summary x and x_bucket/x_sum/x_count to histogram x wherever they
+ *     are. OpenMetrics families are checked against their neighbours only
+ *     (a second HELP, TYPE or UNIT line before the samples is an error).
  *
  * Samples are delivered as they are read: on an error the callback has
  * already seen the samples before the bad line, and the caller drops them

@@ -416,6 +416,17 @@ Test(promtext, text_syntax) {
         cr_expect_str_eq(g.s[6].family, "u");
         cr_expect_eq(g.s[7].type, PROMTEXT_TYPE_UNTYPED);
 
+        /* A summary's or histogram's samples belong to it wherever they are. */
+        parse_ok("# TYPE s summary\n# TYPE h histogram\nx 1\ns_count 2\nh_bucket{le=\"1\"} 3\ns_sum 4\n# HELP h_sum help\n"
+                 "x_sum 5\n", T, &g);
+        cr_assert_eq(g.n, 5);
+        cr_expect_eq(g.s[1].type, PROMTEXT_TYPE_SUMMARY);
+        cr_expect_str_eq(g.s[1].family, "s");
+        cr_expect_eq(g.s[2].type, PROMTEXT_TYPE_HISTOGRAM);
+        cr_expect_eq(g.s[3].type, PROMTEXT_TYPE_SUMMARY);
+        cr_expect_eq(g.s[4].type, PROMTEXT_TYPE_NONE);
+        cr_expect_str_eq(g.s[4].family, "x_sum");
+
         /* An empty body and a blank one are valid text with no sample. */
         parse_ok("", T, &g);
         cr_expect_eq(g.n, 0);
@@ -631,7 +642,12 @@ Test(promtext, errors_text) {
         parse_bad("# HELP a$ x\n", T, 1, 9, "invalid metric name in HELP line");
         parse_bad("# HELP 1a x\n", T, 1, 8, "invalid metric name in HELP line");
         parse_bad("a 1\n# TYPE a gauge\n", T, 2, 8, "TYPE line for a after its samples");
-        parse_bad("# TYPE a gauge\na 1\n# TYPE a gauge\n", T, 3, 8, "TYPE line for a after its samples");
+        parse_bad("# TYPE a gauge\na 1\n# TYPE a gauge\n", T, 3, 8, "second TYPE line for a");
+        /* Families are keyed by name in the whole body, as in expfmt. */
+        parse_bad("# TYPE a gauge\na 1\nb 2\n# TYPE a counter\n", T, 4, 8, "second TYPE line for a");
+        parse_bad("# HELP a x\nb 2\n# HELP a y\n", T, 3, 8, "second HELP line for a");
+        parse_bad("a 1\nb 2\n# TYPE a gauge\n", T, 3, 8, "TYPE line for a after its samples");
+        parse_bad("# TYPE s summary\n# TYPE s_sum gauge\n", T, 2, 8, "second TYPE line for s");
         parse_bad("# HELP a x\na 1\n# HELP a y\n", T, 3, 8, "second HELP line for a");
         /* expfmt takes the rest of the line as the type. */
         parse_bad("# TYPE a gauge \n", T, 1, 10, "unknown metric type \"gauge \"");

@@ -51,6 +51,7 @@ struct parser {
          * family). OpenMetrics: the current family only, below. */
         struct family *ft;
         size_t ft_cap, ft_n;
+        uint32_t seed;
 
         /* OpenMetrics's current family: the last metadata line's name, or
          * the last sample's own name when it matched no declared family. */
@@ -347,19 +348,25 @@ struct family {
         bool has_type;    /* typed, or untyped by a sample (expfmt's Type != nil) */
 };
 
-/* FNV-1a: names are short and the table small. */
-static size_t name_hash(const char *s, size_t n) {
-        uint32_t h = 2166136261u;
+/* FNV-1a, seeded per parse (the address of the parser's stack frame,
+ * which ASLR moves) so that a body cannot be built to collide: the
+ * scraped service is not trusted to keep the loop's time. */
+static size_t name_hash(const struct parser *p, const char *s, size_t n) {
+        uint32_t h = 2166136261u ^ p->seed;
 
         for (size_t i = 0; i < n; i++)
                 h = (h ^ (unsigned char)s[i]) * 16777619u;
+        /* The table indexes by the low bits: fold the high ones in. */
+        h ^= h >> 16;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
         return h;
 }
 
 static struct family *ft_find(const struct parser *p, const char *name, size_t len) {
         if (!p->ft)
                 return NULL;
-        for (size_t i = name_hash(name, len) & (p->ft_cap - 1);; i = (i + 1) & (p->ft_cap - 1)) {
+        for (size_t i = name_hash(p, name, len) & (p->ft_cap - 1);; i = (i + 1) & (p->ft_cap - 1)) {
                 struct family *f = &p->ft[i];
 
                 if (!f->name)
@@ -373,7 +380,10 @@ static struct family *ft_find(const struct parser *p, const char *name, size_t l
  * of a body the caller has bounded. */
 static int ft_add(struct parser *p, const char *name, size_t len, struct family **ret) {
         struct family *f;
+        size_t i;
 
+        if (p->ft_n >= PROMTEXT_FAMILIES_MAX)
+                return fail(p, name, "more than %u metric families", PROMTEXT_FAMILIES_MAX);
         if ((p->ft_n + 1) * 2 > p->ft_cap) {
                 size_t nc = p->ft_cap ? p->ft_cap * 2 : 128;
                 struct family *old = p->ft, *v = calloc(nc, sizeof *v);
@@ -381,19 +391,18 @@ static int ft_add(struct parser *p, const char *name, size_t len, struct family 
                 if (!v)
                         return -ENOMEM;
                 p->ft = v;
-                for (size_t i = 0; i < p->ft_cap; i++)
-                        if (old[i].name) {
-                                size_t j = name_hash(old[i].name, old[i].len) & (nc - 1);
+                for (size_t k = 0; k < p->ft_cap; k++)
+                        if (old[k].name) {
+                                size_t j = name_hash(p, old[k].name, old[k].len) & (nc - 1);
 
                                 while (v[j].name)
                                         j = (j + 1) & (nc - 1);
-                                v[j] = old[i];
+                                v[j] = old[k];
                         }
                 p->ft_cap = nc;
                 free(old);
         }
-        size_t i = name_hash(name, len) & (p->ft_cap - 1);
-
+        i = name_hash(p, name, len) & (p->ft_cap - 1);
         while (p->ft[i].name)
                 i = (i + 1) & (p->ft_cap - 1);
         f = &p->ft[i];
@@ -917,6 +926,7 @@ int promtext_parse(const char *buf, size_t n, enum promtext_format fmt, promtext
 
         if (fmt != PROMTEXT_TEXT && fmt != PROMTEXT_OPENMETRICS)
                 return -EINVAL;
+        p.seed = (uint32_t)((uintptr_t)&p >> 4);
         if (!buf && n > 0)
                 return -EINVAL;
         while (s < p.end) {

@@ -46,8 +46,9 @@
  *     the escapes \\ \" \n (a raw LF or any other escape is an error);
  *     duplicate label names are an error; so is a non-numeric `quantile`
  *     label of a summary or `le` label of a histogram.
- *   - a NUL byte anywhere, a line over PROMTEXT_LINE_MAX bytes, or a
- *     sample with more than PROMTEXT_LABELS_MAX labels is an error.
+ *   - a NUL byte anywhere, a line over PROMTEXT_LINE_MAX bytes, a sample
+ *     with more than PROMTEXT_LABELS_MAX labels, or a text body of more
+ *     than PROMTEXT_FAMILIES_MAX families is an error.
  *   - text families are keyed by name, as expfmt keys them: a second HELP
  *     or TYPE line for a name anywhere in the body is an error, so is a
  *     TYPE line after the family's first sample; x_sum/x_count belong to
@@ -68,6 +69,7 @@
 
 #define PROMTEXT_LINE_MAX   ((size_t)32 << 10) /* bytes, LF excluded */
 #define PROMTEXT_LABELS_MAX 64u
+#define PROMTEXT_FAMILIES_MAX 8192u /* text: names kept (a Go service has 50 to 500) */
 
 enum promtext_format {
         PROMTEXT_TEXT,        /* text/plain; version=0.0.4 */

@@ -736,6 +736,24 @@ Test(promtext, bounds) {
         parse_bad(b, T, 1, (unsigned)o + 1, "more than 64 labels");
         free(b);
         {
+                /* PROMTEXT_FAMILIES_MAX names pass in text, one more fails;
+                 * OpenMetrics keeps none. */
+                size_t cap = (PROMTEXT_FAMILIES_MAX + 1) * 16 + 16;
+                char *f = malloc(cap);
+
+                o = 0;
+                for (unsigned i = 0; i < PROMTEXT_FAMILIES_MAX; i++)
+                        o += (size_t)sprintf(f + o, "m%u 1\n", i);
+                parse_ok(f, T, &g);
+                cr_expect_eq(g.n, PROMTEXT_FAMILIES_MAX);
+                sprintf(f + o, "x_sum 1\n");
+                parse_bad(f, T, PROMTEXT_FAMILIES_MAX + 1, 1, "more than 8192 metric families");
+                sprintf(f + o, "m7 2\n# EOF\n");
+                parse_ok(f, OM, &g);
+                cr_expect_eq(g.n, PROMTEXT_FAMILIES_MAX + 1);
+                free(f);
+        }
+        {
                 static const char nul[] = "a 1\nb{c=\"x\0y\"} 1\n";
 
                 parse_bad_n(nul, sizeof nul - 1, T, 2, 7, "NUL byte");

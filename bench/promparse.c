@@ -5,7 +5,10 @@
  * only counts, then -n by promtext_go_extract. One line per (file, kind):
  * "name=... kind=parse|extract bytes=... iters=... cpu_ns=... wall_ns=...
  * samples=...". CPU time is the process's (CLOCK_PROCESS_CPUTIME_ID).
- * Usage: promparse [-n ITERS] FILE... */
+ * With -check, each FILE is parsed once as text and judged: "ACCEPT FILE
+ * SAMPLES" or "REJECT FILE LINE MESSAGE", as promparse-go -check judges it
+ * with expfmt (tests/integration/test_promtext_expfmt.sh compares them).
+ * Usage: promparse [-n ITERS] FILE...  |  promparse -check FILE... */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,26 @@ int main(int argc, char **argv) {
         long iters = 100000;
         int i = 1;
 
+        if (argc > 1 && strcmp(argv[1], "-check") == 0) {
+                for (i = 2; i < argc; i++) {
+                        struct promtext_error e = { 0 };
+                        size_t n, samples = 0;
+                        char *b;
+                        int r = read_file(argv[i], GR_READ_MAX, &b, &n);
+
+                        if (r < 0) {
+                                fprintf(stderr, "%s: %s\n", argv[i], strerror(-r));
+                                return 1;
+                        }
+                        r = promtext_parse(b, n, PROMTEXT_TEXT, count, &samples, &e);
+                        if (r == 0)
+                                printf("ACCEPT %s %zu\n", argv[i], samples);
+                        else
+                                printf("REJECT %s %u %s\n", argv[i], e.line, e.message);
+                        free(b);
+                }
+                return 0;
+        }
         if (argc > 2 && strcmp(argv[1], "-n") == 0) {
                 iters = strtol(argv[2], NULL, 10);
                 i = 3;

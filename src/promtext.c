@@ -149,14 +149,13 @@ static const double pow10_exact[] = {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-static bool is_xdigit(char c) {
-        return is(c, C_DIGIT) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-/* Go's strconv.ParseFloat(s, 64) over s[0..n) (no underscores), or with
- * om the OpenMetrics number (no hexadecimal). 0, or -EINVAL for a
- * malformed number, -ERANGE for one past the largest double. */
-static int parse_number(const char *s, size_t n, bool om, double *ret) {
+/* A number as expfmt reads one: strconv.ParseFloat(s, 64) refusing any
+ * 'p', 'P' or '_', which leaves no hexadecimal form (Go wants a 'p'
+ * exponent for those) and so exactly the OpenMetrics number: decimal with
+ * optional sign, fraction and exponent, or Inf/Infinity with optional
+ * sign, or NaN (both in any case). 0, or -EINVAL for a malformed number,
+ * -ERANGE for one past the largest double. */
+static int parse_number(const char *s, size_t n, double *ret) {
         uint64_t mant = 0;
         int digits = 0, e10 = 0, exp = 0;
         bool neg = false, any = false, slow = false, exp_neg = false;
@@ -178,29 +177,6 @@ static int parse_number(const char *s, size_t n, bool om, double *ret) {
         if (i == 0 && ieq(s, n, "nan")) {
                 *ret = NAN;
                 return 0;
-        }
-        if (!om && n - i > 2 && s[i] == '0' && (s[i + 1] | 0x20) == 'x') {
-                /* 0x[hex][.hex]p[sign]digits: Go wants the 'p' exponent. */
-                size_t j = i + 2;
-                bool h = false;
-
-                for (; j < n && is_xdigit(s[j]); j++)
-                        h = true;
-                if (j < n && s[j] == '.')
-                        for (j++; j < n && is_xdigit(s[j]); j++)
-                                h = true;
-                if (!h || j >= n || (s[j] | 0x20) != 'p')
-                        return -EINVAL;
-                j++;
-                if (j < n && (s[j] == '+' || s[j] == '-'))
-                        j++;
-                if (j >= n)
-                        return -EINVAL;
-                for (; j < n; j++)
-                        if (!is(s[j], C_DIGIT))
-                                return -EINVAL;
-                slow = true;
-                goto convert;
         }
         for (; i < n && is(s[i], C_DIGIT); i++) {
                 any = true;
@@ -255,7 +231,6 @@ static int parse_number(const char *s, size_t n, bool om, double *ret) {
                 *ret = neg ? -v : v;
                 return 0;
         }
-convert:
         if (n > NUMBER_MAX)
                 return -EINVAL;
         memcpy(tmp, s, n);
@@ -781,13 +756,13 @@ static int exemplar(struct parser *p, const char *q, const char *e) {
                 return fail(p, q, "expected ' ' and a value after the exemplar's labels");
         v = q + 1;
         ve = token_end(p, v, e);
-        if (parse_number(v, (size_t)(ve - v), true, &d) < 0)
+        if (parse_number(v, (size_t)(ve - v), &d) < 0)
                 return fail(p, v, "expected a number as exemplar value, got \"%.*s\"", TOK(v, (size_t)(ve - v)));
         if (ve == e)
                 return 0;
         v = ve + 1;
         ve = token_end(p, v, e);
-        if (parse_number(v, (size_t)(ve - v), true, &d) < 0 || !isfinite(d))
+        if (parse_number(v, (size_t)(ve - v), &d) < 0 || !isfinite(d))
                 return fail(p, v, "expected a number as exemplar timestamp, got \"%.*s\"", TOK(v, (size_t)(ve - v)));
         if (ve != e)
                 return fail(p, ve, "unexpected text after the exemplar");
@@ -823,7 +798,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
         }
         v = q;
         ve = token_end(p, v, e);
-        r = parse_number(v, (size_t)(ve - v), p->om, &s.value);
+        r = parse_number(v, (size_t)(ve - v), &s.value);
         if (r < 0)
                 return fail(p, v, "%s value, got \"%.*s\"", r == -ERANGE ? "out of range" : "expected a number as",
                             TOK(v, (size_t)(ve - v)));
@@ -842,7 +817,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
 
                                 /* Within int64 ms; rounded by hand: the
                                  * Makefile links no libm. */
-                                if (parse_number(t, (size_t)(q - t), true, &ts) < 0 || !isfinite(ts) ||
+                                if (parse_number(t, (size_t)(q - t), &ts) < 0 || !isfinite(ts) ||
                                     ts >= 9.2e15 || ts <= -9.2e15)
                                         return fail(p, t, "expected seconds as timestamp, got \"%.*s\"",
                                                     TOK(t, (size_t)(q - t)));
@@ -894,7 +869,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
                                 EQ(l->name, l->name_len, "le");
                 double d;
 
-                if ((q_label || le_label) && parse_number(l->value, l->value_len, p->om, &d) < 0)
+                if ((q_label || le_label) && parse_number(l->value, l->value_len, &d) < 0)
                         return fail(p, l->name, "expected a number as '%s' label value", q_label ? "quantile" : "le");
         }
         s.labels = p->labels;

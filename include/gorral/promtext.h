@@ -19,10 +19,11 @@
  *     untyped); any other comment, and a HELP/TYPE line with no name or
  *     no text after it, is ignored as expfmt does. HELP text knows the
  *     escapes \\ and \n only.
- *   - value: Go's strconv.ParseFloat syntax: decimal with optional
- *     fraction and exponent, hexadecimal floats with a 'p' exponent, Inf,
- *     +Inf, -Inf, Infinity and NaN in any case; out of range (1e999) is an
- *     error, underflow gives 0. Timestamp: optional int64 milliseconds.
+ *   - value: what expfmt's parseFloat takes: strconv.ParseFloat without
+ *     'p' or '_', so decimal with optional sign, fraction and exponent,
+ *     and Inf, +Inf, -Inf, Infinity, NaN in any case (no hexadecimal);
+ *     out of range (1e999) is an error, underflow gives 0. Timestamp: an
+ *     optional int64 of milliseconds (strconv.ParseInt).
  * OpenMetrics 1.0 (application/openmetrics-text), as its ABNF says:
  *   - exactly one space between tokens, none inside label sets, no
  *     trailing comma, no blank lines, no CR, no comments other than

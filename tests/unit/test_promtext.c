@@ -451,12 +451,11 @@ Test(promtext, values) {
                 { "+3", 3, true },        { ".5", 0.5, true },       { "5.", 5, true },
                 { "1E3", 1000, true },    { "0.1", 0.1, true },      { "123456789012345678901234567890", 1.2345678901234568e+29, true },
                 { "0.000000000000000000000000001", 1e-27, true }, { "1e-400", 0, true },
-                { "0x1p-2", 0.25, false }, { "0X1.8P1", 3, false }, { "-0x10p0", -16, false },
                 { "2.2250738585072014e-308", 2.2250738585072014e-308, true },
         };
         static const char *const inf[] = { "+Inf", "Inf", "inf", "INFINITY", "+infinity" };
         static const char *const bad[] = { "", "-", "+", ".", "e3", "1e", "1e+", "1..2", "1.2.3", "0x", "0x1", "0x1.8",
-                                           "1_000", "nan1", "+NaN", "-nan", "infinit", "in", "12a", "1e400", "-1e400",
+                                           "1_000", "0x1p-2", "0X1.8P1", "-0x10p0", "0x10", "nan1", "+NaN", "-nan", "infinit", "in", "12a", "1e400", "-1e400",
                                            "0x1p", "1,5", "١" };
 
         for (size_t i = 0; i < ELEMENTSOF(ok); i++)
@@ -493,7 +492,6 @@ Test(promtext, values) {
                 snprintf(body, sizeof body, "m %s\n# EOF\n", bad[i]);
                 parse_bad(body, OM, 1, 3, "value");
         }
-        parse_bad("m 0x1p3\n# EOF\n", OM, 1, 3, "expected a number as value");
         parse_bad("m 1e400\n", T, 1, 3, "out of range");
         {
                 /* A number longer than the strtod copy is refused, not cut. */

@@ -52,6 +52,13 @@ struct parser {
         struct family *ft;
         size_t ft_cap, ft_n;
         uint32_t seed;
+        /* The last name resolved and its family: a family's HELP, TYPE and
+         * samples come in a run (labels vary, the name repeats), and a
+         * name's family never changes once resolved. Reset when the table
+         * moves. */
+        const char *memo_name;
+        size_t memo_len;
+        struct family *memo;
 
         /* OpenMetrics's current family: the last metadata line's name, or
          * the last sample's own name when it matched no declared family. */
@@ -375,6 +382,7 @@ static int ft_add(struct parser *p, const char *name, size_t len, struct family 
                                 v[j] = old[k];
                         }
                 p->ft_cap = nc;
+                p->memo = NULL;
                 free(old);
         }
         i = name_hash(p, name, len) & (p->ft_cap - 1);
@@ -424,6 +432,23 @@ static int text_family(struct parser *p, const char *name, size_t len, struct fa
                 }
         }
         return ft_add(p, name, len, ret);
+}
+
+/* text_family() through the memo of the last name resolved. */
+static int text_family_memo(struct parser *p, const char *name, size_t len, struct family **ret) {
+        int r;
+
+        if (!p->memo || !eq(name, len, p->memo_name, p->memo_len)) {
+                r = text_family(p, name, len, &p->memo);
+                if (r < 0) {
+                        p->memo = NULL;
+                        return r;
+                }
+                p->memo_name = name;
+                p->memo_len = len;
+        }
+        *ret = p->memo;
+        return 0;
 }
 
 /* An OpenMetrics HELP, TYPE or UNIT line for name[0..len): the current
@@ -506,7 +531,7 @@ static int text_comment(struct parser *p, const char *q, const char *e) {
         q = skip_blanks(ne, e);
         if (q == e)
                 return 0;
-        r = text_family(p, name, (size_t)(ne - name), &f);
+        r = text_family_memo(p, name, (size_t)(ne - name), &f);
         if (r < 0)
                 return r;
         if (kind == META_HELP) {
@@ -842,7 +867,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
         if (!p->om) {
                 struct family *f;
 
-                r = text_family(p, s.name, s.name_len, &f);
+                r = text_family_memo(p, s.name, s.name_len, &f);
                 if (r < 0)
                         return r;
                 f->has_type = true;

@@ -7,7 +7,9 @@
  * sample. What each format accepts, and the choices made where the
  * specifications leave room:
  *
- * Text 0.0.4, as prometheus/common's expfmt TextParser reads it:
+ * Text 0.0.4, as prometheus/common's expfmt TextParser reads it (and
+ * tests/integration/test_promtext_expfmt.sh checks that both give the same
+ * verdict, sample count and error line):
  *   - lines end in LF; the last line must too ("unexpected end of input").
  *     A CR before the LF is dropped (CRLF bodies are accepted; expfmt
  *     rejects them as a bad value: a tolerance, nothing is lost by it).
@@ -21,7 +23,7 @@
  *     escapes \\ and \n only.
  *   - value: what expfmt's parseFloat takes: strconv.ParseFloat without
  *     'p' or '_', so decimal with optional sign, fraction and exponent,
- *     and Inf, +Inf, -Inf, Infinity, NaN in any case (no hexadecimal);
+ *     and Inf, +Inf, -Inf, Infinity, NaN (unsigned) in any case (no hex);
  *     out of range (1e999) is an error, underflow gives 0. Timestamp: an
  *     optional int64 of milliseconds (strconv.ParseInt).
  * OpenMetrics 1.0 (application/openmetrics-text), as its ABNF says:

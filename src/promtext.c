@@ -47,8 +47,21 @@ struct parser {
         unsigned line;
         const char *ls;                 /* start of the current line */
 
-        /* The current family: the last metadata line's name, or the last
-         * sample's own name when it matched no declared family. */
+        /* Text: every family by name, as expfmt keys them (see struct
+         * family). OpenMetrics: the current family only, below. */
+        struct family *ft;
+        size_t ft_cap, ft_n;
+        uint32_t seed;
+        /* The last name resolved and its family: a family's HELP, TYPE and
+         * samples come in a run (labels vary, the name repeats), and a
+         * name's family never changes once resolved. Reset when the table
+         * moves. */
+        const char *memo_name;
+        size_t memo_len;
+        struct family *memo;
+
+        /* OpenMetrics's current family: the last metadata line's name, or
+         * the last sample's own name when it matched no declared family. */
         const char *fam;
         size_t fam_len;
         enum promtext_type fam_type;
@@ -143,14 +156,13 @@ static const double pow10_exact[] = {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-static bool is_xdigit(char c) {
-        return is(c, C_DIGIT) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-/* Go's strconv.ParseFloat(s, 64) over s[0..n) (no underscores), or with
- * om the OpenMetrics number (no hexadecimal). 0, or -EINVAL for a
- * malformed number, -ERANGE for one past the largest double. */
-static int parse_number(const char *s, size_t n, bool om, double *ret) {
+/* A number as expfmt reads one: strconv.ParseFloat(s, 64) refusing any
+ * 'p', 'P' or '_', which leaves no hexadecimal form (Go wants a 'p'
+ * exponent for those) and so exactly the OpenMetrics number: decimal with
+ * optional sign, fraction and exponent, or Inf/Infinity with optional
+ * sign, or NaN (both in any case). 0, or -EINVAL for a malformed number,
+ * -ERANGE for one past the largest double. */
+static int parse_number(const char *s, size_t n, double *ret) {
         uint64_t mant = 0;
         int digits = 0, e10 = 0, exp = 0;
         bool neg = false, any = false, slow = false, exp_neg = false;
@@ -172,29 +184,6 @@ static int parse_number(const char *s, size_t n, bool om, double *ret) {
         if (i == 0 && ieq(s, n, "nan")) {
                 *ret = NAN;
                 return 0;
-        }
-        if (!om && n - i > 2 && s[i] == '0' && (s[i + 1] | 0x20) == 'x') {
-                /* 0x[hex][.hex]p[sign]digits: Go wants the 'p' exponent. */
-                size_t j = i + 2;
-                bool h = false;
-
-                for (; j < n && is_xdigit(s[j]); j++)
-                        h = true;
-                if (j < n && s[j] == '.')
-                        for (j++; j < n && is_xdigit(s[j]); j++)
-                                h = true;
-                if (!h || j >= n || (s[j] | 0x20) != 'p')
-                        return -EINVAL;
-                j++;
-                if (j < n && (s[j] == '+' || s[j] == '-'))
-                        j++;
-                if (j >= n)
-                        return -EINVAL;
-                for (; j < n; j++)
-                        if (!is(s[j], C_DIGIT))
-                                return -EINVAL;
-                slow = true;
-                goto convert;
         }
         for (; i < n && is(s[i], C_DIGIT); i++) {
                 any = true;
@@ -249,7 +238,6 @@ static int parse_number(const char *s, size_t n, bool om, double *ret) {
                 *ret = neg ? -v : v;
                 return 0;
         }
-convert:
         if (n > NUMBER_MAX)
                 return -EINVAL;
         memcpy(tmp, s, n);
@@ -331,20 +319,150 @@ static enum promtext_type type_from_string(const char *s, size_t n, bool om) {
 enum meta { META_HELP, META_TYPE, META_UNIT };
 static const char *const meta_names[] = { "HELP", "TYPE", "UNIT" };
 
-/* A HELP, TYPE or UNIT line for name[0..len): same family or a new one. */
+/* A text family, as expfmt's TextParser keeps one per name: created by
+ * the first HELP, TYPE or sample line that names it. */
+struct family {
+        const char *name; /* into the body */
+        size_t len;
+        enum promtext_type type;
+        bool help;        /* a HELP line was read */
+        bool typed;       /* a TYPE line declared it */
+        bool has_type;    /* typed, or untyped by a sample (expfmt's Type != nil) */
+};
+
+/* FNV-1a, seeded per parse (the address of the parser's stack frame,
+ * which ASLR moves) so that a body cannot be built to collide: the
+ * scraped service is not trusted to keep the loop's time. */
+static size_t name_hash(const struct parser *p, const char *s, size_t n) {
+        uint32_t h = 2166136261u ^ p->seed;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)s[i]) * 16777619u;
+        /* The table indexes by the low bits: fold the high ones in. */
+        h ^= h >> 16;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
+        return h;
+}
+
+static struct family *ft_find(const struct parser *p, const char *name, size_t len) {
+        if (!p->ft)
+                return NULL;
+        for (size_t i = name_hash(p, name, len) & (p->ft_cap - 1);; i = (i + 1) & (p->ft_cap - 1)) {
+                struct family *f = &p->ft[i];
+
+                if (!f->name)
+                        return NULL;
+                if (eq(f->name, f->len, name, len))
+                        return f;
+        }
+}
+
+/* Open addressing, at most half full; the families are at most the lines
+ * of a body the caller has bounded. */
+static int ft_add(struct parser *p, const char *name, size_t len, struct family **ret) {
+        struct family *f;
+        size_t i;
+
+        if (p->ft_n >= PROMTEXT_FAMILIES_MAX)
+                return fail(p, name, "more than %u metric families", PROMTEXT_FAMILIES_MAX);
+        if ((p->ft_n + 1) * 2 > p->ft_cap) {
+                size_t nc = p->ft_cap ? p->ft_cap * 2 : 128;
+                struct family *old = p->ft, *v = calloc(nc, sizeof *v);
+
+                if (!v)
+                        return -ENOMEM;
+                p->ft = v;
+                for (size_t k = 0; k < p->ft_cap; k++)
+                        if (old[k].name) {
+                                size_t j = name_hash(p, old[k].name, old[k].len) & (nc - 1);
+
+                                while (v[j].name)
+                                        j = (j + 1) & (nc - 1);
+                                v[j] = old[k];
+                        }
+                p->ft_cap = nc;
+                p->memo = NULL;
+                free(old);
+        }
+        i = name_hash(p, name, len) & (p->ft_cap - 1);
+        while (p->ft[i].name)
+                i = (i + 1) & (p->ft_cap - 1);
+        f = &p->ft[i];
+        *f = (struct family){ .name = name, .len = len };
+        p->ft_n++;
+        *ret = f;
+        return 0;
+}
+
+static bool strip_suffix(const char *name, size_t len, const char *suf, size_t *ret_len) {
+        size_t l = strlen(suf);
+
+        if (len <= l || memcmp(name + len - l, suf, l) != 0)
+                return false;
+        *ret_len = len - l;
+        return true;
+}
+
+/* expfmt's setOrCreateCurrentMF: the family of that name; else the summary
+ * that x_sum/x_count, or the histogram that x_bucket/x_sum/x_count belongs
+ * to; else a new family. Metadata lines resolve the same way (so, as in
+ * expfmt, "# HELP x_sum" after "# TYPE x summary" is x's HELP). */
+static int text_family(struct parser *p, const char *name, size_t len, struct family **ret) {
+        struct family *f = ft_find(p, name, len);
+        size_t l;
+
+        if (f) {
+                *ret = f;
+                return 0;
+        }
+        if (strip_suffix(name, len, "_sum", &l) || strip_suffix(name, len, "_count", &l)) {
+                f = ft_find(p, name, l);
+                if (f && f->type == PROMTEXT_TYPE_SUMMARY) {
+                        *ret = f;
+                        return 0;
+                }
+        }
+        if (strip_suffix(name, len, "_bucket", &l) || strip_suffix(name, len, "_sum", &l) ||
+            strip_suffix(name, len, "_count", &l)) {
+                f = ft_find(p, name, l);
+                if (f && f->type == PROMTEXT_TYPE_HISTOGRAM) {
+                        *ret = f;
+                        return 0;
+                }
+        }
+        return ft_add(p, name, len, ret);
+}
+
+/* text_family() through the memo of the last name resolved. */
+static int text_family_memo(struct parser *p, const char *name, size_t len, struct family **ret) {
+        int r;
+
+        if (!p->memo || !eq(name, len, p->memo_name, p->memo_len)) {
+                r = text_family(p, name, len, &p->memo);
+                if (r < 0) {
+                        p->memo = NULL;
+                        return r;
+                }
+                p->memo_name = name;
+                p->memo_len = len;
+        }
+        *ret = p->memo;
+        return 0;
+}
+
+/* An OpenMetrics HELP, TYPE or UNIT line for name[0..len): the current
+ * family's, or a new one. */
 static int metadata(struct parser *p, enum meta kind, const char *name, size_t len) {
         bool same = p->fam && eq(name, len, p->fam, p->fam_len);
         bool *seen = kind == META_HELP ? &p->fam_help : kind == META_TYPE ? &p->fam_typed : &p->fam_unit;
 
-        if (same && (!p->fam_samples || !p->om)) {
-                /* Text: as expfmt, whose families are keyed by name.
-                 * OpenMetrics: only before the family's samples (see
-                 * promtext.h for the duplicate client_golang writes). */
-                if (kind == META_TYPE && p->fam_samples)
-                        return fail(p, name, "TYPE line for %.*s after its samples", TOK(name, len));
+        if (same && !p->fam_samples) {
                 if (*seen)
                         return fail(p, name, "second %s line for %.*s", meta_names[kind], TOK(name, len));
         } else {
+                /* After the family's samples: a new family of the same
+                 * name (see promtext.h for the one client_golang writes). */
                 p->fam = name;
                 p->fam_len = len;
                 p->fam_type = PROMTEXT_TYPE_NONE;
@@ -357,6 +475,16 @@ static int metadata(struct parser *p, enum meta kind, const char *name, size_t l
 /* HELP text: the escapes \\ and \n (and \" in OpenMetrics), UTF-8 in
  * OpenMetrics (text 0.0.4 is bytes here as in expfmt). */
 static int help_text(struct parser *p, const char *q, const char *e) {
+        /* Half of a Go body is HELP text: in text only escapes matter. */
+        if (!p->om)
+                for (;;) {
+                        q = memchr(q, '\\', (size_t)(e - q));
+                        if (!q)
+                                return 0;
+                        if (q + 1 >= e || !(q[1] == '\\' || q[1] == 'n'))
+                                return fail(p, q, "invalid escape sequence in HELP text");
+                        q += 2;
+                }
         while (q < e) {
                 if (*q == '\\') {
                         if (q + 1 >= e || !(q[1] == '\\' || q[1] == 'n' || (p->om && q[1] == '"')))
@@ -376,6 +504,7 @@ static int help_text(struct parser *p, const char *q, const char *e) {
 
 /* After '#' in text: HELP/TYPE lines; anything else is a comment. */
 static int text_comment(struct parser *p, const char *q, const char *e) {
+        struct family *f;
         const char *kw, *name, *ne;
         enum meta kind;
         enum promtext_type t;
@@ -402,16 +531,24 @@ static int text_comment(struct parser *p, const char *q, const char *e) {
         q = skip_blanks(ne, e);
         if (q == e)
                 return 0;
-        r = metadata(p, kind, name, (size_t)(ne - name));
+        r = text_family_memo(p, name, (size_t)(ne - name), &f);
         if (r < 0)
                 return r;
-        if (kind == META_HELP)
+        if (kind == META_HELP) {
+                if (f->help)
+                        return fail(p, name, "second HELP line for %.*s", TOK(f->name, f->len));
+                f->help = true;
                 return help_text(p, q, e);
+        }
+        if (f->has_type)
+                return fail(p, name, f->typed ? "second TYPE line for %.*s" : "TYPE line for %.*s after its samples",
+                            TOK(f->name, f->len));
         /* expfmt takes the rest of the line as the type, blanks and all. */
         t = type_from_string(q, (size_t)(e - q), false);
         if (t < 0)
                 return fail(p, q, "unknown metric type \"%.*s\"", TOK(q, (size_t)(e - q)));
-        p->fam_type = t;
+        f->type = t;
+        f->typed = f->has_type = true;
         return 0;
 }
 
@@ -467,7 +604,7 @@ static int om_comment(struct parser *p, const char *s, const char *e) {
 
 /* ---- samples ----------------------------------------------------------- */
 
-/* Does the sample name[0..n) belong to the current declared family? */
+/* Does the OpenMetrics sample name[0..n) belong to the current family? */
 static bool in_family(const struct parser *p, const char *name, size_t n) {
         const char *suf;
         size_t sl;
@@ -482,13 +619,13 @@ static bool in_family(const struct parser *p, const char *name, size_t n) {
         sl = n - p->fam_len;
         switch (p->fam_type) {
         case PROMTEXT_TYPE_COUNTER:
-                return p->om && (EQ(suf, sl, "_total") || EQ(suf, sl, "_created"));
+                return EQ(suf, sl, "_total") || EQ(suf, sl, "_created");
         case PROMTEXT_TYPE_HISTOGRAM:
                 if (EQ(suf, sl, "_bucket"))
                         return true;
                 __attribute__((fallthrough));
         case PROMTEXT_TYPE_SUMMARY:
-                return EQ(suf, sl, "_sum") || EQ(suf, sl, "_count") || (p->om && EQ(suf, sl, "_created"));
+                return EQ(suf, sl, "_sum") || EQ(suf, sl, "_count") || EQ(suf, sl, "_created");
         case PROMTEXT_TYPE_GAUGEHISTOGRAM:
                 return EQ(suf, sl, "_bucket") || EQ(suf, sl, "_gsum") || EQ(suf, sl, "_gcount");
         case PROMTEXT_TYPE_INFO:
@@ -644,13 +781,13 @@ static int exemplar(struct parser *p, const char *q, const char *e) {
                 return fail(p, q, "expected ' ' and a value after the exemplar's labels");
         v = q + 1;
         ve = token_end(p, v, e);
-        if (parse_number(v, (size_t)(ve - v), true, &d) < 0)
+        if (parse_number(v, (size_t)(ve - v), &d) < 0)
                 return fail(p, v, "expected a number as exemplar value, got \"%.*s\"", TOK(v, (size_t)(ve - v)));
         if (ve == e)
                 return 0;
         v = ve + 1;
         ve = token_end(p, v, e);
-        if (parse_number(v, (size_t)(ve - v), true, &d) < 0 || !isfinite(d))
+        if (parse_number(v, (size_t)(ve - v), &d) < 0 || !isfinite(d))
                 return fail(p, v, "expected a number as exemplar timestamp, got \"%.*s\"", TOK(v, (size_t)(ve - v)));
         if (ve != e)
                 return fail(p, ve, "unexpected text after the exemplar");
@@ -686,7 +823,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
         }
         v = q;
         ve = token_end(p, v, e);
-        r = parse_number(v, (size_t)(ve - v), p->om, &s.value);
+        r = parse_number(v, (size_t)(ve - v), &s.value);
         if (r < 0)
                 return fail(p, v, "%s value, got \"%.*s\"", r == -ERANGE ? "out of range" : "expected a number as",
                             TOK(v, (size_t)(ve - v)));
@@ -705,7 +842,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
 
                                 /* Within int64 ms; rounded by hand: the
                                  * Makefile links no libm. */
-                                if (parse_number(t, (size_t)(q - t), true, &ts) < 0 || !isfinite(ts) ||
+                                if (parse_number(t, (size_t)(q - t), &ts) < 0 || !isfinite(ts) ||
                                     ts >= 9.2e15 || ts <= -9.2e15)
                                         return fail(p, t, "expected seconds as timestamp, got \"%.*s\"",
                                                     TOK(t, (size_t)(q - t)));
@@ -727,13 +864,23 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
                 }
         }
 
-        if (in_family(p, s.name, s.name_len)) {
+        if (!p->om) {
+                struct family *f;
+
+                r = text_family_memo(p, s.name, s.name_len, &f);
+                if (r < 0)
+                        return r;
+                f->has_type = true;
+                s.family = f->name;
+                s.family_len = f->len;
+                s.type = f->typed ? f->type : PROMTEXT_TYPE_NONE;
+        } else if (in_family(p, s.name, s.name_len)) {
                 s.family = p->fam;
                 s.family_len = p->fam_len;
                 s.type = p->fam_typed ? p->fam_type : PROMTEXT_TYPE_NONE;
         } else {
-                /* An undeclared family: its own, so that a TYPE line for
-                 * it after its samples is seen as one. */
+                /* An undeclared family: its own, so that a metadata line
+                 * for it after its samples starts a new one. */
                 p->fam = s.family = s.name;
                 p->fam_len = s.family_len = s.name_len;
                 p->fam_type = s.type = PROMTEXT_TYPE_NONE;
@@ -747,7 +894,7 @@ static int sample(struct parser *p, const char *q, const char *e, promtext_sampl
                                 EQ(l->name, l->name_len, "le");
                 double d;
 
-                if ((q_label || le_label) && parse_number(l->value, l->value_len, p->om, &d) < 0)
+                if ((q_label || le_label) && parse_number(l->value, l->value_len, &d) < 0)
                         return fail(p, l->name, "expected a number as '%s' label value", q_label ? "quantile" : "le");
         }
         s.labels = p->labels;
@@ -779,6 +926,7 @@ int promtext_parse(const char *buf, size_t n, enum promtext_format fmt, promtext
 
         if (fmt != PROMTEXT_TEXT && fmt != PROMTEXT_OPENMETRICS)
                 return -EINVAL;
+        p.seed = (uint32_t)((uintptr_t)&p >> 4);
         if (!buf && n > 0)
                 return -EINVAL;
         while (s < p.end) {
@@ -843,6 +991,7 @@ int promtext_parse(const char *buf, size_t n, enum promtext_format fmt, promtext
                 r = fail(&p, p.end, "missing # EOF at the end");
         }
         free(p.scratch);
+        free(p.ft);
         return r;
 }
 

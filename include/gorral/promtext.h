@@ -7,7 +7,9 @@
  * sample. What each format accepts, and the choices made where the
  * specifications leave room:
  *
- * Text 0.0.4, as prometheus/common's expfmt TextParser reads it:
+ * Text 0.0.4, as prometheus/common's expfmt TextParser reads it (and
+ * tests/integration/test_promtext_expfmt.sh checks that both give the same
+ * verdict, sample count and error line):
  *   - lines end in LF; the last line must too ("unexpected end of input").
  *     A CR before the LF is dropped (CRLF bodies are accepted; expfmt
  *     rejects them as a bad value: a tolerance, nothing is lost by it).
@@ -19,10 +21,11 @@
  *     untyped); any other comment, and a HELP/TYPE line with no name or
  *     no text after it, is ignored as expfmt does. HELP text knows the
  *     escapes \\ and \n only.
- *   - value: Go's strconv.ParseFloat syntax: decimal with optional
- *     fraction and exponent, hexadecimal floats with a 'p' exponent, Inf,
- *     +Inf, -Inf, Infinity and NaN in any case; out of range (1e999) is an
- *     error, underflow gives 0. Timestamp: optional int64 milliseconds.
+ *   - value: what expfmt's parseFloat takes: strconv.ParseFloat without
+ *     'p' or '_', so decimal with optional sign, fraction and exponent,
+ *     and Inf, +Inf, -Inf, Infinity, NaN (unsigned) in any case (no hex);
+ *     out of range (1e999) is an error, underflow gives 0. Timestamp: an
+ *     optional int64 of milliseconds (strconv.ParseInt).
  * OpenMetrics 1.0 (application/openmetrics-text), as its ABNF says:
  *   - exactly one space between tokens, none inside label sets, no
  *     trailing comma, no blank lines, no CR, no comments other than
@@ -46,12 +49,15 @@
  *     the escapes \\ \" \n (a raw LF or any other escape is an error);
  *     duplicate label names are an error; so is a non-numeric `quantile`
  *     label of a summary or `le` label of a histogram.
- *   - a NUL byte anywhere, a line over PROMTEXT_LINE_MAX bytes, or a
- *     sample with more than PROMTEXT_LABELS_MAX labels is an error.
- *   - a second HELP or TYPE line for a family before its samples is an
- *     error; in text a TYPE line for the family whose samples were just
- *     read is one too ("TYPE after samples"). Families are checked only
- *     against their neighbours: no set of every name is kept.
+ *   - a NUL byte anywhere, a line over PROMTEXT_LINE_MAX bytes, a sample
+ *     with more than PROMTEXT_LABELS_MAX labels, or a text body of more
+ *     than PROMTEXT_FAMILIES_MAX families is an error.
+ *   - text families are keyed by name, as expfmt keys them: a second HELP
+ *     or TYPE line for a name anywhere in the body is an error, so is a
+ *     TYPE line after the family's first sample; x_sum/x_count belong to
+ *     summary x and x_bucket/x_sum/x_count to histogram x wherever they
+ *     are. OpenMetrics families are checked against their neighbours only
+ *     (a second HELP, TYPE or UNIT line before the samples is an error).
  *
  * Samples are delivered as they are read: on an error the callback has
  * already seen the samples before the bad line, and the caller drops them
@@ -59,12 +65,14 @@
  * buf[0..n) and needs no NUL terminator. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PROMTEXT_LINE_MAX   ((size_t)32 << 10) /* bytes, LF excluded */
 #define PROMTEXT_LABELS_MAX 64u
+#define PROMTEXT_FAMILIES_MAX 8192u /* text: names kept (a Go service has 50 to 500) */
 
 enum promtext_format {
         PROMTEXT_TEXT,        /* text/plain; version=0.0.4 */
@@ -83,7 +91,7 @@ enum promtext_type {
         PROMTEXT_TYPE_GAUGEHISTOGRAM,
         PROMTEXT_TYPE_UNKNOWN,
         _PROMTEXT_TYPE_MAX,
-        _PROMTEXT_TYPE_INVALID = -22, /* -EINVAL */
+        _PROMTEXT_TYPE_INVALID = -EINVAL,
 };
 
 /* One label. Neither string is NUL-terminated: name points into the

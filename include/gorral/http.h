@@ -187,8 +187,10 @@ size_t http_server_n_conns(const struct http_server *s);
 /* For tests and fuzzing: the parsing cores without sockets or a loop.
  *
  * Feed chunks[0..n) as one server response to a GET (head: to a HEAD)
- * with this body_max, then an end of stream when eof; cb gets the result
- * the client would give (duration 0), exactly once. Returns 1 when the
+ * with this body_max (0: HTTP_BODY_MAX), then an end of stream when eof;
+ * cb gets the result the client would give if all of it came in one read
+ * (bytes after a complete response make it HTTP_ERR_PARSE; duration 0,
+ * message the error's name, c NULL), exactly once. Returns 1 when the
  * response was complete before the chunks ran out or at eof, 0 when more
  * was needed (cb then got HTTP_ERR_RESET), or -ENOMEM. */
 int http_response_feed(const void *const *chunks, const size_t *lens, size_t n, size_t body_max, bool head,

@@ -1299,6 +1299,7 @@ static int conn_flush(struct conn *k) {
                 if (k->body)
                         memcpy(o + *k->sink_len, k->body + k->body_off, k->body_len - k->body_off);
                 *k->sink_len += k->body_len - k->body_off;
+                o[*k->sink_len] = 0;
                 *k->sink = o;
                 k->head_off = k->head_len;
                 k->body_off = k->body_len;

@@ -197,7 +197,7 @@ int http_response_feed(const void *const *chunks, const size_t *lens, size_t n, 
                        bool eof, http_done_cb cb, void *userdata);
 /* Feed chunks[0..n) to one server connection (o NULL: defaults) whose
  * requests go to h; what it would send is returned in *ret_out (malloc'd,
- * *ret_out_len bytes), and *ret_closed tells whether it would close. 0 or
+ * *ret_out_len bytes and a NUL; NULL when nothing was sent), and *ret_closed tells whether it would close. 0 or
  * -ENOMEM. */
 int http_server_feed(const struct http_server_opts *o, http_handler h, void *userdata,
                      const void *const *chunks, const size_t *lens, size_t n, char **ret_out, size_t *ret_out_len,

@@ -74,11 +74,15 @@ int http_url_parse(const char *url, struct http_url *ret, const char **reterr_re
                 return url_fail(reterr_reason, "empty URL", -EINVAL);
         for (p = url; *p; p++)
                 if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-                        return url_fail(reterr_reason, "spaces, control bytes and non-ASCII bytes are not allowed in a URL (percent-encode them)",
+                        return url_fail(reterr_reason,
+                                        "spaces, control bytes and non-ASCII bytes are not allowed in a URL "
+                                        "(percent-encode them)",
                                         -EINVAL);
         if (strncasecmp(url, "http://", 7) != 0) {
                 if (strncasecmp(url, "https://", 8) == 0)
-                        return url_fail(reterr_reason, "https is not supported: gorral speaks plain HTTP/1.1 (scrape over loopback or a unix socket)",
+                        return url_fail(reterr_reason,
+                                        "https is not supported: gorral speaks plain HTTP/1.1 "
+                                        "(scrape over loopback or a unix socket)",
                                         -EPROTONOSUPPORT);
                 if (strstr(url, "://"))
                         return url_fail(reterr_reason, "only http:// URLs are supported", -EPROTONOSUPPORT);

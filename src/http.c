@@ -74,11 +74,15 @@ int http_url_parse(const char *url, struct http_url *ret, const char **reterr_re
                 return url_fail(reterr_reason, "empty URL", -EINVAL);
         for (p = url; *p; p++)
                 if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-                        return url_fail(reterr_reason, "spaces, control bytes and non-ASCII bytes are not allowed in a URL (percent-encode them)",
+                        return url_fail(reterr_reason,
+                                        "spaces, control bytes and non-ASCII bytes are not allowed in a URL "
+                                        "(percent-encode them)",
                                         -EINVAL);
         if (strncasecmp(url, "http://", 7) != 0) {
                 if (strncasecmp(url, "https://", 8) == 0)
-                        return url_fail(reterr_reason, "https is not supported: gorral speaks plain HTTP/1.1 (scrape over loopback or a unix socket)",
+                        return url_fail(reterr_reason,
+                                        "https is not supported: gorral speaks plain HTTP/1.1 "
+                                        "(scrape over loopback or a unix socket)",
                                         -EPROTONOSUPPORT);
                 if (strstr(url, "://"))
                         return url_fail(reterr_reason, "only http:// URLs are supported", -EPROTONOSUPPORT);
@@ -436,6 +440,10 @@ int http_response_feed(const void *const *chunks, const size_t *lens, size_t n, 
                 size_t extra = 0;
 
                 k = resp_feed(&r, chunks[i], lens[i], &extra);
+                /* Bytes after the response, in this chunk or a later one:
+                 * the same verdict however the input is split. */
+                for (size_t j = i + 1; k == 1 && j < n; j++)
+                        extra += lens[j];
                 if (k == 1)
                         e = extra > 0 ? HTTP_ERR_PARSE : status_error(r.status);
         }
@@ -1272,8 +1280,10 @@ static void conn_handle(struct conn *k) {
                        strlen(rp.content_type) > CONTENT_TYPE_REPLY_MAX || !header_value_ok(rp.content_type)))
                 r = -EINVAL;
         if (r < 0) {
+                char *b = strdup("internal error\n");
+
                 free(rp.body);
-                conn_queue(k, 500, "text/plain; charset=utf-8", strdup("internal error\n"), 15, rq.head, NULL);
+                conn_queue(k, 500, "text/plain; charset=utf-8", b, b ? strlen(b) : 0, rq.head, NULL);
                 return;
         }
         conn_queue(k, rp.status, rp.content_type, rp.body, rp.body ? rp.body_len : 0, rq.head, NULL);
@@ -1293,6 +1303,7 @@ static int conn_flush(struct conn *k) {
                 if (k->body)
                         memcpy(o + *k->sink_len, k->body + k->body_off, k->body_len - k->body_off);
                 *k->sink_len += k->body_len - k->body_off;
+                o[*k->sink_len] = 0;
                 *k->sink = o;
                 k->head_off = k->head_len;
                 k->body_off = k->body_len;
@@ -1491,9 +1502,10 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *userdata) {
                 }
                 if (!conn_write(k) || k->writing)
                         return;
-                if (!conn_feed_pending(k) || k->writing)
-                        return;
         }
+        /* Bytes read earlier go first, then the socket. */
+        if (k->pending && (!conn_feed_pending(k) || k->writing || k->pending))
+                return;
         conn_read(k);
 }
 
@@ -1501,6 +1513,8 @@ static void on_conn_resume(struct loop *l, void *userdata) {
         struct conn *k = userdata;
 
         (void)l;
+        if (k->writing)
+                return; /* on_conn goes on once the answer is out */
         k->budget = SERVER_BUDGET;
         conn_set_events(k, EPOLLIN | EPOLLRDHUP);
         conn_feed_pending(k);

@@ -100,9 +100,11 @@ struct http_client_opts {
 /* A client for url (http_url_parse() rules). unix_socket NULL: TCP to the
  * URL's host and port; else the path of a unix stream socket to connect to
  * instead (the URL still gives Host and the path, as curl --unix-socket).
- * opts NULL: the defaults. Nothing is connected yet. 0, or the errors of
- * http_url_parse(), -EADDRNOTAVAIL (the host is a name other than
- * localhost), -ENAMETOOLONG (unix_socket does not fit sun_path), -ENOMEM. */
+ * Over a socket the host is only the Host header, so any name goes; over
+ * TCP it must be numeric or localhost. opts NULL: the defaults. Nothing is
+ * connected yet. 0, or the errors of http_url_parse(), -EADDRNOTAVAIL (TCP
+ * to a host name other than localhost), -ENAMETOOLONG (unix_socket does
+ * not fit sun_path), -ENOMEM. */
 int http_client_new(struct loop *l, const char *url, const char *unix_socket,
                     const struct http_client_opts *opts, struct http_client **ret);
 /* Cancel what is in flight without calling back, close, free. NULL-safe;
@@ -117,7 +119,9 @@ struct http_client *http_client_free(struct http_client *c);
  * identity and Connection: keep-alive. cb runs exactly once per request
  * accepted here, always later from the loop, never from inside these
  * calls. A request sent on a kept connection that turns out closed before
- * any byte of the response is sent again once on a fresh connection.
+ * any byte of the response is sent again once on a fresh connection (a
+ * POST too: the peer closed without answering, as Go's server does with
+ * an idle connection it is dropping; an alert receiver may see it twice).
  * 0, or -EBUSY (a request is in flight), -EINVAL (CR or LF in a header
  * value, NULL cb or content_type), -E2BIG (body over body_max), -ENOMEM. */
 int http_client_get(struct http_client *c, const char *accept, http_done_cb cb, void *userdata);
@@ -187,15 +191,17 @@ size_t http_server_n_conns(const struct http_server *s);
 /* For tests and fuzzing: the parsing cores without sockets or a loop.
  *
  * Feed chunks[0..n) as one server response to a GET (head: to a HEAD)
- * with this body_max, then an end of stream when eof; cb gets the result
- * the client would give (duration 0), exactly once. Returns 1 when the
+ * with this body_max (0: HTTP_BODY_MAX), then an end of stream when eof;
+ * cb gets the result the client would give if all of it came in one read
+ * (bytes after a complete response make it HTTP_ERR_PARSE; duration 0,
+ * message the error's name, c NULL), exactly once. Returns 1 when the
  * response was complete before the chunks ran out or at eof, 0 when more
  * was needed (cb then got HTTP_ERR_RESET), or -ENOMEM. */
 int http_response_feed(const void *const *chunks, const size_t *lens, size_t n, size_t body_max, bool head,
                        bool eof, http_done_cb cb, void *userdata);
 /* Feed chunks[0..n) to one server connection (o NULL: defaults) whose
  * requests go to h; what it would send is returned in *ret_out (malloc'd,
- * *ret_out_len bytes), and *ret_closed tells whether it would close. 0 or
+ * *ret_out_len bytes and a NUL; NULL when nothing was sent), and *ret_closed tells whether it would close. 0 or
  * -ENOMEM. */
 int http_server_feed(const struct http_server_opts *o, http_handler h, void *userdata,
                      const void *const *chunks, const size_t *lens, size_t n, char **ret_out, size_t *ret_out_len,

@@ -222,7 +222,7 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                         return bad_because(name, v, "expected a duration from 100ms to 1h");
                 sc->sample_interval_usec = u;
         } else if (!strcmp(name, "--metrics-url") || !strcmp(name, "--pprof-url")) {
-                struct http_url url;
+                struct http_url url = { 0 };
                 char **dst = name[2] == 'm' ? &sc->metrics_url : &sc->pprof_url;
 
                 sc->watch = true;

@@ -1629,7 +1629,7 @@ static char *url_value(struct parser *p, const struct rec *r) {
         if (v && strlen(v) > CONFIG_MAX_URL)
                 why = "too long";
         else if (v) {
-                struct http_url u;
+                struct http_url u = { 0 };
                 int e = http_url_parse(v, &u, &why);
 
                 http_url_done(&u);

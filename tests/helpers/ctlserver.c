@@ -41,6 +41,20 @@ static void service(struct json_writer *w, const char *name, const char *state, 
                 json_member_int(w, "gomemlimit", 536870912);
         else
                 json_member_null(w, "gomemlimit");
+        if (pid > 0) {
+                /* A watched service's latest sample (reals, as gorral writes them). */
+                json_key(w, "sample");
+                json_begin_object(w);
+                json_key(w, "threads");
+                json_real(w, 14);
+                json_key(w, "goroutines");
+                json_real(w, 1056);
+                json_key(w, "rss_bytes");
+                json_real(w, 18272256);
+                json_key(w, "cpu_throttled_periods");
+                json_real(w, 37);
+                json_end_object(w);
+        }
         json_end_object(w);
 }
 

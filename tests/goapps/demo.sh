@@ -294,9 +294,12 @@ section_services() {
 	step "7. Three services from one file: 'gorral run -c', a cgroup each"
 	cat >"$cfg" <<-EOF
 	# A one-shot migration, then the Go 1.19 and Go 1.26 generations of the
-	# service, each in its own cgroup with 0.5 CPU and 128 MiB.
+	# service, each in its own cgroup with 0.5 CPU and 128 MiB, each watched
+	# (its /metrics scraped, its scheduler traced) every second, and gorral's
+	# own /metrics on 127.0.0.1:19321.
 	output: {prefix: true}
-	defaults: {restart: on-failure, stop_timeout: 5s}
+	metrics: {listen: "127.0.0.1:19321"}
+	defaults: {restart: on-failure, stop_timeout: 5s, sample_interval: 1s}
 	services:
 	  migrate:
 	    command: [sh, -c, "echo migrating; sleep 0.5; echo migrated"]
@@ -306,11 +309,15 @@ section_services() {
 	    depends_on: {migrate: completed}
 	    resources: {cpu: 0.5, memory: 128MiB}
 	    ready: {tcp: "127.0.0.1:18119", timeout: 10s}
+	    metrics_url: http://127.0.0.1:18119/metrics
+	    godebug: {schedtrace: 1s}
 	  api126:
 	    command: [$SERVICE126, -listen, "127.0.0.1:18126", -graceful]
 	    depends_on: {migrate: completed, api119: ready}
 	    resources: {cpu: 0.5, memory: 128MiB}
 	    ready: {tcp: "127.0.0.1:18126", timeout: 10s}
+	    metrics_url: http://127.0.0.1:18126/metrics
+	    godebug: {schedtrace: 1s}
 	EOF
 	sed 's/^/  /' "$cfg"
 	run "$GORRAL" check-config "$cfg"
@@ -327,7 +334,13 @@ section_services() {
 	grep -E 'event=(cgroups|cgroup|spawn|exit|ready|limits) ' "$TMP/svc.err" | grep -v 'gomaxprocs=unset target=2 affinity' | sed 's/^/  /' | cut -c1-200
 	say "The services' own output, each line prefixed with its name (their banners):"
 	grep -E '\| (migrat|go_version|gomaxprocs|memory_limit)' "$TMP/svc.out" | sed 's/^/  /'
+	say "api119 leaks 300 goroutines and 4 locked OS threads (its own /leak endpoints):"
+	curl -sf "http://127.0.0.1:18119/leak/goroutines?n=300" | sed 's/^/  /'
+	curl -sf "http://127.0.0.1:18119/leak/threads?n=4" | sed 's/^/  /'
+	sleep 2.2
 	run "$GORRAL" status
+	say "gorral's /metrics, a few of its families (promtool check metrics passes on it):"
+	curl -sf http://127.0.0.1:19321/metrics | grep -E '^gorral_service_(threads|goroutines|gomaxprocs|cpu_throttled_periods_total|sched_runqueue|memory_bytes)\{' | sed 's/^/  /'
 	say "SIGTERM to gorral: the services stop in reverse dependency order (api126 first)."
 	kill -TERM "$SVC_PID" 2>/dev/null
 	wait "$SVC_PID" 2>/dev/null

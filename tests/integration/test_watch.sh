@@ -187,6 +187,36 @@ for b in "${builds[@]}"; do
 	expect_eq "$kind: SIGTERM ends gorral and its services (a stop is not a failure: 0)" "$?" "0"
 	
 
+	# One service under gorral run with the watching options: Go 1.26
+	# with its runtime/metrics scheduler families, the goroutine profile,
+	# gctrace lines passed through (--trace-passthrough), /metrics.
+	if [ -x "$GOAPPS/goservice126" ]; then
+		p26=$(free_port)
+		"$G" run --control "$GORRAL_SOCKET" --sample-interval 300ms --metrics-url "http://127.0.0.1:$p26/metrics" \
+			--pprof-url "http://127.0.0.1:$p26/debug/pprof/goroutine?debug=1" --gctrace --trace-passthrough \
+			--metrics-listen 127.0.0.1:0 -- "$GOAPPS/goservice126" -listen "127.0.0.1:$p26" -runtime-metrics \
+			-leak-goroutines 200 >"$d/r26.out" 2>"$d/r26.err" &
+		gp=$!
+		check "$kind: gorral run --metrics-url: Go 1.26's goroutines in the series" wait_status main goroutines "v >= 200" 80
+		curl -sf "http://127.0.0.1:$p26/gc" >/dev/null
+		check "$kind: ... and runtime/metrics' waiting goroutines (go_sched_goroutines_waiting_goroutines)" \
+			wait_status main goroutines_waiting "v >= 200" 40
+		check "$kind: ... and the runtime's own GOMAXPROCS (go_sched_gomaxprocs_threads)" \
+			wait_status main runtime_gomaxprocs "v >= 1" 40
+		check "$kind: ... a forced GC seen on stderr (gctrace)" wait_status main gc_cycles "v >= 1" 40
+		check "$kind: --trace-passthrough: the gc lines still reach stderr" wait_grep "$d/r26.err" '^gc [0-9]+ @' 30
+		expect_eq "$kind: ... and the service is Go 1.26 by its build info" \
+			"$(jq -r '.services[0].go_version' "$TMP/st.json" | cut -c1-6)" "go1.26"
+		m26=$(sed -n 's/.*event=metrics_listen .*port=\([0-9]*\).*/\1/p' "$d/r26.err" | head -1)
+		check "$kind: ... and /metrics names the service main" \
+			bash -c "curl -sf http://127.0.0.1:$m26/metrics | grep -q '^gorral_service_goroutines{service=\"main\"} '"
+		kill -TERM $gp
+		wait $gp
+		expect_eq "$kind: gorral run's child died by SIGTERM: 143" "$?" "143"
+	else
+		fail "$kind: Go 1.26 watching" "$GOAPPS/goservice126 not built (make goapps)"
+	fi
+
 	# Hostile scrape targets: each costs only its own samples. A good
 	# service beside them is sampled on time, and a signal to gorral is
 	# forwarded on time.

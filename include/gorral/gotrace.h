@@ -156,6 +156,8 @@ struct gotrace_stats {
         uint64_t interleaved;      /* foreign lines taken out of trace lines */
         uint64_t ambiguous;        /* reassemblies where several splits parsed */
         uint64_t released;         /* held lines let go unresolved (bounds, expire, finish) */
+        uint64_t throttled;        /* searches cut short: the stream's parsing budget ran out */
+        uint64_t work;             /* bytes parsed by reassembly searches */
         uint64_t passthrough_lines;
         uint64_t split_lines;      /* over-long lines passed in pieces */
 };
@@ -176,6 +178,7 @@ struct gotrace_stream {
         bool have_gc, have_sched;
         uint64_t last_gc, last_uptime_ms, last_gomaxprocs;
         bool last_gc_has_stacks, last_sched_needspinning, last_sched_schedticks;
+        size_t credit;             /* parsing the searches may still do (bytes) */
         char *scratch;             /* reassembly buffer, GOTRACE_HOLD_BYTES */
         uint32_t *rec;             /* piece boundaries of one held line */
         struct gotrace_cand *cand, *cand_next; /* the ways the held lines may be cut so far */

@@ -798,7 +798,7 @@ static void classify(struct gotrace_stream *s, const char *b, size_t n, bool hol
  * captures need 2 to 17 per byte, the synthetic test (every trace line
  * cut one to three times, by lines made to mislead) 32. */
 #define WORK_PER_BYTE 48
-#define WORK_CREDIT_MAX ((size_t)4 << 20)
+#define WORK_CREDIT_MAX ((size_t)1 << 20) /* the burst */
 
 /* Take work from the stream's credit; false when there is none left. */
 static bool charge(struct gotrace_stream *s, size_t work) {

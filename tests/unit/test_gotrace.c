@@ -874,7 +874,7 @@ Test(gotrace_stream, hostile_lines_cost_bounded_work) {
         cr_assert_eq(r->pass.len, in.len);
         cr_assert_eq(r->nsched + r->ngc, 0);
         cr_assert_gt(r->stats.throttled, 0);
-        cr_assert_leq(r->stats.work, (4 << 20) + 48 * (uint64_t)in.len);
+        cr_assert_leq(r->stats.work, (1 << 20) + 48 * (uint64_t)in.len);
         vfree(&in);
         rec_free(r);
 }

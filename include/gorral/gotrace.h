@@ -56,11 +56,14 @@
  * and every trace line was found with its right values; with foreign
  * lines made to mislead (empty lines, leading spaces, digits after
  * numbers) inserted at random boundaries of the captures' trace lines,
- * 6 of 14081 reassembled lines were cut wrong. Foreign lines come out
+ * 6 of 14081 reassembled lines were cut wrong. Live, through a pipe,
+ * 60 runs (Go 1.19 and 1.26; 2244 SCHED, 6197 gc lines, 1169 of them
+ * reassembled): no log line cut, no gc number missing. Foreign lines come out
  * whole and byte-identical, before the trace line they were inside.
  *
  * When no completion comes (an ordinary line that happens to start with
- * "gc " or "SCHED ", a runtime killed mid-line), the held lines are let go
+ * "gc " or "SCHED ", a program that exits while its runtime prints: 2
+ * of 60 live runs of that program), the held lines are let go
  * unchanged, as the plain line splitter would have cut them: after
  * GOTRACE_HOLD_LINES lines or GOTRACE_HOLD_BYTES bytes, when a whole
  * trace line of the held kind comes, at gotrace_expire() (the caller's
@@ -79,9 +82,10 @@
  * only whole ones: an app line inside a detailed M or G line is not
  * separated); "gc N @" lines; "GC forced" (printed by gctrace=1 when the
  * 2-minute forced GC runs) and the scavenger's "scav ..." (scavtrace=1) and
- * pre-1.13 "scvg..." lines, which are runtime trace output to skip, not
+ * older runtimes' "scvg..." lines, which are runtime trace output to skip, not
  * errors. Trace lines go to the callback parsed, and to passthrough too
- * only with opts.passthrough. A line that starts like a trace line but
+ * only when the stream was made with passthrough (godebug.passthrough),
+ * reassembled. A line that starts like a trace line but
  * does not parse is counted (stats.malformed) and passed through. */
 #pragma once
 

@@ -879,6 +879,26 @@ Test(gotrace_stream, hostile_lines_cost_bounded_work) {
         rec_free(r);
 }
 
+/* The runtime's other trace lines: skipped, not errors; passed through
+ * only when asked. "GC forced" is two writes: a log line may come between. */
+Test(gotrace_stream, runtime_lines_skipped) {
+        static const char in[] = "GC forced\n"
+                                 "scav 0 KiB work (bg), 0 KiB work (eager), 112 KiB total, 0.1% util\n"
+                                 "scvg: 0 MB released\n"
+                                 "GC forced2026/12/01 10:00:00.000001 app line\n"
+                                 "\n";
+        struct rec *r = run(in, sizeof in - 1, false, NULL, NULL);
+        struct rec *rp = run(in, sizeof in - 1, true, NULL, NULL);
+
+        cr_assert_eq(r->stats.skipped_lines, 4);
+        cr_assert_eq(r->stats.malformed, 0);
+        cr_assert_str_eq(r->pass.p, "2026/12/01 10:00:00.000001 app line\n");
+        cr_assert_eq(rp->pass.len, sizeof in - 1);
+        cr_assert(strstr(rp->pass.p, "app line\nGC forced\n"));
+        rec_free(r);
+        rec_free(rp);
+}
+
 Test(gotrace_stream, whole_trace_line_ends_a_false_start) {
         static const char in[] = "SCHED nothing to see\n"
                                  "SCHED 5ms: gomaxprocs=1 idleprocs=0 threads=3 spinningthreads=0 idlethreads=0 runqueue=0 [0]\n";

@@ -733,6 +733,7 @@ static size_t boundaries(enum kind k, const char *b, size_t n, size_t from, uint
 }
 
 static void process_line(struct gotrace_stream *s, const char *b, size_t n);
+static void release(struct gotrace_stream *s);
 static void extend(struct gotrace_stream *s, unsigned m);
 
 /* A whole line, no line held before it. hold: may start holding. */
@@ -789,7 +790,27 @@ static void classify(struct gotrace_stream *s, const char *b, size_t n, bool hol
  * times two parses of the trace so far, whatever the number of lines
  * held. */
 
-#define CAND_MAX 256
+#define CAND_MAX 128
+#define WORK_MAX ((size_t)64 * 1024) /* bytes parsed per held line, at most */
+/* and on average over the stream, per byte read: a service that prints
+ * lines looking like unfinished trace lines on purpose costs gorral at
+ * most this much parsing (2 MB/s of such lines take a core); the real
+ * captures need 2 to 17 per byte, the synthetic test (every trace line
+ * cut one to three times, by lines made to mislead) 32. */
+#define WORK_PER_BYTE 48
+#define WORK_CREDIT_MAX ((size_t)1 << 20) /* the burst */
+
+/* Take work from the stream's credit; false when there is none left. */
+static bool charge(struct gotrace_stream *s, size_t work) {
+        if (s->credit < work) {
+                s->credit = 0;
+                s->stats.throttled++;
+                return false;
+        }
+        s->credit -= work;
+        s->stats.work += work;
+        return true;
+}
 
 struct gotrace_cand {
         uint16_t p[GOTRACE_HOLD_LINES];
@@ -904,9 +925,18 @@ static void extend(struct gotrace_stream *s, unsigned m) {
         size_t len = s->seg_len[m];
         struct gotrace_cand *t;
 
-        for (unsigned ci = 0; ci < count; ci++) {
+        size_t work = 0;
+
+        /* The candidates are best first: when the work runs out, the
+         * likeliest are kept. */
+        for (unsigned ci = 0; ci < count && work < WORK_MAX; ci++) {
                 const struct gotrace_cand *c = m == 0 ? NULL : &s->cand[ci];
-                size_t tlen = c ? build(s, c, m) : 0, nrec, lo;
+                size_t tlen, nrec, lo;
+
+                if (!charge(s, (c ? c->tlen : 0) + len))
+                        break;
+                tlen = c ? build(s, c, m) : 0;
+                work += tlen + len;
 
                 memcpy(s->scratch + tlen, seg(s, m), len - 1);
                 nrec = boundaries(s->held_kind, s->scratch, tlen + len - 1, tlen + 1, s->rec);
@@ -937,10 +967,17 @@ static void try_complete(struct gotrace_stream *s) {
         size_t tlen;
         bool ambiguous = false;
 
-        for (unsigned ci = 0; m > 0 && ci < s->n_cand; ci++) {
+        size_t work = 0;
+
+        for (unsigned ci = 0; m > 0 && ci < s->n_cand && work < WORK_MAX; ci++) {
                 const struct gotrace_cand *c = &s->cand[ci];
-                size_t t = build(s, c, m);
+                size_t t;
                 int sc;
+
+                if (!charge(s, c->tlen + s->seg_len[m]))
+                        break;
+                t = build(s, c, m);
+                work += t + s->seg_len[m];
 
                 memcpy(s->scratch + t, seg(s, m), s->seg_len[m]);
                 if (!parse_full(s->held_kind, s->scratch, t + s->seg_len[m], &u))
@@ -980,63 +1017,50 @@ static void try_complete(struct gotrace_stream *s) {
         trace_line(s, s->held_kind, &best_u, s->scratch, tlen);
 }
 
-/* Let the oldest held line go as it was, then take the others again
- * (force: without holding). */
-static void release(struct gotrace_stream *s, bool force) {
+/* Let the oldest held line go as it was (not a trace line after all, or
+ * one the runtime never finished), then the others, each taken whole
+ * without holding. */
+static void release(struct gotrace_stream *s) {
         unsigned n = s->n_segs;
-        size_t off1, rest;
-        char *copy;
 
-        if (n == 0)
-                return;
-        off1 = n > 1 ? s->seg_off[1] : s->held_len;
-        rest = s->held_len - off1;
-        copy = rest ? malloc(rest) : NULL;
-        s->stats.released++;
-        s->stats.malformed++;
         s->n_segs = 0;
         s->held_len = 0;
         s->n_cand = 0;
-        if (rest && !copy) {
-                /* No memory: everything goes out as it came. */
-                pass(s, s->held, off1 + rest);
+        if (n == 0)
                 return;
-        }
-        if (rest)
-                memcpy(copy, s->held + off1, rest);
-        pass(s, s->held, off1);
-        for (size_t at = 0; at < rest;) {
-                const char *nl = memchr(copy + at, '\n', rest - at);
-                size_t len = (size_t)(nl - (copy + at)) + 1; /* every held line ends in '\n' */
-
-                if (force)
-                        classify(s, copy + at, len, false);
-                else
-                        process_line(s, copy + at, len);
-                at += len;
-        }
-        free(copy);
+        s->stats.released++;
+        s->stats.malformed++;
+        pass(s, seg(s, 0), s->seg_len[0]);
+        /* classify(hold = false) never touches the held buffer */
+        for (unsigned j = 1; j < n; j++)
+                classify(s, seg(s, j), s->seg_len[j], false);
 }
 
 /* A whole line with its newline. */
 static void process_line(struct gotrace_stream *s, const char *b, size_t n) {
-        enum kind k = kind_of(s, b, n);
+        enum kind k;
         union parsed u;
         /* A whole trace line of the held kind cannot be inside the held
          * one (the runtime prints one gc line at a time, under its print
          * lock, and SCHED lines come from sysmon alone): what is held was
          * not a trace line, or the runtime was cut off in mid-line. */
-        bool whole = (k == K_SCHED || k == K_GC) && parse_full(k, b, n, &u);
+        bool whole;
 
-        while (s->n_segs > 0 && (s->n_segs >= GOTRACE_HOLD_LINES || s->held_len + n > GOTRACE_HOLD_BYTES ||
-                                 (whole && s->held_kind == (int)k)))
-                release(s, false);
+        s->credit = n > (WORK_CREDIT_MAX - s->credit) / WORK_PER_BYTE ? WORK_CREDIT_MAX : s->credit + n * WORK_PER_BYTE;
+        k = kind_of(s, b, n);
+        whole = (k == K_SCHED || k == K_GC) && parse_full(k, b, n, &u);
+
+        /* Let all go, without holding again: taking the held lines one by
+         * one again would cost the search once more for each. */
+        if (s->n_segs > 0 && (s->n_segs >= GOTRACE_HOLD_LINES || s->held_len + n > GOTRACE_HOLD_BYTES ||
+                              (whole && s->held_kind == (int)k)))
+                release(s);
         if (s->n_segs == 0) {
                 classify(s, b, n, true);
                 return;
         }
         if (GROW_ARRAY(s->held, s->held_cap, s->held_len + n, GOTRACE_HOLD_BYTES) < 0) {
-                release(s, true);
+                release(s);
                 classify(s, b, n, false);
                 return;
         }
@@ -1048,10 +1072,6 @@ static void process_line(struct gotrace_stream *s, const char *b, size_t n) {
         try_complete(s);
 }
 
-static void release_all(struct gotrace_stream *s) {
-        while (s->n_segs > 0)
-                release(s, true);
-}
 
 static void on_line(const struct output_line *l, void *userdata) {
         struct gotrace_stream *s = userdata;
@@ -1065,7 +1085,7 @@ static void on_line(const struct output_line *l, void *userdata) {
                  * never trace text. */
                 if (l->split && !l->cont)
                         s->stats.split_lines++;
-                release_all(s);
+                release(s);
                 pass(s, s->lbuf, n);
                 return;
         }
@@ -1075,7 +1095,7 @@ static void on_line(const struct output_line *l, void *userdata) {
 int gotrace_stream_init(struct gotrace_stream *s, bool passthrough) {
         int r;
 
-        *s = (struct gotrace_stream){ .passthrough = passthrough };
+        *s = (struct gotrace_stream){ .passthrough = passthrough, .credit = WORK_CREDIT_MAX };
         r = output_lines_init(&s->lines, "gotrace", 0, OUTPUT_LINE_MAX);
         if (r < 0)
                 return r;
@@ -1116,7 +1136,7 @@ int gotrace_feed(struct gotrace_stream *s, const char *buf, size_t n, gotrace_em
 void gotrace_expire(struct gotrace_stream *s, gotrace_emit_cb cb, void *userdata) {
         s->cb = cb;
         s->ud = userdata;
-        release_all(s);
+        release(s);
         emit_detail_sched(s);
 }
 

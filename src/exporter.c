@@ -8,7 +8,6 @@
 
 #include "gorral/exporter.h"
 #include "gorral/monitor.h"
-#include "gorral/series.h"
 #include "gorral/util.h"
 
 struct out {
@@ -119,7 +118,10 @@ static bool get_exit(const struct exporter_service *s, int arg _unused_, double 
 }
 
 static bool get_mon(const struct exporter_service *s, int m, double *ret) {
-        return s->series && series_last(s->series, (unsigned)m, ret);
+        if (!s->sample || m < 0 || m >= MON__COUNT || isnan(s->sample[m]))
+                return false;
+        *ret = s->sample[m];
+        return true;
 }
 
 /* The first of several columns that has a value. */

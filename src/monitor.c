@@ -24,68 +24,71 @@
 #include "gorral/series.h"
 #include "gorral/util.h"
 
-/* Rows per service: 720 at the default 5 s is an hour (at 1 s, 12
- * minutes), the span a trend detector looks back over. A service that
- * is only sampled from /proc and its cgroup fills about 30 columns:
- * 720 x (9 + 30 x 8) bytes = 175 KiB once full. */
-#define MON_ROWS 720u
+/* Rows per service: 360 at the default 5 s is half an hour (at 1 s, six
+ * minutes), the span a trend detector looks back over. Only the columns a
+ * trend is read from are kept in the series (mon_metric_info().kept); the
+ * others (limits, averages, the main process's share) are the newest
+ * row's alone. A scraped service on a hybrid host fills about 17 kept
+ * columns: 360 x (9 + 17 x 8) bytes = 51 KiB, once and for good (a column
+ * is allocated whole at its first value). */
+#define MON_ROWS 360u
 
 static const struct mon_metric_info infos[MON__COUNT] = {
-        [MON_PROCS] = { "processes", false },
-        [MON_THREADS] = { "threads", false },
-        [MON_THREADS_MAIN] = { "threads_main", false },
-        [MON_RSS_BYTES] = { "rss_bytes", false },
-        [MON_PROC_CPU_SECONDS] = { "proc_cpu_seconds", true },
-        [MON_FDS] = { "open_fds", false },
-        [MON_CTXSW_VOLUNTARY] = { "ctxsw_voluntary", true },
-        [MON_CTXSW_INVOLUNTARY] = { "ctxsw_involuntary", true },
-        [MON_CG_CPU_SECONDS] = { "cpu_seconds", true },
-        [MON_CPU_PERIODS] = { "cpu_periods", true },
-        [MON_CPU_THROTTLED_PERIODS] = { "cpu_throttled_periods", true },
-        [MON_CPU_THROTTLED_SECONDS] = { "cpu_throttled_seconds", true },
-        [MON_MEM_BYTES] = { "memory_bytes", false },
-        [MON_MEM_LIMIT_BYTES] = { "memory_limit_bytes", false },
-        [MON_MEM_HIGH_EVENTS] = { "memory_high_events", true },
-        [MON_MEM_MAX_EVENTS] = { "memory_max_events", true },
-        [MON_OOM_EVENTS] = { "oom_events", true },
-        [MON_OOM_KILLS] = { "oom_kills", true },
-        [MON_PIDS] = { "pids", false },
-        [MON_PIDS_MAX] = { "pids_max", false },
-        [MON_PSI_CPU_SOME_AVG10] = { "psi_cpu_some_avg10", false },
-        [MON_PSI_CPU_FULL_AVG10] = { "psi_cpu_full_avg10", false },
-        [MON_PSI_MEMORY_SOME_AVG10] = { "psi_memory_some_avg10", false },
-        [MON_PSI_MEMORY_FULL_AVG10] = { "psi_memory_full_avg10", false },
-        [MON_PSI_IO_SOME_AVG10] = { "psi_io_some_avg10", false },
-        [MON_PSI_IO_FULL_AVG10] = { "psi_io_full_avg10", false },
-        [MON_PSI_CPU_SOME_SECONDS] = { "psi_cpu_some_seconds", true },
-        [MON_PSI_CPU_FULL_SECONDS] = { "psi_cpu_full_seconds", true },
-        [MON_PSI_MEMORY_SOME_SECONDS] = { "psi_memory_some_seconds", true },
-        [MON_PSI_MEMORY_FULL_SECONDS] = { "psi_memory_full_seconds", true },
-        [MON_PSI_IO_SOME_SECONDS] = { "psi_io_some_seconds", true },
-        [MON_PSI_IO_FULL_SECONDS] = { "psi_io_full_seconds", true },
-        [MON_GOROUTINES] = { "goroutines", false },
-        [MON_GO_THREADS_CREATED] = { "go_threads_created", false },
-        [MON_HEAP_INUSE_BYTES] = { "heap_inuse_bytes", false },
-        [MON_HEAP_ALLOC_BYTES] = { "heap_alloc_bytes", false },
-        [MON_NEXT_GC_BYTES] = { "next_gc_bytes", false },
-        [MON_GC_PAUSE_SECONDS] = { "gc_pause_seconds", true },
-        [MON_GC_PAUSES] = { "gc_pauses", true },
-        [MON_RT_GOMAXPROCS] = { "runtime_gomaxprocs", false },
-        [MON_RT_GOMEMLIMIT_BYTES] = { "runtime_gomemlimit_bytes", false },
-        [MON_G_RUNNING] = { "goroutines_running", false },
-        [MON_G_RUNNABLE] = { "goroutines_runnable", false },
-        [MON_G_WAITING] = { "goroutines_waiting", false },
-        [MON_G_CREATED] = { "goroutines_created", true },
-        [MON_SCHED_GOMAXPROCS] = { "sched_gomaxprocs", false },
-        [MON_SCHED_IDLEPROCS] = { "sched_idleprocs", false },
-        [MON_SCHED_THREADS] = { "sched_threads", false },
-        [MON_SCHED_SPINNING] = { "sched_spinningthreads", false },
-        [MON_SCHED_IDLETHREADS] = { "sched_idlethreads", false },
-        [MON_SCHED_RUNQUEUE] = { "sched_runqueue", false },
-        [MON_GC_CYCLES] = { "gc_cycles", true },
-        [MON_GC_CPU_FRACTION] = { "gc_cpu_fraction", false },
-        [MON_GC_HEAP_GOAL_BYTES] = { "gc_heap_goal_bytes", false },
-        [MON_GC_HEAP_LIVE_BYTES] = { "gc_heap_live_bytes", false },
+        [MON_PROCS] = { "processes", false, false },
+        [MON_THREADS] = { "threads", false, true },
+        [MON_THREADS_MAIN] = { "threads_main", false, false },
+        [MON_RSS_BYTES] = { "rss_bytes", false, true },
+        [MON_PROC_CPU_SECONDS] = { "proc_cpu_seconds", true, true },
+        [MON_FDS] = { "open_fds", false, true },
+        [MON_CTXSW_VOLUNTARY] = { "ctxsw_voluntary", true, false },
+        [MON_CTXSW_INVOLUNTARY] = { "ctxsw_involuntary", true, false },
+        [MON_CG_CPU_SECONDS] = { "cpu_seconds", true, true },
+        [MON_CPU_PERIODS] = { "cpu_periods", true, true },
+        [MON_CPU_THROTTLED_PERIODS] = { "cpu_throttled_periods", true, true },
+        [MON_CPU_THROTTLED_SECONDS] = { "cpu_throttled_seconds", true, true },
+        [MON_MEM_BYTES] = { "memory_bytes", false, true },
+        [MON_MEM_LIMIT_BYTES] = { "memory_limit_bytes", false, false },
+        [MON_MEM_HIGH_EVENTS] = { "memory_high_events", true, false },
+        [MON_MEM_MAX_EVENTS] = { "memory_max_events", true, false },
+        [MON_OOM_EVENTS] = { "oom_events", true, false },
+        [MON_OOM_KILLS] = { "oom_kills", true, true },
+        [MON_PIDS] = { "pids", false, false },
+        [MON_PIDS_MAX] = { "pids_max", false, false },
+        [MON_PSI_CPU_SOME_AVG10] = { "psi_cpu_some_avg10", false, false },
+        [MON_PSI_CPU_FULL_AVG10] = { "psi_cpu_full_avg10", false, false },
+        [MON_PSI_MEMORY_SOME_AVG10] = { "psi_memory_some_avg10", false, false },
+        [MON_PSI_MEMORY_FULL_AVG10] = { "psi_memory_full_avg10", false, false },
+        [MON_PSI_IO_SOME_AVG10] = { "psi_io_some_avg10", false, false },
+        [MON_PSI_IO_FULL_AVG10] = { "psi_io_full_avg10", false, false },
+        [MON_PSI_CPU_SOME_SECONDS] = { "psi_cpu_some_seconds", true, true },
+        [MON_PSI_CPU_FULL_SECONDS] = { "psi_cpu_full_seconds", true, false },
+        [MON_PSI_MEMORY_SOME_SECONDS] = { "psi_memory_some_seconds", true, true },
+        [MON_PSI_MEMORY_FULL_SECONDS] = { "psi_memory_full_seconds", true, false },
+        [MON_PSI_IO_SOME_SECONDS] = { "psi_io_some_seconds", true, true },
+        [MON_PSI_IO_FULL_SECONDS] = { "psi_io_full_seconds", true, false },
+        [MON_GOROUTINES] = { "goroutines", false, true },
+        [MON_GO_THREADS_CREATED] = { "go_threads_created", false, true },
+        [MON_HEAP_INUSE_BYTES] = { "heap_inuse_bytes", false, true },
+        [MON_HEAP_ALLOC_BYTES] = { "heap_alloc_bytes", false, false },
+        [MON_NEXT_GC_BYTES] = { "next_gc_bytes", false, true },
+        [MON_GC_PAUSE_SECONDS] = { "gc_pause_seconds", true, true },
+        [MON_GC_PAUSES] = { "gc_pauses", true, false },
+        [MON_RT_GOMAXPROCS] = { "runtime_gomaxprocs", false, false },
+        [MON_RT_GOMEMLIMIT_BYTES] = { "runtime_gomemlimit_bytes", false, false },
+        [MON_G_RUNNING] = { "goroutines_running", false, false },
+        [MON_G_RUNNABLE] = { "goroutines_runnable", false, true },
+        [MON_G_WAITING] = { "goroutines_waiting", false, true },
+        [MON_G_CREATED] = { "goroutines_created", true, false },
+        [MON_SCHED_GOMAXPROCS] = { "sched_gomaxprocs", false, false },
+        [MON_SCHED_IDLEPROCS] = { "sched_idleprocs", false, false },
+        [MON_SCHED_THREADS] = { "sched_threads", false, true },
+        [MON_SCHED_SPINNING] = { "sched_spinningthreads", false, false },
+        [MON_SCHED_IDLETHREADS] = { "sched_idlethreads", false, false },
+        [MON_SCHED_RUNQUEUE] = { "sched_runqueue", false, true },
+        [MON_GC_CYCLES] = { "gc_cycles", true, false },
+        [MON_GC_CPU_FRACTION] = { "gc_cpu_fraction", false, true },
+        [MON_GC_HEAP_GOAL_BYTES] = { "gc_heap_goal_bytes", false, false },
+        [MON_GC_HEAP_LIVE_BYTES] = { "gc_heap_live_bytes", false, true },
 };
 
 const struct mon_metric_info *mon_metric_info(enum mon_metric m) {
@@ -132,6 +135,8 @@ struct scrape {
 
 struct mon_service {
         struct monitor *m;
+        double cur[MON__COUNT];      /* the newest row, every column (NaN: a gap) */
+        uint64_t cur_usec;           /* its time; 0: no row yet */
         char *name;
         uint64_t interval_usec;
         struct loop_timer timer;
@@ -253,8 +258,26 @@ const struct mon_stats *monitor_stats(const struct monitor *m) { return &m->stat
 
 /* ---- one row ---- */
 
+/* The series column of each metric kept in it, or -1. */
+static int column_of[MON__COUNT];
+static unsigned n_columns;
+
+static void columns_init(void) {
+        if (n_columns)
+                return;
+        for (int m = 0; m < MON__COUNT; m++)
+                column_of[m] = infos[m].kept ? (int)n_columns++ : -1;
+}
+
+int mon_series_column(enum mon_metric m) {
+        columns_init();
+        return (unsigned)m < MON__COUNT ? column_of[m] : -1;
+}
+
 static void put(struct mon_service *ms, enum mon_metric k, double v) {
-        (void)series_put(ms->series, (unsigned)k, v);
+        ms->cur[k] = v;
+        if (column_of[k] >= 0)
+                (void)series_put(ms->series, (unsigned)column_of[k], v);
 }
 
 static void put_u(struct mon_service *ms, const struct cg_usage *u, enum cg_usage_field f, enum mon_metric k,
@@ -490,10 +513,9 @@ static void scrape_done(struct http_client *c _unused_, const struct http_result
                         scrape_failed(sc, MON_ERR_BODY, msg);
                         return;
                 }
-                /* go_goroutines, when the metrics endpoint has it, wins. */
-                if (!isnan(series_value(ms->series, MON_GOROUTINES, series_len(ms->series) - 1)))
-                        ;
-                else
+                /* go_goroutines, when the metrics endpoint has it, wins
+                 * (whichever answer comes first). */
+                if (isnan(ms->cur[MON_GOROUTINES]))
                         put(ms, MON_GOROUTINES, (double)total);
         } else {
                 struct go_metrics g;
@@ -537,14 +559,28 @@ static void scrape_start(struct scrape *sc) {
                 scrape_failed(sc, MON_ERR_SYSTEM, strerror(-r));
 }
 
+/* The next multiple of the interval on the monotonic clock: services with
+ * the same interval are sampled in the same wakeup (one timerfd expiry
+ * and one epoll_wait for all of them, not one each: with 50 services the
+ * wakeups, not the reads, were most of gorral's CPU). At least half an
+ * interval away, so a start just before a boundary waits for the next. */
+static uint64_t next_tick(const struct mon_service *ms, uint64_t now) {
+        uint64_t i = ms->interval_usec, t = (now / i + 1) * i;
+
+        return t - now < i / 2 ? t + i : t;
+}
+
 static void on_sample(struct loop *l, void *userdata) {
         struct mon_service *ms = userdata;
         struct mon_stats *st = &ms->m->stats;
         uint64_t t0 = now_usec(), t1;
         double secs;
 
-        (void)loop_timer_arm(l, &ms->timer, t0 + ms->interval_usec);
+        (void)loop_timer_arm(l, &ms->timer, next_tick(ms, t0));
         series_begin(ms->series, t0, ms->reset_next ? SERIES_RESET : 0);
+        for (int k = 0; k < MON__COUNT; k++)
+                ms->cur[k] = NAN;
+        ms->cur_usec = t0;
         ms->reset_next = false;
         ms->row++;
         sample_proc(ms);
@@ -605,7 +641,10 @@ int mon_service_new(struct monitor *m, const struct config_service *spec, struct
         loop_timer_init(&ms->expire_timer, on_trace_expire, ms);
         if (!(ms->name = strdup(spec->name)))
                 goto oom;
-        r = series_new(MON__COUNT, MON_ROWS, &ms->series);
+        columns_init();
+        for (int k = 0; k < MON__COUNT; k++)
+                ms->cur[k] = NAN;
+        r = series_new(n_columns, MON_ROWS, &ms->series);
         if (r < 0)
                 goto fail;
         r = client_for(ms, &ms->metrics, spec->metrics_url, spec->scrape_socket, false);
@@ -725,7 +764,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                 log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "pid", LF_INT(pid), "error",
                           strerror(-r), NULL);
         read_buildinfo(ms, pid);
-        (void)loop_timer_arm_in(m->loop, &ms->timer, ms->interval_usec);
+        (void)loop_timer_arm(m->loop, &ms->timer, next_tick(ms, now_usec()));
 }
 
 void mon_service_stopped(struct mon_service *ms) {
@@ -812,5 +851,14 @@ const char *mon_service_go_version(const struct mon_service *ms) { return ms->go
 const char *mon_service_go_module(const struct mon_service *ms) { return ms->go_module; }
 
 bool mon_service_last(const struct mon_service *ms, enum mon_metric m, double *ret) {
-        return series_last(ms->series, (unsigned)m, ret);
+        if ((unsigned)m >= MON__COUNT || isnan(ms->cur[m]))
+                return false;
+        *ret = ms->cur[m];
+        return true;
+}
+
+const double *mon_service_sample(const struct mon_service *ms, uint64_t *ret_usec) {
+        if (ret_usec)
+                *ret_usec = ms->cur_usec;
+        return ms->cur;
 }

@@ -1,5 +1,6 @@
 /* supervisor.c: the one context. See supervisor.h. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,6 @@
 #include "gorral/http.h"
 #include "gorral/monitor.h"
 #include "gorral/output.h"
-#include "gorral/series.h"
 #include "gorral/probe.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
@@ -1532,27 +1532,24 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
  * the values it has, "sample_age_seconds", the scrape errors, the binary's
  * Go version. */
 static void write_sample(struct json_writer *w, const struct mon_service *ms) {
-        const struct series *se = mon_service_series(ms);
-        uint32_t len = series_len(se);
+        uint64_t t;
+        const double *v = mon_service_sample(ms, &t);
         const uint64_t *errs = mon_service_scrape_errors(ms);
 
         json_member_string(w, "go_version", mon_service_go_version(ms));
         json_member_string(w, "module", mon_service_go_module(ms));
         json_key(w, "sample_age_seconds");
-        if (len)
-                json_real(w, (double)(now_usec() - series_time(se, len - 1)) / 1e6);
+        if (t)
+                json_real(w, (double)(now_usec() - t) / 1e6);
         else
                 json_null(w);
         json_key(w, "sample");
         json_begin_object(w);
-        for (int m = 0; m < MON__COUNT && len; m++) {
-                double v;
-
-                if (series_last(se, (unsigned)m, &v)) {
+        for (int m = 0; m < MON__COUNT && t; m++)
+                if (!isnan(v[m])) {
                         json_key(w, mon_metric_info((enum mon_metric)m)->name);
-                        json_real(w, v);
+                        json_real(w, v[m]);
                 }
-        }
         json_end_object(w);
         json_key(w, "scrape_errors");
         json_begin_object(w);
@@ -1769,7 +1766,7 @@ static int metrics_body(struct supervisor *s, char **ret, size_t *ret_len) {
                         .gomemlimit = u->gomemlimit,
                         .go_version = u->mon ? mon_service_go_version(u->mon) : NULL,
                         .module = u->mon ? mon_service_go_module(u->mon) : NULL,
-                        .series = u->mon ? mon_service_series(u->mon) : NULL,
+                        .sample = u->mon ? mon_service_sample(u->mon, NULL) : NULL,
                         .scrape_errors = u->mon ? mon_service_scrape_errors(u->mon) : NULL,
                 };
         }

@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 struct mon_stats;
-struct series;
 
 struct exporter_service {
         const char *name;
@@ -27,7 +26,7 @@ struct exporter_service {
         uint64_t gomemlimit;
         const char *go_version;      /* from the binary's build info; NULL unknown */
         const char *module;
-        const struct series *series; /* its monitor's (monitor.h columns); NULL: not watched */
+        const double *sample;        /* its newest row ([MON__COUNT], NaN gaps: monitor.h); NULL: not watched */
         const uint64_t *scrape_errors; /* [MON_ERR__COUNT], or NULL */
 };
 

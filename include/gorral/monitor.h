@@ -100,8 +100,11 @@ enum mon_metric {
 struct mon_metric_info {
         const char *name;            /* "threads", "cpu_throttled_periods" ... (status --json keys) */
         bool counter;
+        bool kept;                   /* in the series (a trend is read from it); else the newest row's only */
 };
 const struct mon_metric_info *mon_metric_info(enum mon_metric m);
+/* The column of the series that holds m, or -1 when m is not kept. */
+int mon_series_column(enum mon_metric m);
 
 /* Why a scrape of a service's endpoint failed: the reason label of
  * gorral_service_scrape_errors_total. */
@@ -161,7 +164,11 @@ void mon_service_stopped(struct mon_service *ms);
 bool mon_service_stderr_filter(struct mon_service *ms, struct output_filter *ret);
 const struct gotrace_stats *mon_service_trace_stats(const struct mon_service *ms);
 
+/* The kept columns over time (mon_series_column() maps a metric). */
 const struct series *mon_service_series(const struct mon_service *ms);
+/* The newest row, every metric: [MON__COUNT] values, NaN for a gap;
+ * *ret_usec (optional) its monotonic time, 0 before the first row. */
+const double *mon_service_sample(const struct mon_service *ms, uint64_t *ret_usec);
 const uint64_t *mon_service_scrape_errors(const struct mon_service *ms); /* [MON_ERR__COUNT] */
 /* From the binary's build info at the last start; NULL when unknown. */
 const char *mon_service_go_version(const struct mon_service *ms);

@@ -10,7 +10,6 @@
 
 #include "gorral/exporter.h"
 #include "gorral/monitor.h"
-#include "gorral/series.h"
 
 static char *format(const struct exporter_service *v, size_t n, const struct mon_stats *st) {
         struct exporter_self self = { .version = "9.9.9", .orphans_reaped = 7, .stats = st };
@@ -55,24 +54,24 @@ Test(exporter, lifecycle_only) {
 }
 
 Test(exporter, samples_gaps_and_escapes) {
-        struct series *s = NULL;
+        double s[MON__COUNT];
         uint64_t errs[MON_ERR__COUNT] = { [MON_ERR_TIMEOUT] = 4 };
         struct mon_stats st = { .samples = 10, .duration_count = 3, .duration_sum = 0.00006 };
         char *b;
 
         st.duration_buckets[1] = 2; /* <= 25us */
         st.duration_buckets[3] = 1; /* <= 100us */
-        cr_assert_eq(series_new(MON__COUNT, 4, &s), 0);
-        series_begin(s, 1, 0);
-        series_put(s, MON_THREADS, 12);
-        series_put(s, MON_GOROUTINES, 0);          /* a real zero is written */
-        series_put(s, MON_SCHED_GOMAXPROCS, 4);
-        series_put(s, MON_CPU_THROTTLED_SECONDS, 1.25);
-        series_put(s, MON_PSI_IO_FULL_SECONDS, 0.5);
+        for (int k = 0; k < MON__COUNT; k++)
+                s[k] = NAN;
+        s[MON_THREADS] = 12;
+        s[MON_GOROUTINES] = 0;                     /* a real zero is written */
+        s[MON_SCHED_GOMAXPROCS] = 4;
+        s[MON_CPU_THROTTLED_SECONDS] = 1.25;
+        s[MON_PSI_IO_FULL_SECONDS] = 0.5;
         {
                 struct exporter_service v[] = {
                         { .name = "we\"ird\\na\nme", .up = true, .has_gomaxprocs = true, .gomaxprocs = 2,
-                          .go_version = "go1.19.8", .module = "example.com/x", .series = s, .scrape_errors = errs },
+                          .go_version = "go1.19.8", .module = "example.com/x", .sample = s, .scrape_errors = errs },
                 };
 
                 b = format(v, 1, &st);
@@ -118,5 +117,4 @@ Test(exporter, samples_gaps_and_escapes) {
                 p = e + 1;
         }
         free(b);
-        series_free(s);
 }

@@ -133,6 +133,12 @@ Test(monitor, proc_and_endpoints) {
         for (int e = 0; e < MON_ERR__COUNT; e++)
                 cr_assert_eq(mon_service_scrape_errors(ms)[e], 0, "error %s", mon_scrape_error_name(e));
         cr_assert_geq(monitor_stats(m)->samples, 3);
+        /* The series keeps the trend columns only; the newest row has all. */
+        cr_assert_geq(mon_series_column(MON_GOROUTINES), 0);
+        cr_assert_eq(series_value(se, (unsigned)mon_series_column(MON_GOROUTINES), series_len(se) - 1), 1056.0);
+        cr_assert_eq(mon_series_column(MON_THREADS_MAIN), -1, "the main process's share is not a trend");
+        cr_assert_eq(last(ms, MON_THREADS_MAIN), 1.0, "but it is in the newest row");
+        cr_assert_lt(series_bytes(se), 64 * 1024, "one service's series: %zu bytes", series_bytes(se));
         cr_assert_eq(monitor_stats(m)->duration_count, monitor_stats(m)->samples);
 
         /* Stopped: no more rows; started again: a reset row. */

@@ -212,7 +212,7 @@ check: deps
 	$(MAKE) -k unit asan integration integration-asan fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
 
 # The benchmarks' peers (not needed by make check).
-BENCH_PKGS := runit supervisor
+BENCH_PKGS := runit supervisor valgrind golang-github-prometheus-common-dev
 
 bench-deps: deps
 	$(call install-missing,$(BENCH_PKGS))

@@ -463,5 +463,15 @@ if [ -s "$HERE/NOTES.md" ]; then
 fi
 echo
 "$HERE/services.sh" "$BUILD"
+echo
+"$HERE/watch.sh" "$BUILD"
+echo
+echo "## 9. One monitoring sample of one service (bench/sample.sh: procfs + cgroup files, real v1 cgroups)"
+echo
+"$HERE/sample.sh" "$BUILD"
+echo
+echo "## 10. Prometheus text parse throughput against prometheus/common's expfmt (bench/promparse.sh)"
+echo
+"$HERE/promparse.sh" "$BUILD"
 } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 say "done in $((SECONDS - T0)) s: $OUT"

@@ -40,8 +40,8 @@ static const struct mon_metric_info infos[MON__COUNT] = {
         [MON_RSS_BYTES] = { "rss_bytes", false, true },
         [MON_PROC_CPU_SECONDS] = { "proc_cpu_seconds", true, true },
         [MON_FDS] = { "open_fds", false, true },
-        [MON_CTXSW_VOLUNTARY] = { "ctxsw_voluntary", true, false },
-        [MON_CTXSW_INVOLUNTARY] = { "ctxsw_involuntary", true, false },
+        [MON_CTXSW_VOLUNTARY] = { "main_ctxsw_voluntary", true, false },
+        [MON_CTXSW_INVOLUNTARY] = { "main_ctxsw_involuntary", true, false },
         [MON_CG_CPU_SECONDS] = { "cpu_seconds", true, true },
         [MON_CPU_PERIODS] = { "cpu_periods", true, true },
         [MON_CPU_THROTTLED_PERIODS] = { "cpu_throttled_periods", true, true },
@@ -330,10 +330,13 @@ static void sample_proc(struct mon_service *ms) {
                                         put(ms, MON_PROC_CPU_SECONDS, (double)(s.utime_usec + s.stime_usec) / 1e6);
                                 if (s.present & PROC_HAS_FDS)
                                         put(ms, MON_FDS, (double)s.fds);
-                                if (s.present & PROC_HAS_CTXSW) {
-                                        put(ms, MON_CTXSW_VOLUNTARY, (double)s.voluntary_ctxt_switches);
-                                        put(ms, MON_CTXSW_INVOLUNTARY, (double)s.nonvoluntary_ctxt_switches);
-                                }
+                        }
+                        /* The main thread's (the kernel counts per thread;
+                         * summing every thread's status would cost a read
+                         * per thread per sample). */
+                        if (s.present & PROC_HAS_CTXSW) {
+                                put(ms, MON_CTXSW_VOLUNTARY, (double)s.voluntary_ctxt_switches);
+                                put(ms, MON_CTXSW_INVOLUNTARY, (double)s.nonvoluntary_ctxt_switches);
                         }
                 }
         }
@@ -354,10 +357,6 @@ static void sample_proc(struct mon_service *ms) {
                         put(ms, MON_PROC_CPU_SECONDS, (double)(g.sum.utime_usec + g.sum.stime_usec) / 1e6);
                 if (g.sum.present & PROC_HAS_FDS)
                         put(ms, MON_FDS, (double)g.sum.fds);
-                if (g.sum.present & PROC_HAS_CTXSW) {
-                        put(ms, MON_CTXSW_VOLUNTARY, (double)g.sum.voluntary_ctxt_switches);
-                        put(ms, MON_CTXSW_INVOLUNTARY, (double)g.sum.nonvoluntary_ctxt_switches);
-                }
         }
         if (ok)
                 ms->proc_failing = false;
@@ -759,7 +758,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
          * is then read for its threads alone (the group has its fds). */
         if (cgroup_subpath && (v2 || cpu))
                 (void)proc_group_open(m->proc_root, v2 ? v2 : cpu, PROC_SAMPLE_DEFAULT, &ms->group);
-        r = proc_sampler_open(m->proc_root, pid, ms->group ? 0 : PROC_SAMPLE_DEFAULT, &ms->main);
+        r = proc_sampler_open(m->proc_root, pid, PROC_SAMPLE_CTXSW | (ms->group ? 0 : PROC_SAMPLE_FDS), &ms->main);
         if (r < 0 && r != -ESRCH && r != -ENOENT)
                 log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "pid", LF_INT(pid), "error",
                           strerror(-r), NULL);

@@ -42,7 +42,7 @@ enum mon_metric {
         MON_RSS_BYTES,
         MON_PROC_CPU_SECONDS,        /* counter: utime + stime of the live processes */
         MON_FDS,
-        MON_CTXSW_VOLUNTARY,         /* counter */
+        MON_CTXSW_VOLUNTARY,         /* counter: the main thread's (/proc/PID/status) */
         MON_CTXSW_INVOLUNTARY,       /* counter */
         /* The cgroup. */
         MON_CG_CPU_SECONDS,          /* counter: usage_usec / cpuacct.usage */
@@ -150,7 +150,9 @@ struct mon_service *mon_service_free(struct mon_service *ms); /* NULL-safe; safe
  * reset). cgroup_subpath: its own cgroup below gorral's (cgsvc_subpath()),
  * or NULL when it runs in gorral's: then its processes are its main one,
  * and the cgroup figures are gorral's cgroup's. Opens the files, reads the
- * binary's build info, arms the timer (the first row one interval on). */
+ * binary's build info, arms the timer: rows are taken at multiples of the
+ * interval on the monotonic clock (services with the same interval share
+ * the wakeup), the first between half an interval and one and a half on. */
 void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_subpath);
 /* It ended: the timer stops, an in-flight scrape is dropped. */
 void mon_service_stopped(struct mon_service *ms);

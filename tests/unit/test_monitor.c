@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,8 @@ static pid_t child(void) {
 
         cr_assert_geq(pid, 0);
         if (pid == 0) {
+                /* Dies with the test, even one that failed before reap(). */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 pause();
                 _exit(0);
         }
@@ -126,6 +129,7 @@ Test(monitor, proc_and_endpoints) {
         cr_assert_eq(last(ms, MON_THREADS), 1.0, "a forked child has one thread");
         cr_assert_eq(last(ms, MON_PROCS), 1.0);
         cr_assert_gt(last(ms, MON_RSS_BYTES), 0);
+        cr_assert_geq(last(ms, MON_CTXSW_VOLUNTARY), 1.0, "the child slept in pause(): a voluntary switch");
         cr_assert_eq(last(ms, MON_GOROUTINES), 1056.0, "go_goroutines of the capture wins over pprof's 1053");
         cr_assert_eq(last(ms, MON_GO_THREADS_CREATED), 56.0);
         cr_assert(isnan(last(ms, MON_SCHED_THREADS)), "no trace: a gap");
@@ -149,9 +153,14 @@ Test(monitor, proc_and_endpoints) {
                 run_for(l, 250000);
                 cr_assert_eq(series_len(se), n, "a stopped service takes no rows");
         }
-        mon_service_started(ms, pid, NULL);
-        run_for(l, 150000);
-        cr_assert_eq(series_flags(se, series_len(se) - 1), SERIES_RESET);
+        {
+                uint32_t n = series_len(se);
+
+                mon_service_started(ms, pid, NULL);
+                run_for(l, 250000); /* the next tick is 0.5 to 1.5 intervals away */
+                cr_assert_gt(series_len(se), n);
+                cr_assert_eq(series_flags(se, n), SERIES_RESET, "the first row after a start again");
+        }
         reap(pid);
         mon_service_free(ms);
         monitor_free(m);

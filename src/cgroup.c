@@ -30,20 +30,6 @@ const char *cg_layout_to_string(enum cg_layout l) {
         return "invalid";
 }
 
-/* Next line of buf from *pos, without its '\n'. A final line without a
- * newline counts; nothing after a final newline does. */
-static bool next_line(const char *buf, size_t n, size_t *pos, const char **ret, size_t *ret_len) {
-        const char *nl;
-
-        if (*pos >= n)
-                return false;
-        *ret = buf + *pos;
-        nl = memchr(*ret, '\n', n - *pos);
-        *ret_len = nl ? (size_t)(nl - *ret) : n - *pos;
-        *pos = nl ? (size_t)(nl - buf) + 1 : n;
-        return true;
-}
-
 /* A single-value file: the content without its one optional trailing
  * newline; false when it holds another newline or a NUL. */
 static bool single_value(const char *buf, size_t n, size_t *ret_len) {
@@ -210,7 +196,7 @@ int cg_parse_mountinfo(const char *buf, size_t n, struct cg_mount **ret, size_t 
         const char *line;
         unsigned lineno = 0;
 
-        while (next_line(buf, n, &pos, &line, &len)) {
+        while (buf_next_line(buf, n, &pos, &line, &len)) {
                 struct cg_mount m;
                 int r;
 
@@ -251,7 +237,7 @@ int cg_parse_proc_cgroup(const char *buf, size_t n, struct cg_member **ret, size
         const char *line;
         unsigned lineno = 0;
 
-        while (next_line(buf, n, &pos, &line, &len)) {
+        while (buf_next_line(buf, n, &pos, &line, &len)) {
                 const char *c1, *c2;
                 uint64_t id;
 
@@ -434,7 +420,7 @@ int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t 
                 return -EINVAL;
         /* Every line is checked, not just the wanted ones: a file with
          * broken lines elsewhere is not one the kernel wrote. */
-        while (next_line(buf, n, &pos, &line, &len)) {
+        while (buf_next_line(buf, n, &pos, &line, &len)) {
                 const char *sp = memchr(line, ' ', len), *nul = memchr(line, '\0', len);
                 const char *reason = NULL;
                 size_t col = 0;
@@ -1020,7 +1006,7 @@ static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, 
         const char *s = buf;
         char q[512];
 
-        for (unsigned i = 0; i < line && next_line(buf, n, &pos, &s, &len); i++)
+        for (unsigned i = 0; i < line && buf_next_line(buf, n, &pos, &s, &len); i++)
                 ;
         quote(s, len, q, sizeof q);
         l->cpu_error = l->mem_error = true;

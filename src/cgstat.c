@@ -287,19 +287,6 @@ static bool given(const char *s) {
         return s && *s;
 }
 
-static ssize_t pread_all(int fd, char *buf, size_t size) {
-        ssize_t n;
-
-        do
-                n = pread(fd, buf, size, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return negative_errno();
-        if ((size_t)n == size)
-                return -EFBIG;
-        return n;
-}
-
 static void drop(struct cg_sampler *s, size_t i) {
         safe_close(s->f[i].fd);
         free(s->f[i].path);
@@ -341,7 +328,7 @@ static int add(struct cg_sampler *s, enum cgs_kind kind, const char *dir, const 
  * dropped. Other errors keep the file: they are reported at read time. */
 static int probe(struct cg_sampler *s, size_t i) {
         char buf[CGS_BUF];
-        ssize_t n = pread_all(s->f[i].fd, buf, sizeof buf);
+        ssize_t n = pread_whole(s->f[i].fd, buf, sizeof buf);
         struct cg_cpu_stat st;
 
         if (n == -EOPNOTSUPP || n == -ENODEV) {
@@ -660,7 +647,7 @@ int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_
                 }
                 if (!pressure && (s->f[i].kind == K_PSI_CPU || s->f[i].kind == K_PSI_MEMORY || s->f[i].kind == K_PSI_IO))
                         continue;
-                n = pread_all(s->f[i].fd, buf, sizeof buf);
+                n = pread_whole(s->f[i].fd, buf, sizeof buf);
 
                 if (n < 0) {
                         *e = (struct cg_sample_error){ .file = s->f[i].path, .err = (int)n };

@@ -123,19 +123,6 @@ int proc_parse_stat(const char *buf, size_t n, struct proc_stat *ret, struct pro
         return 0;
 }
 
-/* Next line of buf from *pos, without its '\n'. */
-static bool next_line(const char *buf, size_t n, size_t *pos, const char **ret, size_t *ret_len) {
-        const char *nl;
-
-        if (*pos >= n)
-                return false;
-        *ret = buf + *pos;
-        nl = memchr(*ret, '\n', n - *pos);
-        *ret_len = nl ? (size_t)(nl - *ret) : n - *pos;
-        *pos = nl ? (size_t)(nl - buf) + 1 : n;
-        return true;
-}
-
 static const struct {
         const char *key;
         unsigned bit;
@@ -153,7 +140,7 @@ int proc_parse_status(const char *buf, size_t n, struct proc_status *ret, struct
         const char *line;
         unsigned lineno = 0;
 
-        while (next_line(buf, n, &pos, &line, &len)) {
+        while (buf_next_line(buf, n, &pos, &line, &len)) {
                 const char *colon = memchr(line, ':', len), *nul = memchr(line, '\0', len);
                 size_t klen, p, start;
                 uint64_t v;
@@ -281,19 +268,6 @@ int proc_sampler_open(const char *proc_root, pid_t pid, unsigned what, struct pr
 }
 
 /* pread the whole file at offset 0 into buf (PROC_BUF). */
-static ssize_t pread_all(int fd, char *buf, size_t size) {
-        ssize_t n;
-
-        do
-                n = pread(fd, buf, size, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return negative_errno();
-        if ((size_t)n == size)
-                return -EFBIG;
-        return n;
-}
-
 struct linux_dirent64_hdr {
         uint64_t ino;
         int64_t off;
@@ -354,7 +328,7 @@ int proc_sampler_read(struct proc_sampler *s, struct proc_sample *ret, struct pr
         ssize_t n;
         int r;
 
-        n = pread_all(s->stat_fd, buf, sizeof buf);
+        n = pread_whole(s->stat_fd, buf, sizeof buf);
         if (n < 0)
                 return read_err(ret_err, "stat", s->pid, (int)n, NULL);
         r = proc_parse_stat(buf, (size_t)n, &st, &where);
@@ -390,7 +364,7 @@ int proc_sampler_read(struct proc_sampler *s, struct proc_sample *ret, struct pr
         if (s->status_fd >= 0) {
                 struct proc_status ps;
 
-                n = pread_all(s->status_fd, buf, sizeof buf);
+                n = pread_whole(s->status_fd, buf, sizeof buf);
                 if (n < 0)
                         return read_err(ret_err, "status", s->pid, (int)n, NULL);
                 r = proc_parse_status(buf, (size_t)n, &ps, &where);

@@ -441,3 +441,28 @@ bool path_has_prefix(const char *path, const char *prefix) {
                 return false;
         return path[n] == '\0' || path[n] == '/';
 }
+
+ssize_t pread_whole(int fd, char *buf, size_t size) {
+        ssize_t n;
+
+        do
+                n = pread(fd, buf, size, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t)n == size)
+                return -EFBIG;
+        return n;
+}
+
+bool buf_next_line(const char *buf, size_t n, size_t *pos, const char **ret, size_t *ret_len) {
+        const char *nl;
+
+        if (*pos >= n)
+                return false;
+        *ret = buf + *pos;
+        nl = memchr(*ret, '\n', n - *pos);
+        *ret_len = nl ? (size_t)(nl - *ret) : n - *pos;
+        *pos = nl ? (size_t)(nl - buf) + 1 : n;
+        return true;
+}

@@ -97,6 +97,17 @@ static inline int read_file(const char *path, size_t max, char **ret, size_t *re
         return read_file_at(AT_FDCWD, path, max, ret, ret_len);
 }
 
+/* One read of a kept-open kernel file from offset 0 (procfs and cgroupfs
+ * seq files regenerate their content on a read at 0), retrying on EINTR:
+ * the bytes read, or -errno; -EFBIG when it filled size (the file may be
+ * longer: the caller's buffer is too small for it). */
+ssize_t pread_whole(int fd, char *buf, size_t size);
+
+/* The next line of buf[0..n) from *pos, without its '\n' (a final line
+ * without a newline counts; nothing after a final newline does): true
+ * with the line in ret and ret_len, *pos moved past it; false at the end. */
+bool buf_next_line(const char *buf, size_t n, size_t *pos, const char **ret, size_t *ret_len);
+
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 

@@ -769,6 +769,12 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
 void mon_service_stopped(struct mon_service *ms) {
         if (!ms)
                 return;
+        /* Its newest row described a process that is gone: status and
+         * /metrics say nothing rather than the last live values (the
+         * series keeps them). */
+        for (int k = 0; k < MON__COUNT; k++)
+                ms->cur[k] = NAN;
+        ms->cur_usec = 0;
         ms->running = false;
         loop_timer_disarm(ms->m->loop, &ms->timer);
         close_samplers(ms);

@@ -154,7 +154,8 @@ struct mon_service *mon_service_free(struct mon_service *ms); /* NULL-safe; safe
  * interval on the monotonic clock (services with the same interval share
  * the wakeup), the first between half an interval and one and a half on. */
 void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_subpath);
-/* It ended: the timer stops, an in-flight scrape is dropped. */
+/* It ended: the timer stops, an in-flight scrape is dropped, the newest
+ * row is emptied (a finished service has no current sample). */
 void mon_service_stopped(struct mon_service *ms);
 
 /* A service with godebug.schedtrace or gctrace reads its stderr through

@@ -64,6 +64,9 @@ for b in "${builds[@]}"; do
 	  quiet:
 	    command: [sleep, "3911"]
 	    watch: false
+	  once:
+	    command: [sleep, "0.4"]
+	    sample_interval: 100ms
 	EOF
 	"$G" run -c "$d/watch.yaml" >"$d/out" 2>"$d/err" &
 	gp=$!
@@ -99,6 +102,8 @@ for b in "${builds[@]}"; do
 		"$proc_threads"
 	m_gor=$(metric "$d/metrics.txt" gorral_service_goroutines api)
 	check "$kind: /metrics gorral_service_goroutines ($m_gor) >= 500" awk -v a="$m_gor" 'BEGIN { exit !(a >= 500) }'
+	expect_eq "$kind: a watched service that finished has no current sample (its series keeps the history)" \
+		"$(jq -c '.services[] | select(.name == "once") | [.state, .sample, .sample_age_seconds]' "$d/st.json")" '["done",{},null]'
 	expect_eq "$kind: a service that is not watched has no sample" \
 		"$(jq -r '.services[] | select(.name == "quiet") | has("sample")' "$d/st.json")" "false"
 	check "$kind: /metrics has no series for the unwatched service's samples" \
@@ -166,11 +171,11 @@ for b in "${builds[@]}"; do
 		ok=
 		for _ in $(seq 150); do
 			curl -sf "http://127.0.0.1:$pp/api/v1/query?query=gorral_service_up" >"$d/q.json" 2>/dev/null &&
-				[ "$(jq '.data.result | length' "$d/q.json")" = 2 ] && { ok=1; break; }
+				[ "$(jq '.data.result | length' "$d/q.json")" = 3 ] && { ok=1; break; }
 			sleep 0.2
 		done
-		check "$kind: Prometheus scraped gorral: gorral_service_up for api and quiet" \
-			bash -c "[ -n '$ok' ] && jq -r '.data.result[].metric.service' '$d/q.json' | sort | tr '\n' ' ' | grep -qx 'api quiet '"
+		check "$kind: Prometheus scraped gorral: gorral_service_up for api, once and quiet" \
+			bash -c "[ -n '$ok' ] && jq -r '.data.result[].metric.service' '$d/q.json' | sort | tr '\n' ' ' | grep -qx 'api once quiet '"
 		curl -sf "http://127.0.0.1:$pp/api/v1/query?query=gorral_service_goroutines" >"$d/q2.json"
 		check "$kind: ... and its query API has api's goroutines" \
 			bash -c "jq -r '.data.result[] | select(.metric.service == \"api\") | .value[1]' '$d/q2.json' | awk '\$1 >= 500 { ok = 1 } END { exit !ok }'"

@@ -145,8 +145,16 @@ Test(monitor, proc_and_endpoints) {
         cr_assert_lt(series_bytes(se), 64 * 1024, "one service's series: %zu bytes", series_bytes(se));
         cr_assert_eq(monitor_stats(m)->duration_count, monitor_stats(m)->samples);
 
-        /* Stopped: no more rows; started again: a reset row. */
+        /* Stopped: no more rows, no current sample; started again: a
+         * reset row. */
         mon_service_stopped(ms);
+        cr_assert(isnan(last(ms, MON_THREADS)), "a stopped service has no current sample");
+        {
+                uint64_t t = 1;
+
+                (void)mon_service_sample(ms, &t);
+                cr_assert_eq(t, 0);
+        }
         {
                 uint32_t n = series_len(se);
 

@@ -30,7 +30,6 @@
 #include "gorral/envfile.h"
 #include "gorral/http.h"
 #include "gorral/limits.h"
-#include "gorral/probe.h"
 #include "gorral/log.h"
 #include "gorral/service.h"
 #include "gorral/signals.h"
@@ -2298,44 +2297,15 @@ static void control_key(struct parser *p, struct config *c, int which _unused_, 
         c->control_socket = path_value(p, path, v, 107);
 }
 
-/* What http_server_new() takes: HOST:PORT, [V6]:PORT, :PORT, unix:/PATH. */
+/* What http_server_new() takes (HOST:PORT, [V6]:PORT, :PORT, port 0 for
+ * any free one), and here a unix socket's path must be absolute: a
+ * relative one would depend on gorral's working directory. */
 static int listen_check(const char *v, const char **reterr) {
-        struct probe_tcp_target t;
-        uint64_t port;
-
-        if (!strncmp(v, "unix:", 5)) {
-                if (v[5] != '/' || strlen(v + 5) > 107) {
-                        *reterr = "unix: needs an absolute path of at most 107 bytes";
-                        return -EINVAL;
-                }
-                return 0;
+        if (!strncmp(v, "unix:", 5) && v[5] != '/') {
+                *reterr = "unix: needs an absolute path of at most 107 bytes";
+                return -EINVAL;
         }
-        if (v[0] == ':') {
-                if (parse_u64(v + 1, &port) < 0 || port > 65535) {
-                        *reterr = "the port is not a number from 0 to 65535";
-                        return -EINVAL;
-                }
-                return 0;
-        }
-        {
-                /* The probe's parser, which refuses port 0: a listener may
-                 * take it (any free port, logged at start). */
-                char b[PROBE_TCP_TARGET_MAX + 1];
-                size_t n = strlen(v);
-
-                if (n > PROBE_TCP_TARGET_MAX) {
-                        *reterr = "too long";
-                        return -EINVAL;
-                }
-                memcpy(b, v, n + 1);
-                if (n >= 2 && b[n - 1] == '0' && b[n - 2] == ':')
-                        b[n - 1] = '1';
-                if (probe_parse_tcp_target(b, &t) < 0) {
-                        *reterr = "not HOST:PORT with a numeric host (or localhost)";
-                        return -EINVAL;
-                }
-        }
-        return 0;
+        return http_listen_check(v, reterr);
 }
 
 static void metrics_key(struct parser *p, struct config *c, int which _unused_, const char *path,

@@ -1633,14 +1633,34 @@ static int unix_prepare(const char *path) {
         return -EADDRINUSE;
 }
 
-static int listen_socket(const char *listen_addr, struct sockaddr_storage *sa, socklen_t *sl, bool *dual) {
+/* The listen address grammar of http_server_new(), pure: sa/sl filled,
+ * *dual for ":PORT" (one IPv6 socket for IPv4 too). */
+static int listen_parse(const char *listen_addr, struct sockaddr_storage *sa, socklen_t *sl, bool *dual,
+                        const char **reason) {
         const char *colon = strrchr(listen_addr, ':');
         struct http_url u = { 0 };
         uint16_t port;
 
         *dual = false;
-        if (!colon || parse_port(colon + 1, strlen(colon + 1), true, &port) < 0)
+        if (strncmp(listen_addr, "unix:", 5) == 0) {
+                struct sockaddr_un *su = (struct sockaddr_un *)sa;
+                const char *path = listen_addr + 5;
+                size_t n = strlen(path);
+
+                if (n == 0 || n >= sizeof su->sun_path) {
+                        *reason = n ? "the socket path does not fit sun_path (107 bytes)" : "no socket path";
+                        return n ? -ENAMETOOLONG : -EINVAL;
+                }
+                memset(sa, 0, sizeof *sa);
+                su->sun_family = AF_UNIX;
+                memcpy(su->sun_path, path, n + 1);
+                *sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+                return 0;
+        }
+        if (!colon || parse_port(colon + 1, strlen(colon + 1), true, &port) < 0) {
+                *reason = "the port is not a number from 0 to 65535";
                 return -EINVAL;
+        }
         memset(sa, 0, sizeof *sa);
         if (colon == listen_addr) {
                 struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
@@ -1652,6 +1672,7 @@ static int listen_socket(const char *listen_addr, struct sockaddr_storage *sa, s
                 *dual = true;
                 return 0;
         }
+        *reason = "not HOST:PORT with a numeric host (or localhost)";
         if (listen_addr[0] == '[') {
                 if (colon[-1] != ']' || colon - listen_addr < 3)
                         return -EINVAL;
@@ -1670,11 +1691,24 @@ static int listen_socket(const char *listen_addr, struct sockaddr_storage *sa, s
         }
 }
 
+int http_listen_check(const char *listen_addr, const char **reterr_reason) {
+        struct sockaddr_storage sa;
+        socklen_t sl;
+        bool dual;
+        const char *why = NULL;
+        int r = listen_parse(listen_addr, &sa, &sl, &dual, &why);
+
+        if (r < 0 && reterr_reason)
+                *reterr_reason = why;
+        return r;
+}
+
 int http_server_new(struct loop *l, const char *listen_addr, const struct http_server_opts *o, http_handler h,
                     void *userdata, struct http_server **ret) {
         struct sockaddr_storage sa;
         socklen_t sl = 0;
         struct http_server *s;
+        const char *why = NULL;
         bool dual = false;
         int r, one = 1, zero = 0;
 
@@ -1699,29 +1733,16 @@ int http_server_new(struct loop *l, const char *listen_addr, const struct http_s
                 s->opt.idle_timeout_usec = HTTP_IDLE_TIMEOUT_USEC;
         loop_timer_init(&s->accept_pause, on_accept_pause, s);
 
-        if (strncmp(listen_addr, "unix:", 5) == 0) {
-                struct sockaddr_un *su = (struct sockaddr_un *)&sa;
-                const char *path = listen_addr + 5;
-                size_t n = strlen(path);
-
-                if (n == 0 || n >= sizeof su->sun_path) {
-                        r = n ? -ENAMETOOLONG : -EINVAL;
-                        goto fail;
-                }
-                memset(&sa, 0, sizeof sa);
-                su->sun_family = AF_UNIX;
-                memcpy(su->sun_path, path, n + 1);
-                sl = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-                s->unix_path = strdup(path);
+        r = listen_parse(listen_addr, &sa, &sl, &dual, &why);
+        if (r < 0)
+                goto fail;
+        if (sa.ss_family == AF_UNIX) {
+                s->unix_path = strdup(listen_addr + 5);
                 if (!s->unix_path) {
                         r = -ENOMEM;
                         goto fail;
                 }
-                r = unix_prepare(path);
-                if (r < 0)
-                        goto fail;
-        } else {
-                r = listen_socket(listen_addr, &sa, &sl, &dual);
+                r = unix_prepare(s->unix_path);
                 if (r < 0)
                         goto fail;
         }

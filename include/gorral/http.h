@@ -172,6 +172,10 @@ struct http_server;
  * -errno of socket/bind/listen. */
 int http_server_new(struct loop *l, const char *listen, const struct http_server_opts *o, http_handler h,
                     void *userdata, struct http_server **ret);
+/* Is listen an address http_server_new() takes (pure: nothing is bound)?
+ * 0, or its -EINVAL/-ENAMETOOLONG with a static reason in *reterr_reason
+ * (may be NULL). For check-config and gorral run -c. */
+int http_listen_check(const char *listen, const char **reterr_reason);
 /* Close every connection and the socket (unlinking a unix socket file
  * that is still ours). NULL-safe; returns NULL. Not from a handler. */
 struct http_server *http_server_free(struct http_server *s);

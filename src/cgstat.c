@@ -56,38 +56,44 @@ int cg_parse_cpu_stat(const char *buf, size_t n, struct cg_cpu_stat *ret, struct
         return 0;
 }
 
-int cg_parse_memory_events(const char *buf, size_t n, struct cg_memory_events *ret, struct cg_parse_error *reterr) {
-        static const char *const keys[] = { "low", "high", "max", "oom", "oom_kill", "oom_group_kill" };
-        uint64_t v[ELEMENTSOF(keys)], found;
-        struct cg_memory_events ev = {};
-        uint64_t *out[] = { &ev.low, &ev.high, &ev.max, &ev.oom, &ev.oom_kill, &ev.oom_group_kill };
+/* keys[i] into *out[i], bit i of *ret_present when found (at most 8). */
+static int kv_fill(const char *buf, size_t n, const char *const *keys, uint64_t *const *out, size_t n_keys,
+                   unsigned *ret_present, struct cg_parse_error *reterr) {
+        uint64_t v[8], found;
         int r;
 
-        r = cg_parse_kv_keys(buf, n, keys, ELEMENTSOF(keys), v, &found, reterr);
+        if (n_keys > ELEMENTSOF(v))
+                return -EINVAL;
+        r = cg_parse_kv_keys(buf, n, keys, n_keys, v, &found, reterr);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+        for (size_t i = 0; i < n_keys; i++)
                 if (found & (1u << i))
                         *out[i] = v[i];
-        ev.present = (unsigned)found;
+        *ret_present = (unsigned)found;
+        return 0;
+}
+
+int cg_parse_memory_events(const char *buf, size_t n, struct cg_memory_events *ret, struct cg_parse_error *reterr) {
+        static const char *const keys[] = { "low", "high", "max", "oom", "oom_kill", "oom_group_kill" };
+        struct cg_memory_events ev = {};
+        uint64_t *const out[] = { &ev.low, &ev.high, &ev.max, &ev.oom, &ev.oom_kill, &ev.oom_group_kill };
+        int r = kv_fill(buf, n, keys, out, ELEMENTSOF(keys), &ev.present, reterr);
+
+        if (r < 0)
+                return r;
         *ret = ev;
         return 0;
 }
 
 int cg_parse_oom_control(const char *buf, size_t n, struct cg_oom_control *ret, struct cg_parse_error *reterr) {
         static const char *const keys[] = { "oom_kill_disable", "under_oom", "oom_kill" };
-        uint64_t v[ELEMENTSOF(keys)], found;
         struct cg_oom_control oc = {};
-        uint64_t *out[] = { &oc.oom_kill_disable, &oc.under_oom, &oc.oom_kill };
-        int r;
+        uint64_t *const out[] = { &oc.oom_kill_disable, &oc.under_oom, &oc.oom_kill };
+        int r = kv_fill(buf, n, keys, out, ELEMENTSOF(keys), &oc.present, reterr);
 
-        r = cg_parse_kv_keys(buf, n, keys, ELEMENTSOF(keys), v, &found, reterr);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (found & (1u << i))
-                        *out[i] = v[i];
-        oc.present = (unsigned)found;
         *ret = oc;
         return 0;
 }

@@ -1484,6 +1484,15 @@ oom:
 
 /* ---- control socket ---- */
 
+/* What `gorral status` and /metrics both report of a service. */
+static uint64_t unit_restarts(const struct service *svc) {
+        return svc->starts > 0 ? svc->starts - 1 : 0;
+}
+
+static bool unit_has_exit(const struct service *svc) {
+        return svc->have_status || svc->exec_errno;
+}
+
 static void write_sample(struct json_writer *w, const struct mon_service *ms);
 
 static void write_unit(struct json_writer *w, const struct unit *u) {
@@ -1498,9 +1507,9 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
                 json_int(w, svc->pid);
         else
                 json_null(w);
-        json_member_uint(w, "restarts", svc->starts > 0 ? svc->starts - 1 : 0);
+        json_member_uint(w, "restarts", unit_restarts(svc));
         json_key(w, "last_exit");
-        if (svc->have_status || svc->exec_errno)
+        if (unit_has_exit(svc))
                 json_int(w, svc->exit_code);
         else
                 json_null(w);
@@ -1757,8 +1766,8 @@ static int metrics_body(struct supervisor *s, char **ret, size_t *ret_len) {
                 v[n] = (struct exporter_service){
                         .name = u->spec.name,
                         .up = service_has_main(svc),
-                        .restarts = svc->starts > 0 ? svc->starts - 1 : 0,
-                        .has_exit = svc->have_status || svc->exec_errno,
+                        .restarts = unit_restarts(svc),
+                        .has_exit = unit_has_exit(svc),
                         .last_exit = svc->exit_code,
                         .has_gomaxprocs = u->has_gomaxprocs,
                         .gomaxprocs = u->gomaxprocs,

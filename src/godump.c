@@ -703,16 +703,39 @@ static bool parse_profile_header(struct parser *ps, const char *s, size_t n) {
         return true;
 }
 
-static void set_reason(struct parser *ps, const char *s, size_t n) {
-        if (ps->d->reason)
+/* The first "panic: ", "fatal error: " or "SIG...: " line; with append,
+ * a line that continues it ("\tpanic: " of a re-panic, "[signal ...]")
+ * joins it after "; ", all within REASON_MAX bytes. */
+static void set_reason(struct parser *ps, const char *s, size_t n, bool append) {
+        struct godump *d = ps->d;
+        size_t old = d->reason ? strlen(d->reason) : 0, add;
+        char *nr;
+
+        if (append != !!d->reason)
                 return;
-        ps->d->reason = strndup(s, n < REASON_MAX ? n : REASON_MAX);
-        if (!ps->d->reason)
+        while (append && n > 0 && (*s == '\t' || *s == ' ')) {
+                s++;
+                n--;
+        }
+        add = append ? 2 + n : n;
+        if (old + add > REASON_MAX)
+                add = REASON_MAX > old ? REASON_MAX - old : 0;
+        if (add == 0)
+                return;
+        nr = realloc(d->reason, old + add + 1);
+        if (!nr) {
                 ps->error = -ENOMEM;
-        else
-                for (char *c = ps->d->reason; *c; c++)
-                        if ((unsigned char)*c < ' ')
-                                *c = ' ';
+                return;
+        }
+        if (append)
+                memcpy(nr + old, "; ", add < 2 ? add : 2);
+        if (add > (append ? 2 : 0))
+                memcpy(nr + old + (append ? 2 : 0), s, add - (append ? 2 : 0));
+        nr[old + add] = '\0';
+        for (char *c = nr + old; *c; c++)
+                if ((unsigned char)*c < ' ')
+                        *c = ' ';
+        d->reason = nr;
 }
 
 /* A line outside any goroutine: true when it is one the runtime prints. */
@@ -721,11 +744,14 @@ static bool parse_top_line(struct parser *ps, const char *s, size_t n) {
 
         if (has_prefix_n(s, n, "panic: ") || has_prefix_n(s, n, "fatal error: ") ||
             has_prefix_n(s, n, "SIGQUIT: ") || (has_prefix_n(s, n, "SIG") && memmem(s, n, ": ", 2))) {
-                set_reason(ps, s, n);
+                set_reason(ps, s, n, false);
                 return true;
         }
-        if (has_prefix_n(s, n, "\tpanic: ") || has_prefix_n(s, n, "PC=0x") || has_prefix_n(s, n, "signal ") ||
-            has_prefix_n(s, n, "[signal ") || has_prefix_n(s, n, "-----") || has_prefix_n(s, n, "runtime: ") ||
+        if (has_prefix_n(s, n, "\tpanic: ") || has_prefix_n(s, n, "[signal ")) {
+                set_reason(ps, s, n, true);
+                return true;
+        }
+        if (has_prefix_n(s, n, "PC=0x") || has_prefix_n(s, n, "signal ") || has_prefix_n(s, n, "-----") || has_prefix_n(s, n, "runtime: ") ||
             has_prefix_n(s, n, "exit status ") || has_prefix_n(s, n, "fatal: ") || is_register_line(s, n))
                 return true;
         if (n == 14 && memcmp(s, "runtime stack:", 14) == 0) {
@@ -773,7 +799,10 @@ static bool parse_goroutine_line(struct parser *ps, const char *s, size_t n) {
                 return false;
         }
         p->want = WANT_NOTHING;
-        if (n == 29 && memcmp(s, "...additional frames elided...", 29) == 0) {
+        /* "...additional frames elided..." (Go < 1.21: the stack's
+         * innermost 100 frames were shown) or "...N frames elided..."
+         * (1.21+: the innermost and outermost 50, the middle cut). */
+        if (has_prefix_n(s, n, "...") && n >= 14 && memcmp(s + n - 10, " elided...", 10) == 0) {
                 p->elided = true;
                 return true;
         }
@@ -867,19 +896,30 @@ static bool parse_line(struct parser *ps, const char *s, size_t n) {
         }
 }
 
-static const char *group_top_func(const struct godump_group *g) {
+static bool func_is_std(const char *f);
+
+/* The name a group sorts by among equals: its culprit, else its top
+ * function, so that the user's code comes before runtime.gopark. */
+static const char *group_sort_name(const struct godump_group *g) {
+        const struct godump_frame *c = godump_group_culprit(g);
+
+        if (c)
+                return c->func;
         return g->n_frames > 0 ? g->frames[0].func : g->creator.func ? g->creator.func : "";
 }
 
 static int group_compare(const void *a, const void *b) {
         const struct godump_group *x = a, *y = b;
+        bool cx = godump_group_culprit(x), cy = godump_group_culprit(y);
         int r;
 
         if (x->count != y->count)
                 return x->count > y->count ? -1 : 1;
         if (x->max_wait_minutes != y->max_wait_minutes)
                 return x->max_wait_minutes > y->max_wait_minutes ? -1 : 1;
-        r = strcmp(group_top_func(x), group_top_func(y));
+        if (cx != cy)
+                return cx ? -1 : 1;
+        r = strcmp(group_sort_name(x), group_sort_name(y));
         if (r != 0)
                 return r;
         /* A total order, so the output does not depend on qsort. */

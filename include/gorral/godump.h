@@ -98,7 +98,7 @@ struct godump {
         uint64_t profile_total;         /* its "total N" (count profiles only) */
         uint64_t goroutines;            /* goroutines seen (sum of counts for count profiles) */
         uint64_t other_goroutines;      /* of them, in groups past GODUMP_MAX_GROUPS */
-        struct godump_group *groups;    /* sorted: count, then longest wait, then top function */
+        struct godump_group *groups;    /* sorted: count, longest wait, with a culprit first, culprit or top function name */
         size_t n_groups;
         uint64_t lines;                 /* lines read */
         uint64_t lines_skipped;         /* lines not understood (or too long), ignored */

@@ -941,12 +941,13 @@ int godump_parse(const char *buf, size_t n, struct godump **ret) {
         struct godump *d;
         struct parser ps = {};
         size_t pos = 0;
-        bool ended_in_newline = n > 0 && buf[n - 1] == '\n';
+        bool ended_in_newline;
         enum mode last_mode = MODE_TOP;
         int r = 0;
 
         if (!buf && n > 0)
                 return -EINVAL;
+        ended_in_newline = n > 0 && buf[n - 1] == '\n';
         if (n > GODUMP_MAX_INPUT)
                 return -EFBIG;
         table = calloc(TABLE_SIZE, sizeof *table);

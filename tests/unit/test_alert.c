@@ -9,6 +9,7 @@
  * tests/integration/test_alert_am.sh. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "gorral/alert.h"
+#include "gorral/http.h"
 #include "gorral/json.h"
 #include "gorral/log.h"
 #include "gorral/loop.h"
@@ -692,4 +694,181 @@ Test(alert_am, queue_bound_on_keys) {
         cr_assert_eq(alert_sink_stats(s)->dropped, 12);
         alert_sink_free(s);
         loop_free(l);
+}
+
+/* ---- a real Alertmanager ---- */
+
+struct fetched {
+        bool done;
+        enum http_error error;
+        int status;
+        char *body;
+};
+
+static void on_fetched(struct http_client *c, const struct http_result *r, void *userdata) {
+        struct fetched *f = userdata;
+
+        (void)c;
+        f->done = true;
+        f->error = r->error;
+        f->status = r->status;
+        f->body = r->body ? strndup(r->body, r->body_len) : NULL;
+}
+
+static bool fetched_done(void *arg) { return ((struct fetched *)arg)->done; }
+
+/* GET url on the loop; the body (malloc'd) or NULL when not a 200. */
+static char *get(struct loop *l, const char *url) {
+        struct http_client *c;
+        struct fetched f = { 0 };
+
+        cr_assert_eq(http_client_new(l, url, NULL, NULL, &c), 0);
+        cr_assert_eq(http_client_get(c, "application/json", on_fetched, &f), 0);
+        cr_assert(run_for(l, 5 * SEC, fetched_done, &f));
+        http_client_free(c);
+        if (f.error != HTTP_OK || f.status != 200) {
+                free(f.body);
+                return NULL;
+        }
+        return f.body;
+}
+
+static const char *find_program(const char *const *candidates) {
+        for (size_t i = 0; candidates[i]; i++)
+                if (access(candidates[i], X_OK) == 0)
+                        return candidates[i];
+        return NULL;
+}
+
+static bool sent_n(void *arg) {
+        struct want *w = arg;
+        return alert_sink_stats((struct alert_sink *)(void *)w->rc)->sent >= w->n;
+}
+
+/* The alert named alertname in a GET /api/v2/alerts answer, or NULL. */
+static const struct json_value *am_find(const struct json_doc *d, const char *alertname) {
+        cr_assert_eq(d->root->type, JSON_ARRAY);
+        for (const struct json_value *a = d->root->child; a; a = a->next) {
+                const char *n = json_get_string(json_get(a, "labels"), "alertname");
+
+                if (n && strcmp(n, alertname) == 0)
+                        return a;
+        }
+        return NULL;
+}
+
+Test(alert_am_real, fire_then_resolve, .timeout = 60) {
+        static const char *const candidates[] = { "/usr/bin/prometheus-alertmanager", "/usr/local/bin/alertmanager",
+                                                  "/usr/bin/alertmanager", NULL };
+        const char *am = find_program(candidates);
+        char dir[] = "/tmp/test_alert_am.XXXXXX", path[128], base[64], url[128], listen_arg[64], cfg_arg[160],
+             storage_arg[160];
+        const char *labels[] = { "alertname=GorralTestLeak", "service=api", "detector=leak", "severity=warning", NULL };
+        const char *ann[] = { "summary=goroutines grow by 120/h", "description=floor from 40 to 95 in 30 min", NULL };
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof sa;
+        struct loop *l;
+        struct alert_sink *s;
+        int64_t starts = realtime_usec() - 60 * (int64_t)SEC, ends;
+        char t[ALERT_TIME_LEN], *body = NULL;
+        struct json_doc *d;
+        const struct json_value *a;
+        pid_t pid;
+        int fd, st;
+
+        if (!am)
+                cr_skip_test("prometheus-alertmanager is not installed (`make deps` installs it)");
+        signal(SIGPIPE, SIG_IGN);
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/am.yml", dir);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        cr_assert(fd >= 0);
+        dprintf(fd, "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n");
+        close(fd);
+        /* A free port: taken from the kernel and released (the window
+         * until Alertmanager binds it is small). */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        getsockname(fd, (struct sockaddr *)&sa, &sl);
+        close(fd);
+        snprintf(base, sizeof base, "http://127.0.0.1:%u", ntohs(sa.sin_port));
+        snprintf(listen_arg, sizeof listen_arg, "--web.listen-address=127.0.0.1:%u", ntohs(sa.sin_port));
+        snprintf(cfg_arg, sizeof cfg_arg, "--config.file=%s", path);
+        snprintf(storage_arg, sizeof storage_arg, "--storage.path=%s/data", dir);
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                char logp[128];
+                int lfd;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                snprintf(logp, sizeof logp, "%s/am.log", dir);
+                lfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                dup2(lfd, 1);
+                dup2(lfd, 2);
+                /* --cluster.listen-address= : no gossip, no other port. */
+                execl(am, am, cfg_arg, storage_arg, listen_arg, "--cluster.listen-address=", (char *)NULL);
+                _exit(127);
+        }
+        cr_assert_eq(loop_new(&l), 0);
+        snprintf(url, sizeof url, "%s/-/ready", base);
+        for (int i = 0; i < 100 && !(body = get(l, url)); i++)
+                usleep(100 * 1000);
+        cr_assert_not_null(body, "Alertmanager not ready at %s (see %s/am.log)", base, dir);
+        free(body);
+
+        cr_assert_eq(alert_sink_new(l, ALERT_ALERTMANAGER, "am", base,
+                                    &(struct alert_sink_opts){ .generator_url = "http://127.0.0.1:9100/status" }, &s),
+                     0);
+        cr_assert_eq(alert_send(s, &(struct alert){ .key = "api/leak", .labels = labels, .annotations = ann,
+                                                    .starts_at_usec = starts }),
+                     0);
+        cr_assert(run_for(l, 10 * SEC, sent_n, &(struct want){ (struct recorder *)(void *)s, 1 }), "failed %llu (%s)",
+                  (unsigned long long)alert_sink_stats(s)->failed, alert_sink_stats(s)->last_error);
+
+        snprintf(url, sizeof url, "%s/api/v2/alerts", base);
+        body = get(l, url);
+        cr_assert_not_null(body);
+        cr_log_info("active: %s", body);
+        d = parse_body(&(struct req){ .body = body });
+        a = am_find(d, "GorralTestLeak");
+        cr_assert_not_null(a, "%s", body);
+        cr_assert_str_eq(json_get_string(json_get(a, "status"), "state"), "active");
+        cr_assert_str_eq(json_get_string(json_get(a, "labels"), "service"), "api");
+        cr_assert_str_eq(json_get_string(json_get(a, "labels"), "severity"), "warning");
+        cr_assert_str_eq(json_get_string(json_get(a, "annotations"), "summary"), "goroutines grow by 120/h");
+        alert_format_time(starts, t);
+        cr_assert_str_eq(json_get_string(a, "startsAt"), t);
+        cr_assert_str_eq(json_get_string(a, "generatorURL"), "http://127.0.0.1:9100/status");
+        json_doc_free(d);
+        free(body);
+
+        ends = realtime_usec();
+        cr_assert_eq(alert_send(s, &(struct alert){ .key = "api/leak", .labels = labels, .annotations = ann,
+                                                    .starts_at_usec = starts, .ends_at_usec = ends }),
+                     0);
+        cr_assert(run_for(l, 10 * SEC, sent_n, &(struct want){ (struct recorder *)(void *)s, 2 }));
+        cr_assert_eq(alert_sink_stats(s)->pending, 0, "resolved and forgotten");
+        /* Resolved: not among the active ones any more. */
+        snprintf(url, sizeof url, "%s/api/v2/alerts?active=true", base);
+        body = get(l, url);
+        cr_assert_not_null(body);
+        cr_log_info("after the resolution: %s", body);
+        d = parse_body(&(struct req){ .body = body });
+        a = am_find(d, "GorralTestLeak");
+        if (a) {
+                alert_format_time(ends, t);
+                cr_assert_str_eq(json_get_string(a, "endsAt"), t, "%s", body);
+                cr_assert_str_neq(json_get_string(json_get(a, "status"), "state"), "active", "%s", body);
+        }
+        json_doc_free(d);
+        free(body);
+        cr_assert_eq(alert_sink_stats(s)->failed, 0);
+
+        alert_sink_free(s);
+        loop_free(l);
+        kill(pid, SIGTERM);
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        snprintf(path, sizeof path, "rm -rf %s", dir);
+        (void)!system(path);
 }

@@ -250,8 +250,8 @@ static void schedule(struct alert_sink *s) {
         if (s->stats.failing > 0 && s->retry_at_usec > at)
                 at = s->retry_at_usec;
         if (loop_timer_arm(s->loop, &s->timer, at) < 0)
-                /* No memory for the heap: try again in a second rather
-                 * than never (the timer is retried at the next send too). */
+                /* No memory for the timer heap: the next alert_send()
+                 * schedules again. */
                 log_event(LOG_LEVEL_ERROR, "alert_timer", "sink", s->name, "msg", "cannot arm the timer, proceeding anyway",
                           NULL);
 }
@@ -386,6 +386,22 @@ static void on_posted(struct http_client *c, const struct http_result *r, void *
 
 /* ---- sending ---- */
 
+static void post_failed_locally(struct alert_sink *s, int err);
+
+/* Start the POST; a retry when the last one failed. */
+static void post(struct alert_sink *s, const char *body, size_t len) {
+        int r;
+
+        if (s->stats.failing > 0)
+                s->stats.retries++;
+        r = http_client_post(s->client, "application/json", body, len, on_posted, s);
+        if (r < 0) {
+                post_failed_locally(s, r);
+                return;
+        }
+        s->in_flight = true;
+}
+
 static void post_failed_locally(struct alert_sink *s, int err) {
         struct http_result r = { .error = HTTP_ERR_SYSTEM, .message = strerror(-err) };
 
@@ -396,23 +412,24 @@ static void post_failed_locally(struct alert_sink *s, int err) {
 
 static void send_webhook(struct alert_sink *s) {
         struct item *it = s->items[0];
-        int r;
 
         it->in_flight = true;
-        r = http_client_post(s->client, "application/json", it->body, it->body_len, on_posted, s);
-        if (r < 0) {
-                post_failed_locally(s, r);
-                return;
-        }
-        s->in_flight = true;
+        post(s, it->body, it->body_len);
 }
 
 static void send_alertmanager(struct alert_sink *s) {
         uint64_t now = now_usec(), horizon = now + s->opt.resend_interval_usec / 2;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = ALERT_BATCH_MAX + 2, n = 0;
-        int r;
+        size_t len = 0, cap = 2, n = 0;
 
+        /* Sized for what is due (commas included), at most a batch. */
+        for (size_t i = 0; i < s->n_items && cap < ALERT_BATCH_MAX + 2; i++) {
+                const struct item *it = s->items[i];
+
+                cap += (it->stale ? it->stale_len + 1 : 0) + (it->due_usec <= horizon ? it->body_len + 1 : 0);
+        }
+        if (cap > ALERT_BATCH_MAX + 2)
+                cap = ALERT_BATCH_MAX + 2;
         buf = malloc(cap);
         if (!buf) {
                 post_failed_locally(s, -ENOMEM);
@@ -433,7 +450,7 @@ static void send_alertmanager(struct alert_sink *s) {
 
                 if (need == 0)
                         continue;
-                if (len + need + 1 > cap - 1)
+                if (len + need + 1 > cap)
                         break; /* the next POST, right after this one */
                 if (it->stale) {
                         APPEND(it->stale, it->stale_len);
@@ -451,12 +468,7 @@ static void send_alertmanager(struct alert_sink *s) {
                 return;
         }
         buf[len++] = ']';
-        r = http_client_post(s->client, "application/json", buf, len, on_posted, s);
-        if (r < 0) {
-                post_failed_locally(s, r);
-                return;
-        }
-        s->in_flight = true;
+        post(s, buf, len);
 }
 
 static void on_timer(struct loop *l, void *userdata) {
@@ -465,8 +477,6 @@ static void on_timer(struct loop *l, void *userdata) {
         (void)l;
         if (s->in_flight || s->n_items == 0)
                 return;
-        if (s->stats.failing > 0)
-                s->stats.retries++;
         if (s->kind == ALERT_WEBHOOK)
                 send_webhook(s);
         else
@@ -673,9 +683,16 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 }
                 /* An update of a firing alert that was delivered rides on
                  * its next re-send; a new state (fire again, resolution,
-                 * new labels) goes out now. */
-                if (!(it->delivered && !it->resolved && ends == 0) || it->attempts > 0)
+                 * new labels, or one never delivered) goes out now, and
+                 * when a POST of the old one is in flight, its success
+                 * does not count for the new one (dirty). */
+                bool now_due = !(it->delivered && !it->resolved && ends == 0) || it->stale;
+
+                if (now_due) {
                         it->due_usec = now_usec();
+                        if (it->in_flight)
+                                it->dirty = true;
+                }
                 if (it->resolved != (ends != 0))
                         it->attempts = 0;
                 free(it->body);
@@ -685,8 +702,6 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 it->labels = TAKE_PTR(labels);
                 it->starts_at_usec = a->starts_at_usec;
                 it->resolved = ends != 0;
-                if (it->in_flight)
-                        it->dirty = true;
                 return 0;
         }
         it = calloc(1, sizeof *it);

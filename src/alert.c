@@ -70,6 +70,13 @@ struct alert_sink {
 
 /* ---- names, time, URLs ---- */
 
+static int64_t realtime_now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static const char *const kind_names[_ALERT_KIND_MAX] = {
         [ALERT_WEBHOOK] = "webhook",
         [ALERT_ALERTMANAGER] = "alertmanager",
@@ -628,7 +635,7 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
         _cleanup_free_ char *labels = NULL, *body = NULL, *stale = NULL;
         size_t labels_len, body_len, stale_len = 0;
         const char *gen = a->generator_url ? a->generator_url : s->generator_url;
-        int64_t ends = a->ends_at_usec;
+        int64_t ends = a->ends_at_usec, starts = a->starts_at_usec;
         struct json_writer w;
         bool has_alertname = false;
         struct item *it;
@@ -644,14 +651,16 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 return r == -ENOBUFS ? -E2BIG : r;
         if (!has_alertname)
                 return -EINVAL;
+        i = find_key(s, a->key);
+        if (starts == 0)
+                starts = i >= 0 ? s->items[i]->starts_at_usec : realtime_now_usec();
         /* Alertmanager refuses an end before the start. */
-        if (ends != 0 && ends < a->starts_at_usec)
-                ends = a->starts_at_usec;
-        r = am_object(labels, a->annotations, gen, a->starts_at_usec, ends, &body, &body_len);
+        if (ends != 0 && ends < starts)
+                ends = starts;
+        r = am_object(labels, a->annotations, gen, starts, ends, &body, &body_len);
         if (r < 0)
                 return r;
 
-        i = find_key(s, a->key);
         if (i >= 0) {
                 it = s->items[i];
                 if ((it->delivered || it->in_flight || it->resolved) && strcmp(it->labels, labels) != 0) {
@@ -664,11 +673,8 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                                 stale = TAKE_PTR(it->body);
                                 stale_len = it->body_len;
                         } else {
-                                struct timespec ts;
-                                int64_t now_rt;
+                                int64_t now_rt = realtime_now_usec();
 
-                                clock_gettime(CLOCK_REALTIME, &ts);
-                                now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
                                 r = am_object(it->labels, NULL, gen, it->starts_at_usec,
                                               now_rt > it->starts_at_usec ? now_rt : it->starts_at_usec, &stale,
                                               &stale_len);
@@ -700,7 +706,7 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 it->body = TAKE_PTR(body);
                 it->body_len = body_len;
                 it->labels = TAKE_PTR(labels);
-                it->starts_at_usec = a->starts_at_usec;
+                it->starts_at_usec = starts;
                 it->resolved = ends != 0;
                 return 0;
         }
@@ -715,7 +721,7 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
         it->body = TAKE_PTR(body);
         it->body_len = body_len;
         it->labels = TAKE_PTR(labels);
-        it->starts_at_usec = a->starts_at_usec;
+        it->starts_at_usec = starts;
         it->resolved = ends != 0;
         it->due_usec = now_usec();
         r = append_item(s, it);

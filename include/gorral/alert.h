@@ -119,7 +119,7 @@ struct alert {
          * ALERT_JSON_MAX bytes, sent as it is; the caller vouches it is
          * JSON); unused by Alertmanager. */
         const char *json;
-        int64_t starts_at_usec;          /* CLOCK_REALTIME, since the epoch */
+        int64_t starts_at_usec;          /* CLOCK_REALTIME, since the epoch; 0: the key's first send */
         int64_t ends_at_usec;            /* 0 while active; else the resolution time */
 };
 

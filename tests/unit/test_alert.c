@@ -923,6 +923,8 @@ Test(alert_am, batches_split_at_the_bound) {
                 cr_assert_leq(strlen(rc.reqs[i].body), ALERT_BATCH_MAX + 2);
                 cr_assert_eq(json_parse(rc.reqs[i].body, strlen(rc.reqs[i].body), &lim, &d, NULL), 0);
                 total += d->root->n_children;
+                /* No start given: the time of the first send, not 1970. */
+                cr_assert(strncmp(json_get_string(d->root->child, "startsAt"), "1970", 4) != 0);
                 json_doc_free(d);
         }
         cr_assert_eq(total, 20);

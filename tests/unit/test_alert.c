@@ -334,8 +334,10 @@ Test(alert_webhook, retried_until_the_receiver_comes_up) {
         run_for(l, 1200 * MS, NULL, NULL);
         cr_log_info("down 1.2 s: %llu failed, %llu retries", (unsigned long long)st->failed,
                     (unsigned long long)st->retries);
-        cr_assert(st->failed >= 3 && st->failed <= 6, "failed %llu", (unsigned long long)st->failed);
-        cr_assert_eq(st->retries, st->failed - 1);
+        cr_assert(st->failed >= 2 && st->failed <= 6, "failed %llu", (unsigned long long)st->failed);
+        /* Every attempt after the first is a retry; one may be in flight. */
+        cr_assert(st->retries == st->failed - 1 || st->retries == st->failed, "%llu retries, %llu failed",
+                  (unsigned long long)st->retries, (unsigned long long)st->failed);
         cr_assert_eq(st->failing, st->failed);
         cr_assert_str_eq(st->last_error, "connect");
         cr_assert_eq(st->sent, 0);
@@ -523,7 +525,7 @@ Test(alert_am, array_resend_and_resolution) {
                 uint64_t gap = rc.reqs[i].at_usec - rc.reqs[i - 1].at_usec;
 
                 cr_log_info("re-send %zu after %.3f s", i, (double)gap / 1e6);
-                cr_assert(gap >= 250 * MS && gap < 600 * MS, "re-send %zu after %.3f s", i, (double)gap / 1e6);
+                cr_assert(gap >= 250 * MS && gap < 800 * MS, "re-send %zu after %.3f s", i, (double)gap / 1e6);
                 d = parse_body(&rc.reqs[i]);
                 cr_assert_eq(d->root->n_children, 2);
                 check_am_alert(d->root->child, "GoroutineLeak", starts, 0);

@@ -344,6 +344,7 @@ Test(alert_webhook, retried_until_the_receiver_comes_up) {
         cr_assert_eq(alert_send(s, &(struct alert){ .key = "api/leak", .json = "{\"n\":2}", .ends_at_usec = 5 }), 0);
         recorder_up(&rc, 200, 0);
         cr_assert(WAIT_REQS(l, &rc, 2, 3 * SEC));
+        cr_assert(run_for(l, SEC, sent_all, &(struct sink_want){ .s = s, .rc = &rc }));
         cr_log_info("delivered %.2f s after the first attempt", (double)(rc.reqs[0].at_usec - t0) / 1e6);
         cr_assert_str_eq(rc.reqs[0].body, "{\"n\":1}");
         cr_assert_str_eq(rc.reqs[1].body, "{\"n\":2}");

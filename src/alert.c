@@ -70,6 +70,13 @@ struct alert_sink {
 
 /* ---- names, time, URLs ---- */
 
+static int64_t realtime_now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static const char *const kind_names[_ALERT_KIND_MAX] = {
         [ALERT_WEBHOOK] = "webhook",
         [ALERT_ALERTMANAGER] = "alertmanager",
@@ -250,8 +257,8 @@ static void schedule(struct alert_sink *s) {
         if (s->stats.failing > 0 && s->retry_at_usec > at)
                 at = s->retry_at_usec;
         if (loop_timer_arm(s->loop, &s->timer, at) < 0)
-                /* No memory for the heap: try again in a second rather
-                 * than never (the timer is retried at the next send too). */
+                /* No memory for the timer heap: the next alert_send()
+                 * schedules again. */
                 log_event(LOG_LEVEL_ERROR, "alert_timer", "sink", s->name, "msg", "cannot arm the timer, proceeding anyway",
                           NULL);
 }
@@ -386,6 +393,22 @@ static void on_posted(struct http_client *c, const struct http_result *r, void *
 
 /* ---- sending ---- */
 
+static void post_failed_locally(struct alert_sink *s, int err);
+
+/* Start the POST; a retry when the last one failed. */
+static void post(struct alert_sink *s, const char *body, size_t len) {
+        int r;
+
+        if (s->stats.failing > 0)
+                s->stats.retries++;
+        r = http_client_post(s->client, "application/json", body, len, on_posted, s);
+        if (r < 0) {
+                post_failed_locally(s, r);
+                return;
+        }
+        s->in_flight = true;
+}
+
 static void post_failed_locally(struct alert_sink *s, int err) {
         struct http_result r = { .error = HTTP_ERR_SYSTEM, .message = strerror(-err) };
 
@@ -396,23 +419,24 @@ static void post_failed_locally(struct alert_sink *s, int err) {
 
 static void send_webhook(struct alert_sink *s) {
         struct item *it = s->items[0];
-        int r;
 
         it->in_flight = true;
-        r = http_client_post(s->client, "application/json", it->body, it->body_len, on_posted, s);
-        if (r < 0) {
-                post_failed_locally(s, r);
-                return;
-        }
-        s->in_flight = true;
+        post(s, it->body, it->body_len);
 }
 
 static void send_alertmanager(struct alert_sink *s) {
         uint64_t now = now_usec(), horizon = now + s->opt.resend_interval_usec / 2;
         _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = ALERT_BATCH_MAX + 2, n = 0;
-        int r;
+        size_t len = 0, cap = 2, n = 0;
 
+        /* Sized for what is due (commas included), at most a batch. */
+        for (size_t i = 0; i < s->n_items && cap < ALERT_BATCH_MAX + 2; i++) {
+                const struct item *it = s->items[i];
+
+                cap += (it->stale ? it->stale_len + 1 : 0) + (it->due_usec <= horizon ? it->body_len + 1 : 0);
+        }
+        if (cap > ALERT_BATCH_MAX + 2)
+                cap = ALERT_BATCH_MAX + 2;
         buf = malloc(cap);
         if (!buf) {
                 post_failed_locally(s, -ENOMEM);
@@ -433,7 +457,7 @@ static void send_alertmanager(struct alert_sink *s) {
 
                 if (need == 0)
                         continue;
-                if (len + need + 1 > cap - 1)
+                if (len + need + 1 > cap)
                         break; /* the next POST, right after this one */
                 if (it->stale) {
                         APPEND(it->stale, it->stale_len);
@@ -451,12 +475,7 @@ static void send_alertmanager(struct alert_sink *s) {
                 return;
         }
         buf[len++] = ']';
-        r = http_client_post(s->client, "application/json", buf, len, on_posted, s);
-        if (r < 0) {
-                post_failed_locally(s, r);
-                return;
-        }
-        s->in_flight = true;
+        post(s, buf, len);
 }
 
 static void on_timer(struct loop *l, void *userdata) {
@@ -465,8 +484,6 @@ static void on_timer(struct loop *l, void *userdata) {
         (void)l;
         if (s->in_flight || s->n_items == 0)
                 return;
-        if (s->stats.failing > 0)
-                s->stats.retries++;
         if (s->kind == ALERT_WEBHOOK)
                 send_webhook(s);
         else
@@ -618,7 +635,7 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
         _cleanup_free_ char *labels = NULL, *body = NULL, *stale = NULL;
         size_t labels_len, body_len, stale_len = 0;
         const char *gen = a->generator_url ? a->generator_url : s->generator_url;
-        int64_t ends = a->ends_at_usec;
+        int64_t ends = a->ends_at_usec, starts = a->starts_at_usec;
         struct json_writer w;
         bool has_alertname = false;
         struct item *it;
@@ -634,14 +651,16 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 return r == -ENOBUFS ? -E2BIG : r;
         if (!has_alertname)
                 return -EINVAL;
+        i = find_key(s, a->key);
+        if (starts == 0)
+                starts = i >= 0 ? s->items[i]->starts_at_usec : realtime_now_usec();
         /* Alertmanager refuses an end before the start. */
-        if (ends != 0 && ends < a->starts_at_usec)
-                ends = a->starts_at_usec;
-        r = am_object(labels, a->annotations, gen, a->starts_at_usec, ends, &body, &body_len);
+        if (ends != 0 && ends < starts)
+                ends = starts;
+        r = am_object(labels, a->annotations, gen, starts, ends, &body, &body_len);
         if (r < 0)
                 return r;
 
-        i = find_key(s, a->key);
         if (i >= 0) {
                 it = s->items[i];
                 if ((it->delivered || it->in_flight || it->resolved) && strcmp(it->labels, labels) != 0) {
@@ -654,11 +673,8 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                                 stale = TAKE_PTR(it->body);
                                 stale_len = it->body_len;
                         } else {
-                                struct timespec ts;
-                                int64_t now_rt;
+                                int64_t now_rt = realtime_now_usec();
 
-                                clock_gettime(CLOCK_REALTIME, &ts);
-                                now_rt = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
                                 r = am_object(it->labels, NULL, gen, it->starts_at_usec,
                                               now_rt > it->starts_at_usec ? now_rt : it->starts_at_usec, &stale,
                                               &stale_len);
@@ -673,9 +689,16 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 }
                 /* An update of a firing alert that was delivered rides on
                  * its next re-send; a new state (fire again, resolution,
-                 * new labels) goes out now. */
-                if (!(it->delivered && !it->resolved && ends == 0) || it->attempts > 0)
+                 * new labels, or one never delivered) goes out now, and
+                 * when a POST of the old one is in flight, its success
+                 * does not count for the new one (dirty). */
+                bool now_due = !(it->delivered && !it->resolved && ends == 0) || it->stale;
+
+                if (now_due) {
                         it->due_usec = now_usec();
+                        if (it->in_flight)
+                                it->dirty = true;
+                }
                 if (it->resolved != (ends != 0))
                         it->attempts = 0;
                 free(it->body);
@@ -683,10 +706,8 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
                 it->body = TAKE_PTR(body);
                 it->body_len = body_len;
                 it->labels = TAKE_PTR(labels);
-                it->starts_at_usec = a->starts_at_usec;
+                it->starts_at_usec = starts;
                 it->resolved = ends != 0;
-                if (it->in_flight)
-                        it->dirty = true;
                 return 0;
         }
         it = calloc(1, sizeof *it);
@@ -700,7 +721,7 @@ static int send_am_alert(struct alert_sink *s, const struct alert *a) {
         it->body = TAKE_PTR(body);
         it->body_len = body_len;
         it->labels = TAKE_PTR(labels);
-        it->starts_at_usec = a->starts_at_usec;
+        it->starts_at_usec = starts;
         it->resolved = ends != 0;
         it->due_usec = now_usec();
         r = append_item(s, it);

@@ -30,7 +30,10 @@
  * (Alertmanager), or it failed max_attempts times: a webhook event and an
  * Alertmanager resolution are then given up (counted; an undelivered
  * resolution still ends in Alertmanager by resolve_timeout), an active
- * Alertmanager alert waits for its next re-send. The backoff is the
+ * Alertmanager alert waits for its next re-send. A 4xx status other than
+ * 408 and 429 is the receiver refusing what was sent, which no retry
+ * changes: that event is given up at once (an active alert, again, waits
+ * for its re-send). The backoff is the
  * sink's, not the event's: one receiver is down for every event at once.
  * One warning is logged when a sink starts failing and one line when it
  * delivers again (with the count of failed attempts), not one per attempt.
@@ -119,7 +122,7 @@ struct alert {
          * ALERT_JSON_MAX bytes, sent as it is; the caller vouches it is
          * JSON); unused by Alertmanager. */
         const char *json;
-        int64_t starts_at_usec;          /* CLOCK_REALTIME, since the epoch */
+        int64_t starts_at_usec;          /* CLOCK_REALTIME, since the epoch; 0: the key's first send */
         int64_t ends_at_usec;            /* 0 while active; else the resolution time */
 };
 

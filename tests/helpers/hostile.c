@@ -23,6 +23,9 @@
  * (test_alert.c): it reads whole requests (a Content-Length body
  * included), copies each to a pipe for the test to inspect and answers a
  * given status, keep-alive; the first fail_first requests get 503. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strcasestr; the integration tests build this with plain cc */
+#endif
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>

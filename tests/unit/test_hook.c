@@ -403,3 +403,16 @@ Test(hook, free_while_running_forgets_the_pid) {
         cr_assert_eq(waitpid(pid, NULL, 0), pid);
         teardown(&c);
 }
+
+/* spawn_params.stdin_fd, added for hooks: the same rules as stdout_fd. */
+Test(hook, spawn_stdin_fd_rules) {
+        char *argv[] = { (char *)"true", NULL };
+        struct spawn_result res;
+
+        cr_assert_eq(spawn_process(&(struct spawn_params){ .argv = argv, .envp = base_env, .stdin_fd = 1 }, &res),
+                     -EBADF);
+        cr_assert_eq(spawn_process(&(struct spawn_params){ .argv = argv, .envp = base_env, .stdin_fd = 7,
+                                                           .take_tty = true },
+                                   &res),
+                     -EINVAL, "fd 0 is the terminal with take_tty");
+}

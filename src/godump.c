@@ -64,7 +64,13 @@ struct parser {
         enum mode mode;
         uint64_t blocks;        /* goroutine headers seen */
         uint64_t records;       /* count profile records seen */
-        bool profile_header;
+
+        /* One dump, one form: the first goroutine header or count
+         * profile line decides, and lines of the other form are then
+         * unknown lines (a record's goroutines have no state, so mixing
+         * them into a traceback's groups would make a count of states
+         * that is not the group's). */
+        int form;               /* 0 undecided, else GODUMP_<FORMAT> + 1 */
         int error;              /* first -ENOMEM */
 };
 
@@ -699,7 +705,6 @@ static bool parse_profile_header(struct parser *ps, const char *s, size_t n) {
                         ps->error = -ENOMEM;
                 ps->d->profile_total = t;
         }
-        ps->profile_header = true;
         return true;
 }
 
@@ -758,9 +763,14 @@ static bool parse_top_line(struct parser *ps, const char *s, size_t n) {
                 ps->mode = MODE_SYSTEM_STACK;
                 return true;
         }
-        if (parse_profile_header(ps, s, n))
+        if (ps->form == GODUMP_TRACEBACK + 1)
+                return false;
+        if (parse_profile_header(ps, s, n)) {
+                ps->form = GODUMP_COUNT_PROFILE + 1;
                 return true;
+        }
         if (parse_record_head(s, n, &c)) {
+                ps->form = GODUMP_COUNT_PROFILE + 1;
                 pending_start(ps, c);
                 ps->records++;
                 ps->mode = MODE_RECORD;
@@ -859,12 +869,13 @@ static bool parse_line(struct parser *ps, const char *s, size_t n) {
                 ps->mode = MODE_TOP;
                 return true;
         }
-        if (has_prefix_n(s, n, "goroutine ") && n > 10 && is_digit(s[10])) {
+        if (has_prefix_n(s, n, "goroutine ") && n > 10 && is_digit(s[10]) && ps->form != GODUMP_COUNT_PROFILE + 1) {
                 pending_finish(ps);
                 if (!parse_header(ps, s, n)) {
                         ps->mode = MODE_TOP;
                         return false;
                 }
+                ps->form = GODUMP_TRACEBACK + 1;
                 ps->blocks++;
                 ps->mode = MODE_GOROUTINE;
                 return true;
@@ -995,8 +1006,7 @@ int godump_parse(const char *buf, size_t n, struct godump **ret) {
                 r = -EBADMSG;
                 goto fail;
         }
-        d->format = ps.blocks == 0 || (ps.profile_header && ps.records > 0) ? GODUMP_COUNT_PROFILE
-                                                                             : GODUMP_TRACEBACK;
+        d->format = ps.form == GODUMP_COUNT_PROFILE + 1 ? GODUMP_COUNT_PROFILE : GODUMP_TRACEBACK;
         if (d->format == GODUMP_COUNT_PROFILE && d->profile && d->goroutines < d->profile_total && !d->capped)
                 d->truncated = true;
         for (size_t i = 0; i < d->n_groups; i++) {

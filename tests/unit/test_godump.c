@@ -733,3 +733,25 @@ Test(godump, text_count_profile_and_limits) {
         cr_assert_not_null(strstr(u, "... 5 more groups\n"), "%s", u);
         cr_assert_not_null(strstr(u, "  goroutines: "), "%s", u);
 }
+
+/* Found by fuzz_godump: a traceback whose header got cut, with a count
+ * profile record pasted after it. One dump, one form: the record's lines
+ * are unknown lines, and every group's states account for its count. */
+Test(godump, fuzz_mixed_forms) {
+        _cleanup_(godump_freep) struct godump *d = parse_fixture("fuzz-mixed-forms.txt");
+        _cleanup_(godump_freep) struct godump *p = parse_str(
+                "goroutine profile: total 2\n"
+                "1 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n"
+                "goroutine 5 [select]:\nmain.g()\n\t/x.go:2 +0x1\n\n"
+                "1 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n");
+
+        cr_assert_eq(d->format, GODUMP_TRACEBACK);
+        cr_assert_eq(d->goroutines, 8);
+        cr_assert_gt(d->lines_skipped, 10);
+        check_invariants("fuzz-mixed-forms.txt", d);
+        cr_assert_eq(p->format, GODUMP_COUNT_PROFILE);
+        cr_assert_eq(p->goroutines, 2);
+        cr_assert_eq(p->n_groups, 1);
+        cr_assert_eq(p->lines_skipped, 3);
+        check_invariants("mixed count profile", p);
+}

@@ -755,3 +755,16 @@ Test(godump, fuzz_mixed_forms) {
         cr_assert_eq(p->lines_skipped, 3);
         check_invariants("mixed count profile", p);
 }
+
+/* Found by fuzz_godump: a record counting 0 made an empty group. */
+Test(godump, fuzz_zero_count_record) {
+        _cleanup_(godump_freep) struct godump *d = parse_str(
+                "goroutineleak profile: total 1\n"
+                "0 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n"
+                "1 @ 0x2\n#\t0x2\tmain.g+0x1\t/x.go:2\n\n");
+
+        cr_assert_eq(d->n_groups, 1);
+        cr_assert_str_eq(d->groups[0].frames[0].func, "main.g");
+        cr_assert_eq(d->lines_skipped, 2);
+        check_invariants("zero count", d);
+}

@@ -768,3 +768,60 @@ Test(godump, fuzz_zero_count_record) {
         cr_assert_eq(d->lines_skipped, 2);
         check_invariants("zero count", d);
 }
+
+/* Headers as the runtimes print them, 1.19 to 1.26 (goroutineheader):
+ * the state, the wait, the lock, and what is dropped. */
+Test(godump, header_forms) {
+        static const struct {
+                const char *header;
+                const char *state;
+                uint64_t wait;
+                bool locked;
+                uint64_t id;
+        } c[] = {
+                { "goroutine 12 [chan receive, 12 minutes]:", "chan receive", 12, false, 12 },
+                { "goroutine 3 [select, locked to thread]:", "select", 0, true, 3 },
+                { "goroutine 4 [sync.Mutex.Lock]:", "sync.Mutex.Lock", 0, false, 4 },
+                { "goroutine 5 [IO wait]:", "IO wait", 0, false, 5 },
+                { "goroutine 6 [semacquire, 3 minutes]:", "semacquire", 3, false, 6 },
+                { "goroutine 7 [sleep]:", "sleep", 0, false, 7 },
+                { "goroutine 8 [running]:", "running", 0, false, 8 },
+                { "goroutine 9 [syscall, 1440 minutes, locked to thread]:", "syscall", 1440, true, 9 },
+                { "goroutine 10 [GC worker (idle)]:", "GC worker (idle)", 0, false, 10 },
+                { "goroutine 11 [chan receive (nil chan)]:", "chan receive (nil chan)", 0, false, 11 },
+                { "goroutine 13 [chan receive (durable), synctest bubble 2]:", "chan receive (durable)", 0, false, 13 },
+                { "goroutine 14 [select (scan), 2 minutes]:", "select", 2, false, 14 },
+                { "goroutine 15 [chan send (leaked)]:", "chan send (leaked)", 0, false, 15 },
+                { "goroutine 16 gp=0xc000007340 m=4 mp=0xc000100008 [runnable]:", "runnable", 0, false, 16 },
+                { "goroutine 17 gp=0xc000007500 m=nil [sync.WaitGroup.Wait, 5 minutes]:", "sync.WaitGroup.Wait", 5, false, 17 },
+                { "goroutine 18446744073709551615 [select]:", "select", 0, false, UINT64_MAX },
+                { "goroutine 19 [select, 7 minutes, locked to thread labels:{\"a\": \"b\"}]:", "select", 7, true, 19 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                _cleanup_(godump_freep) struct godump *d = NULL;
+                char buf[256];
+                const struct godump_group *g;
+
+                snprintf(buf, sizeof buf, "%s\nmain.f()\n\t/x.go:1 +0x1\n", c[i].header);
+                cr_assert_eq(godump_parse(buf, strlen(buf), &d), 0, "%s", c[i].header);
+                g = &d->groups[0];
+                cr_assert_eq(d->lines_skipped, 0, "%s", c[i].header);
+                cr_assert_str_eq(g->states[0].name, c[i].state, "%s", c[i].header);
+                cr_assert_eq(g->max_wait_minutes, c[i].wait, "%s", c[i].header);
+                cr_assert_eq(g->n_locked, c[i].locked ? 1 : 0, "%s", c[i].header);
+                cr_assert_eq(g->ids[0], c[i].id, "%s", c[i].header);
+        }
+        /* Not headers: skipped, and nothing else in the input, so no dump. */
+        static const char *const bad[] = {
+                "goroutine 1 [select]", "goroutine 1 select]:", "goroutine  1 [select]:",
+                "goroutine 1 gp=[x] [select]:", "goroutine 99999999999999999999 [select]:",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct godump *d = NULL;
+                char buf[256];
+
+                snprintf(buf, sizeof buf, "%s\nmain.f()\n\t/x.go:1 +0x1\n", bad[i]);
+                cr_assert_eq(godump_parse(buf, strlen(buf), &d), -EBADMSG, "%s", bad[i]);
+        }
+}

@@ -149,6 +149,8 @@ Test(godump, every_capture) {
                 { "go119-sigquit-low.txt", GODUMP_TRACEBACK, 8, 7, 2, NULL, "runtime.gcBgMarkStartWorkers" },
                 { "go119-sigquit-minutes.txt", GODUMP_TRACEBACK, 1059, 10, 1000, "main.leakedGoroutine", "main.leakGoroutines" },
                 { "go126-deadlock-labels.txt", GODUMP_TRACEBACK, 9, 3, 5, "main.worker", "main.main" },
+                { "go126-fatal-mapwrites.txt", GODUMP_TRACEBACK, 1, 1, 1, "main.hammer", "main.main" },
+                { "go126-fatal-mapwrites-system.txt", GODUMP_TRACEBACK, 8, 6, 3, "main.main.gowrap1", "main.main" },
                 { "go126-fetchleak-sigquit.txt", GODUMP_TRACEBACK, 98, 11, 30, "main.fetchUpstream", "main.main" },
                 { "go126-goservice-debug1.txt", GODUMP_COUNT_PROFILE, 73, 5, 50, "main.leakGoroutines.func1", NULL },
                 { "go126-goservice-debug2.txt", GODUMP_TRACEBACK, 73, 5, 50, "main.leakGoroutines.func1", "main.leakGoroutines" },

@@ -31,7 +31,8 @@ static void usage(FILE *f) {
                    "      --json          one JSON object instead of text\n"
                    "  -n, --max-groups N  show the N largest groups (default: all)\n"
                    "      --max-frames N  frames per group in the text (default %d, 0: all)\n"
-                   "  -h, --help          this text\n\n"
+                   "  -h, --help          this text\n"
+                   "  -V, --version       gorral's version\n\n"
                    "Exit status: 0 grouped, 2 usage error, unreadable file or not a goroutine dump.\n",
                 DUMP_DEFAULT_FRAMES);
 }
@@ -66,8 +67,10 @@ int cmd_dump(int argc, char **argv) {
         size_t len = 0, out_len = 0;
         int c, r;
 
+        /* getopt's own messages differ between glibc and musl: say it ourselves. */
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+f:n:hV", opts, NULL)) >= 0)
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:f:n:hV", opts, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         file = optarg;
@@ -89,7 +92,11 @@ int cmd_dump(int argc, char **argv) {
                 case 'V':
                         printf("gorral %s\n", GORRAL_VERSION);
                         return GR_EXIT_OK;
+                case ':':
+                        fprintf(stderr, "gorral dump: option '%s' needs a value\n", argv[optind - 1]);
+                        return GR_EXIT_USAGE;
                 default:
+                        fprintf(stderr, "gorral dump: unknown option '%s'\n", argv[optind - 1]);
                         usage(stderr);
                         return GR_EXIT_USAGE;
                 }

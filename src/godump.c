@@ -64,7 +64,13 @@ struct parser {
         enum mode mode;
         uint64_t blocks;        /* goroutine headers seen */
         uint64_t records;       /* count profile records seen */
-        bool profile_header;
+
+        /* One dump, one form: the first goroutine header or count
+         * profile line decides, and lines of the other form are then
+         * unknown lines (a record's goroutines have no state, so mixing
+         * them into a traceback's groups would make a count of states
+         * that is not the group's). */
+        int form;               /* 0 undecided, else GODUMP_<FORMAT> + 1 */
         int error;              /* first -ENOMEM */
 };
 
@@ -418,6 +424,8 @@ static int group_new(struct parser *ps, const struct pending *p, uint64_t h) {
         d->n_groups++;
         return 0;
 fail:
+        free(ps->labels_raw[d->n_groups]);
+        ps->labels_raw[d->n_groups] = NULL;
         group_done(g);
         return r;
 }
@@ -606,12 +614,13 @@ static bool parse_header(struct parser *ps, const char *s, size_t n) {
         return true;
 }
 
-/* "COUNT @ 0xPC 0xPC..." */
+/* "COUNT @ 0xPC 0xPC...", COUNT >= 1 */
 static bool parse_record_head(const char *s, size_t n, uint64_t *ret) {
         size_t i = 0;
         uint64_t c;
 
-        if (!take_u64(s, n, &i, &c) || !has_prefix_n(s + i, n - i, " @"))
+        /* runtime/pprof never prints an empty record: 0 is no count. */
+        if (!take_u64(s, n, &i, &c) || c == 0 || !has_prefix_n(s + i, n - i, " @"))
                 return false;
         for (i += 2; i < n;) {
                 if (s[i] != ' ' || !has_prefix_n(s + i + 1, n - i - 1, "0x"))
@@ -699,7 +708,6 @@ static bool parse_profile_header(struct parser *ps, const char *s, size_t n) {
                         ps->error = -ENOMEM;
                 ps->d->profile_total = t;
         }
-        ps->profile_header = true;
         return true;
 }
 
@@ -758,9 +766,14 @@ static bool parse_top_line(struct parser *ps, const char *s, size_t n) {
                 ps->mode = MODE_SYSTEM_STACK;
                 return true;
         }
-        if (parse_profile_header(ps, s, n))
+        if (ps->form == GODUMP_TRACEBACK + 1)
+                return false;
+        if (parse_profile_header(ps, s, n)) {
+                ps->form = GODUMP_COUNT_PROFILE + 1;
                 return true;
+        }
         if (parse_record_head(s, n, &c)) {
+                ps->form = GODUMP_COUNT_PROFILE + 1;
                 pending_start(ps, c);
                 ps->records++;
                 ps->mode = MODE_RECORD;
@@ -859,12 +872,13 @@ static bool parse_line(struct parser *ps, const char *s, size_t n) {
                 ps->mode = MODE_TOP;
                 return true;
         }
-        if (has_prefix_n(s, n, "goroutine ") && n > 10 && is_digit(s[10])) {
+        if (has_prefix_n(s, n, "goroutine ") && n > 10 && is_digit(s[10]) && ps->form != GODUMP_COUNT_PROFILE + 1) {
                 pending_finish(ps);
                 if (!parse_header(ps, s, n)) {
                         ps->mode = MODE_TOP;
                         return false;
                 }
+                ps->form = GODUMP_TRACEBACK + 1;
                 ps->blocks++;
                 ps->mode = MODE_GOROUTINE;
                 return true;
@@ -971,8 +985,11 @@ int godump_parse(const char *buf, size_t n, struct godump **ret) {
                         d->lines_skipped++;
                         continue;
                 }
-                if (ps.blocks >= GODUMP_MAX_GOROUTINES && has_prefix_n(s, len, "goroutine ") && len > 10 &&
-                    is_digit(s[10])) {
+                /* The bound counts traceback blocks and count profile
+                 * records alike: it bounds the work, whatever the counts say. */
+                if (ps.blocks + ps.records >= GODUMP_MAX_GOROUTINES &&
+                    ((len > 10 && has_prefix_n(s, len, "goroutine ") && is_digit(s[10])) ||
+                     (len > 0 && is_digit(s[0]) && parse_record_head(s, len, &(uint64_t){ 0 })))) {
                         d->capped = true;
                         break;
                 }
@@ -995,8 +1012,7 @@ int godump_parse(const char *buf, size_t n, struct godump **ret) {
                 r = -EBADMSG;
                 goto fail;
         }
-        d->format = ps.blocks == 0 || (ps.profile_header && ps.records > 0) ? GODUMP_COUNT_PROFILE
-                                                                             : GODUMP_TRACEBACK;
+        d->format = ps.form == GODUMP_COUNT_PROFILE + 1 ? GODUMP_COUNT_PROFILE : GODUMP_TRACEBACK;
         if (d->format == GODUMP_COUNT_PROFILE && d->profile && d->goroutines < d->profile_total && !d->capped)
                 d->truncated = true;
         for (size_t i = 0; i < d->n_groups; i++) {
@@ -1076,12 +1092,23 @@ size_t godump_group_header(const struct godump_group *g, char *buf, size_t size)
         return k < 0 ? 0 : (size_t)k;
 }
 
+/* Text from the dump, with control bytes as '?': a hostile dump must not
+ * drive the terminal of whoever reads the summary. */
+static void fputs_safe(const char *s, FILE *f) {
+        for (; s && *s; s++)
+                fputc((unsigned char)*s < ' ' || *s == 0x7f ? '?' : *s, f);
+}
+
 static void fprint_frame(FILE *f, const char *prefix, const struct godump_frame *fr) {
-        fprintf(f, "%s%s", prefix, fr->func);
-        if (fr->file && fr->line)
-                fprintf(f, " (%s:%u)", fr->file, fr->line);
-        else if (fr->file)
-                fprintf(f, " (%s)", fr->file);
+        fputs(prefix, f);
+        fputs_safe(fr->func, f);
+        if (fr->file) {
+                fputs(" (", f);
+                fputs_safe(fr->file, f);
+                if (fr->line)
+                        fprintf(f, ":%u", fr->line);
+                fputc(')', f);
+        }
         fputc('\n', f);
 }
 
@@ -1112,8 +1139,11 @@ int godump_write_text(const struct godump *d, unsigned max_groups, unsigned max_
                 fprintf(f, ", %llu in groups past the first %u", (unsigned long long)d->other_goroutines,
                         GODUMP_MAX_GROUPS);
         fputc('\n', f);
-        if (d->reason)
-                fprintf(f, "reason: %s\n", d->reason);
+        if (d->reason) {
+                fputs("reason: ", f);
+                fputs_safe(d->reason, f);
+                fputc('\n', f);
+        }
         for (size_t i = 0; i < shown; i++) {
                 const struct godump_group *g = &d->groups[i];
                 const struct godump_frame *c = godump_group_culprit(g);
@@ -1121,16 +1151,21 @@ int godump_write_text(const struct godump *d, unsigned max_groups, unsigned max_
                 size_t nf = g->n_frames;
 
                 godump_group_header(g, hdr, sizeof hdr);
-                fprintf(f, "\n%llu goroutine%s%s%s", (unsigned long long)g->count, g->count == 1 ? "" : "s",
-                        hdr[0] ? " " : "", hdr);
-                if (c)
-                        fprintf(f, " in %s", c->func);
+                fprintf(f, "\n%llu goroutine%s%s", (unsigned long long)g->count, g->count == 1 ? "" : "s",
+                        hdr[0] ? " " : "");
+                fputs_safe(hdr, f);
+                if (c) {
+                        fputs(" in ", f);
+                        fputs_safe(c->func, f);
+                }
                 fputc('\n', f);
                 if (g->n_states > 1 || g->states_other) {
                         fputs("  states:", f);
-                        for (size_t s = 0; s < g->n_states; s++)
-                                fprintf(f, "%s %s x%llu", s ? "," : "", g->states[s].name,
-                                        (unsigned long long)g->states[s].count);
+                        for (size_t s = 0; s < g->n_states; s++) {
+                                fputs(s ? ", " : " ", f);
+                                fputs_safe(g->states[s].name, f);
+                                fprintf(f, " x%llu", (unsigned long long)g->states[s].count);
+                        }
                         if (g->states_other)
                                 fprintf(f, ", other x%llu", (unsigned long long)g->states_other);
                         fputc('\n', f);
@@ -1139,8 +1174,12 @@ int godump_write_text(const struct godump *d, unsigned max_groups, unsigned max_
                         fputs("  labels: mixed\n", f);
                 else if (g->n_labels > 0) {
                         fputs("  labels:", f);
-                        for (size_t l = 0; l < g->n_labels; l++)
-                                fprintf(f, "%s %s=%s", l ? "," : "", g->labels[l].key, g->labels[l].value);
+                        for (size_t l = 0; l < g->n_labels; l++) {
+                                fputs(l ? ", " : " ", f);
+                                fputs_safe(g->labels[l].key, f);
+                                fputc('=', f);
+                                fputs_safe(g->labels[l].value, f);
+                        }
                         fputc('\n', f);
                 }
                 if (max_frames > 0 && nf > max_frames)

@@ -28,13 +28,20 @@
  * one line of code into 1000 groups. A group keeps the labels its members
  * all share, or says they were mixed.
  *
+ * One dump, one form: the first goroutine header or count profile line
+ * decides, and lines of the other form are unknown lines from then on (a
+ * record has no state; mixed in, a group's states would not add up to its
+ * count). Unknown lines are skipped and counted, never an error.
+ *
  * Bounds (every number in the input is hostile): input GODUMP_MAX_INPUT,
- * goroutine blocks GODUMP_MAX_GOROUTINES (the rest are not parsed and the
- * dump is marked capped), GODUMP_MAX_GROUPS distinct groups (goroutines
- * of later groups are only counted in other_goroutines), GODUMP_MAX_FRAMES
- * frames per stack (deeper ones counted as elided), lines longer than
- * GODUMP_MAX_LINE skipped. A group's strings are copied from the one block
- * that created it, so the groups never take more bytes than the input. */
+ * goroutine blocks plus count records GODUMP_MAX_GOROUTINES (the rest are
+ * not parsed and the dump is marked capped), GODUMP_MAX_GROUPS distinct
+ * groups, the first ones met (goroutines of later groups are only counted
+ * in other_goroutines), GODUMP_MAX_FRAMES frames per stack (deeper ones
+ * counted as elided), lines longer than GODUMP_MAX_LINE skipped. A group's
+ * strings are copied from the one block that created it, so the groups
+ * never take more bytes than the input. The text writer prints control
+ * bytes from the dump as '?'; the JSON writer escapes them. */
 #pragma once
 
 #include <stdbool.h>

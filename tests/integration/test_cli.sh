@@ -19,7 +19,7 @@ for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	err=$("$G" frobnicate 2>&1 >/dev/null); rc=$?
 	expect_eq "$kind: unknown command exits 2" "$rc" 2
 	check "$kind: unknown command is named" grep -q "frobnicate" <<<"$err"
-	for c in limits env exec inspect run check-config status start stop restart reload signal; do
+	for c in limits env exec inspect run check-config status start stop restart reload signal dump; do
 		out=$("$G" $c --help 2>&1); rc=$?
 		check "$kind: $c --help exits 0 with a usage line" ok_with "$rc" "^usage: gorral $c" "$out"
 		expect_eq "$kind: $c --version" "$("$G" $c --version 2>&1)" "$want_version"

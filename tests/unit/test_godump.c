@@ -149,6 +149,8 @@ Test(godump, every_capture) {
                 { "go119-sigquit-low.txt", GODUMP_TRACEBACK, 8, 7, 2, NULL, "runtime.gcBgMarkStartWorkers" },
                 { "go119-sigquit-minutes.txt", GODUMP_TRACEBACK, 1059, 10, 1000, "main.leakedGoroutine", "main.leakGoroutines" },
                 { "go126-deadlock-labels.txt", GODUMP_TRACEBACK, 9, 3, 5, "main.worker", "main.main" },
+                { "go126-fatal-mapwrites.txt", GODUMP_TRACEBACK, 1, 1, 1, "main.hammer", "main.main" },
+                { "go126-fatal-mapwrites-system.txt", GODUMP_TRACEBACK, 8, 6, 3, "main.main.gowrap1", "main.main" },
                 { "go126-fetchleak-sigquit.txt", GODUMP_TRACEBACK, 98, 11, 30, "main.fetchUpstream", "main.main" },
                 { "go126-goservice-debug1.txt", GODUMP_COUNT_PROFILE, 73, 5, 50, "main.leakGoroutines.func1", NULL },
                 { "go126-goservice-debug2.txt", GODUMP_TRACEBACK, 73, 5, 50, "main.leakGoroutines.func1", "main.leakGoroutines" },
@@ -732,4 +734,96 @@ Test(godump, text_count_profile_and_limits) {
         cr_assert_not_null(strstr(u, "\n1000 goroutines [chan receive, 1 minutes] in main.leakedGoroutine\n"), "%s", u);
         cr_assert_not_null(strstr(u, "... 5 more groups\n"), "%s", u);
         cr_assert_not_null(strstr(u, "  goroutines: "), "%s", u);
+}
+
+/* Found by fuzz_godump: a traceback whose header got cut, with a count
+ * profile record pasted after it. One dump, one form: the record's lines
+ * are unknown lines, and every group's states account for its count. */
+Test(godump, fuzz_mixed_forms) {
+        _cleanup_(godump_freep) struct godump *d = parse_fixture("fuzz-mixed-forms.txt");
+        _cleanup_(godump_freep) struct godump *p = parse_str(
+                "goroutine profile: total 2\n"
+                "1 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n"
+                "goroutine 5 [select]:\nmain.g()\n\t/x.go:2 +0x1\n\n"
+                "1 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n");
+
+        cr_assert_eq(d->format, GODUMP_TRACEBACK);
+        cr_assert_eq(d->goroutines, 8);
+        cr_assert_gt(d->lines_skipped, 10);
+        check_invariants("fuzz-mixed-forms.txt", d);
+        cr_assert_eq(p->format, GODUMP_COUNT_PROFILE);
+        cr_assert_eq(p->goroutines, 2);
+        cr_assert_eq(p->n_groups, 1);
+        cr_assert_eq(p->lines_skipped, 3);
+        check_invariants("mixed count profile", p);
+}
+
+/* Found by fuzz_godump: a record counting 0 made an empty group. */
+Test(godump, fuzz_zero_count_record) {
+        _cleanup_(godump_freep) struct godump *d = parse_str(
+                "goroutineleak profile: total 1\n"
+                "0 @ 0x1\n#\t0x1\tmain.f+0x1\t/x.go:1\n\n"
+                "1 @ 0x2\n#\t0x2\tmain.g+0x1\t/x.go:2\n\n");
+
+        cr_assert_eq(d->n_groups, 1);
+        cr_assert_str_eq(d->groups[0].frames[0].func, "main.g");
+        cr_assert_eq(d->lines_skipped, 2);
+        check_invariants("zero count", d);
+}
+
+/* Headers as the runtimes print them, 1.19 to 1.26 (goroutineheader):
+ * the state, the wait, the lock, and what is dropped. */
+Test(godump, header_forms) {
+        static const struct {
+                const char *header;
+                const char *state;
+                uint64_t wait;
+                bool locked;
+                uint64_t id;
+        } c[] = {
+                { "goroutine 12 [chan receive, 12 minutes]:", "chan receive", 12, false, 12 },
+                { "goroutine 3 [select, locked to thread]:", "select", 0, true, 3 },
+                { "goroutine 4 [sync.Mutex.Lock]:", "sync.Mutex.Lock", 0, false, 4 },
+                { "goroutine 5 [IO wait]:", "IO wait", 0, false, 5 },
+                { "goroutine 6 [semacquire, 3 minutes]:", "semacquire", 3, false, 6 },
+                { "goroutine 7 [sleep]:", "sleep", 0, false, 7 },
+                { "goroutine 8 [running]:", "running", 0, false, 8 },
+                { "goroutine 9 [syscall, 1440 minutes, locked to thread]:", "syscall", 1440, true, 9 },
+                { "goroutine 10 [GC worker (idle)]:", "GC worker (idle)", 0, false, 10 },
+                { "goroutine 11 [chan receive (nil chan)]:", "chan receive (nil chan)", 0, false, 11 },
+                { "goroutine 13 [chan receive (durable), synctest bubble 2]:", "chan receive (durable)", 0, false, 13 },
+                { "goroutine 14 [select (scan), 2 minutes]:", "select", 2, false, 14 },
+                { "goroutine 15 [chan send (leaked)]:", "chan send (leaked)", 0, false, 15 },
+                { "goroutine 16 gp=0xc000007340 m=4 mp=0xc000100008 [runnable]:", "runnable", 0, false, 16 },
+                { "goroutine 17 gp=0xc000007500 m=nil [sync.WaitGroup.Wait, 5 minutes]:", "sync.WaitGroup.Wait", 5, false, 17 },
+                { "goroutine 18446744073709551615 [select]:", "select", 0, false, UINT64_MAX },
+                { "goroutine 19 [select, 7 minutes, locked to thread labels:{\"a\": \"b\"}]:", "select", 7, true, 19 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                _cleanup_(godump_freep) struct godump *d = NULL;
+                char buf[256];
+                const struct godump_group *g;
+
+                snprintf(buf, sizeof buf, "%s\nmain.f()\n\t/x.go:1 +0x1\n", c[i].header);
+                cr_assert_eq(godump_parse(buf, strlen(buf), &d), 0, "%s", c[i].header);
+                g = &d->groups[0];
+                cr_assert_eq(d->lines_skipped, 0, "%s", c[i].header);
+                cr_assert_str_eq(g->states[0].name, c[i].state, "%s", c[i].header);
+                cr_assert_eq(g->max_wait_minutes, c[i].wait, "%s", c[i].header);
+                cr_assert_eq(g->n_locked, c[i].locked ? 1 : 0, "%s", c[i].header);
+                cr_assert_eq(g->ids[0], c[i].id, "%s", c[i].header);
+        }
+        /* Not headers: skipped, and nothing else in the input, so no dump. */
+        static const char *const bad[] = {
+                "goroutine 1 [select]", "goroutine 1 select]:", "goroutine  1 [select]:",
+                "goroutine 1 gp=[x] [select]:", "goroutine 99999999999999999999 [select]:",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                struct godump *d = NULL;
+                char buf[256];
+
+                snprintf(buf, sizeof buf, "%s\nmain.f()\n\t/x.go:1 +0x1\n", bad[i]);
+                cr_assert_eq(godump_parse(buf, strlen(buf), &d), -EBADMSG, "%s", bad[i]);
+        }
 }

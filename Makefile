@@ -37,7 +37,7 @@ LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
 # Both are linked statically even into the dynamic build: three shared
 # objects fewer to map at every start (libcgroup drags in libpthread), which
 # is most of what gorral run adds to a child's start.
-LIBS := -Wl,-Bstatic -lyaml -lcgroup -Wl,-Bdynamic
+LIBS := -Wl,-Bstatic -lyaml -lcgroup -Wl,-Bdynamic -lm
 STATIC_LIBS := /usr/lib/x86_64-linux-gnu/libyaml.a
 
 SRCS := $(sort $(wildcard src/*.c))

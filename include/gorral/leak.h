@@ -1,0 +1,123 @@
+/* leak.h: trend (leak) detector over one scalar series (L1, pure: no I/O,
+ * no clock, no log, no allocation after leak_new).
+ *
+ * Fed one sample at a time in time order (goroutines, threads, RSS or heap
+ * bytes), it says when the series' floor starts a sustained rise that a busy
+ * but healthy service does not show, and when that rise has stopped.
+ *
+ * How it decides. The floor is the minimum of the samples in a bucket of
+ * bucket_seconds (60 s): bursts, spikes and short pile-ups raise the mean and
+ * the maximum, a leak raises the minimum. Floors are kept at several time
+ * scales, each a ring of the last 8 sub-window minima: level 0 holds bucket
+ * minima, level k+1 the minimum of two level-k entries (1, 2, 4 ... min
+ * sub-windows). Each time a sub-window closes at a level, the windows of the
+ * last 4..8 sub-windows ending there are tested (window lengths step by at
+ * most 25%, so some window fits any leak rate). A window fires when
+ *   - its floor rose by at least G = max(min_growth, min_growth_ratio x the
+ *     current floor) from its first to its last sub-window;
+ *   - the rise is a trend: Kendall's tau over the sub-window floors (pairs
+ *     later-above-earlier minus the reverse, over all pairs) >= min_trend;
+ *   - the rise is spread over the window, not a step and not a warm-up that
+ *     flattens: the first and the last third of the window each rose by at
+ *     least min_linearity of their linear share (warmup_linearity, stricter,
+ *     for a window that begins within warmup_seconds of a start or reset);
+ *   - the floor is in new territory: above the highest floor held at that
+ *     scale before the window (since the last reset) by new_territory x G,
+ *     which keeps the second day of a diurnal cycle and repeated pile-ups
+ *     quiet;
+ *   - the rise is min_snr times its noise, and no sub-window rose more than
+ *     its linear share plus max_step_snr times the noise (a step, a burst that
+ *     filled a bucket): each level estimates its floors' noise from their
+ *     second differences, which a linear trend does not raise;
+ *   - the window is at most max_window_seconds long, and in the warm-up at
+ *     least 5 sub-windows (a 4-minute window cannot tell a leak from a
+ *     warm-up with a time constant of a few minutes).
+ * While firing, the window that fired is watched at its own scale: when its
+ * rise falls below resolve_ratio x G (the floor stopped rising, whether or
+ * not it falls), the finding resolves. A reset (the process restarted)
+ * resolves a finding and drops everything learned.
+ *
+ * Timing: a floor is known when its sub-window closes, so a fire comes about
+ * m/(m-1) x G/R after the leak starts for a leak of R units/s (plus up to one
+ * sub-window of alignment), and never before ~G was added; fast leaks fire
+ * on the 4-minute windows of level 0.
+ *
+ * Cost: O(1) per sample (a min and a compare); at a bucket close a few
+ * hundred flops, amortised over the bucket's samples. Memory: sizeof(struct
+ * leak), under 2 KiB, fixed at leak_new. */
+#pragma once
+
+#include <stdbool.h>
+
+#define LEAK_LEVELS 12u         /* 1 min .. 2048 min sub-windows */
+#define LEAK_RING 8u            /* sub-windows kept per level */
+
+struct leak_params {
+        double min_growth;        /* G's floor, in the series' units: 50 goroutines,
+                                   * 10 threads, 32 MiB. > 0 */
+        double min_growth_ratio;  /* G's share of the current floor (0.2). [0, 10] */
+        double bucket_seconds;    /* level-0 sub-window (60 s); at least ~3 samples
+                                   * should fall in one. [1, 3600] */
+        double max_window_seconds; /* longest window tested (6 h). Longer windows
+                                   * find slower leaks and fire on the first half of
+                                   * large diurnal cycles (bench/RESULTS.md section 11).
+                                   * >= 4 x bucket_seconds */
+        double min_trend;         /* Kendall's tau of the window's floors (0.6). (0, 1] */
+        double min_linearity;     /* share of the linear rise each end third must
+                                   * show (0.5). [0, 1] */
+        double warmup_seconds;    /* after a start or reset (900 s). >= 0 */
+        double warmup_linearity;  /* min_linearity for windows starting in the
+                                   * warm-up (0.75). [0, 1] */
+        double new_territory;     /* margin above the highest floor held before, in
+                                   * G (0.25). >= 0 */
+        double resolve_ratio;     /* resolve when the fired window rose < this x G
+                                   * (0.25). (0, 1) */
+        double min_snr;           /* the rise must also be this many sds of its own
+                                   * noise (two floors'), the floors' sd estimated at
+                                   * each scale from their second differences (3).
+                                   * [0, 100] */
+        double max_step_snr;      /* no single sub-window may rise more than its
+                                   * linear share plus this many sds of noise: a
+                                   * step is not a trend (2). [0, 100] */
+};
+
+enum leak_event {
+        LEAK_NONE,
+        LEAK_FIRE,
+        LEAK_RESOLVE,
+};
+
+struct leak_finding {
+        double began;             /* t the growth began (start of the fired window's
+                                   * first sub-window), series seconds */
+        double fired_at;          /* t of the sample that fired */
+        double rate_per_hour;     /* floor growth, units per hour (the latest estimate
+                                   * at the fired scale; >= 0) */
+        double growth;            /* floor now - baseline, units */
+        double baseline;          /* the floor before the growth, units */
+        double floor;             /* the latest closed bucket's floor, units */
+        double window_seconds;    /* length of the window that fired */
+};
+
+struct leak;
+
+/* Defaults for a series whose G floor is min_growth (units of the series). */
+void leak_params_default(struct leak_params *p, double min_growth);
+/* NULL when p is valid, otherwise a static string naming the bad field. */
+const char *leak_params_invalid(const struct leak_params *p);
+/* 0, -EINVAL (leak_params_invalid() says why), -ENOMEM. */
+int leak_new(const struct leak_params *p, struct leak **ret);
+struct leak *leak_free(struct leak *l); /* NULL-safe; returns NULL */
+
+/* Feed one sample. t: seconds, increasing (a t not above the previous
+ * sample's is ignored: LEAK_NONE); v: NaN (or +-inf) is a gap; reset: the
+ * process restarted just before this sample (resolves a finding, drops what
+ * was learned). Returns the event this sample caused. */
+enum leak_event leak_feed(struct leak *l, double t, double v, bool reset);
+/* True while firing, and in the feed that returned LEAK_RESOLVE (until the
+ * next feed), with *ret filled; false otherwise (*ret untouched). */
+bool leak_finding(const struct leak *l, struct leak_finding *ret);
+/* Seconds until the floor reaches limit at the finding's rate: 0 when it is
+ * already there, NaN when the rate is not positive or limit is not a
+ * positive number. */
+double leak_eta_seconds(const struct leak_finding *f, double limit);

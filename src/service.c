@@ -22,6 +22,7 @@ static const char *const state_names[_SERVICE_STATE_MAX] = {
 static const char *const event_names[_SERVICE_EVENT_MAX] = {
         [SERVICE_EV_START] = "start", [SERVICE_EV_EXIT] = "exit", [SERVICE_EV_TIMEOUT] = "timeout",
         [SERVICE_EV_STOP] = "stop",   [SERVICE_EV_GROUP_EMPTY] = "group-empty",
+        [SERVICE_EV_RESTART] = "restart",
 };
 static const char *const restart_names[_SERVICE_RESTART_MAX] = {
         [SERVICE_RESTART_NO] = "no", [SERVICE_RESTART_ON_FAILURE] = "on-failure",
@@ -191,8 +192,11 @@ static void finish(struct service *s) {
         uint64_t now = s->ops->now_usec(s), delay;
 
         s->ops->timer_disarm(s);
-        if (s->stop_requested || s->exec_errno ||
-            !service_policy_restarts(s->cfg.restart, s->exit_code)) {
+        bool forced = s->restart_requested && !s->stop_requested;
+
+        s->restart_requested = false;
+        if (!forced && (s->stop_requested || s->exec_errno ||
+                        !service_policy_restarts(s->cfg.restart, s->exit_code))) {
                 set_state(s, SERVICE_DONE);
                 return;
         }
@@ -332,9 +336,20 @@ static void h_exit_running(struct service *s, const struct service_event_data *d
 
 static void h_exit_stopping(struct service *s, const struct service_event_data *d) {
         /* Stopped on request: not a failed start, whatever the timing, and
-         * never restarted. */
-        s->stop_requested = true;
+         * never restarted (unless the stop was a restart's). */
+        if (!s->restart_requested)
+                s->stop_requested = true;
         main_gone(s, d, false);
+}
+
+/* A restart asked for while it runs: the stop of h_stop_main without
+ * "never restart". */
+static void h_restart_main(struct service *s, const struct service_event_data *d) {
+        s->restart_requested = true;
+        send(s, d->group ? -s->pgid : s->pid, s->cfg.stop_signal);
+        s->ops->timer_disarm(s);
+        set_state(s, SERVICE_STOPPING);
+        arm(s, s->cfg.stop_timeout_usec);
 }
 
 static void h_grace_over(struct service *s, const struct service_event_data *d) {
@@ -413,25 +428,25 @@ static void h_start_fresh(struct service *s, const struct service_event_data *d)
 #define E(x) [SERVICE_EV_##x]
 static const service_handler table[_SERVICE_STATE_MAX][_SERVICE_EVENT_MAX] = {
         S(IDLE) = { E(START) = h_start, E(EXIT) = h_nop, E(TIMEOUT) = h_nop,
-                    E(STOP) = h_stop_idle, E(GROUP_EMPTY) = h_nop },
+                    E(STOP) = h_stop_idle, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
         S(STARTING) = { E(START) = h_nop, E(EXIT) = h_exit_starting, E(TIMEOUT) = h_grace_over,
-                        E(STOP) = h_stop_main, E(GROUP_EMPTY) = h_nop },
+                        E(STOP) = h_stop_main, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_restart_main },
         S(RUNNING) = { E(START) = h_nop, E(EXIT) = h_exit_running, E(TIMEOUT) = h_nop,
-                       E(STOP) = h_stop_main, E(GROUP_EMPTY) = h_nop },
+                       E(STOP) = h_stop_main, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_restart_main },
         S(STOPPING) = { E(START) = h_nop, E(EXIT) = h_exit_stopping, E(TIMEOUT) = h_kill_main,
-                        E(STOP) = h_stop_again, E(GROUP_EMPTY) = h_nop },
+                        E(STOP) = h_stop_again, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
         S(KILLING) = { E(START) = h_nop, E(EXIT) = h_exit_stopping, E(TIMEOUT) = h_nop,
-                       E(STOP) = h_stop_again, E(GROUP_EMPTY) = h_nop },
+                       E(STOP) = h_stop_again, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
         S(CLEANUP) = { E(START) = h_nop, E(EXIT) = h_nop, E(TIMEOUT) = h_kill_cleanup,
-                       E(STOP) = h_stop_flag, E(GROUP_EMPTY) = h_group_empty },
+                       E(STOP) = h_stop_flag, E(GROUP_EMPTY) = h_group_empty, E(RESTART) = h_nop },
         S(CLEANUP_KILL) = { E(START) = h_nop, E(EXIT) = h_nop, E(TIMEOUT) = h_nop,
-                            E(STOP) = h_stop_flag, E(GROUP_EMPTY) = h_group_empty },
+                            E(STOP) = h_stop_flag, E(GROUP_EMPTY) = h_group_empty, E(RESTART) = h_nop },
         S(BACKOFF) = { E(START) = h_restart_now, E(EXIT) = h_nop, E(TIMEOUT) = h_restart_now,
-                       E(STOP) = h_stop_idle, E(GROUP_EMPTY) = h_nop },
+                       E(STOP) = h_stop_idle, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
         S(DONE) = { E(START) = h_start_fresh, E(EXIT) = h_nop, E(TIMEOUT) = h_nop,
-                    E(STOP) = h_nop, E(GROUP_EMPTY) = h_nop },
+                    E(STOP) = h_nop, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
         S(FAILED) = { E(START) = h_start_fresh, E(EXIT) = h_nop, E(TIMEOUT) = h_nop,
-                      E(STOP) = h_nop, E(GROUP_EMPTY) = h_nop },
+                      E(STOP) = h_nop, E(GROUP_EMPTY) = h_nop, E(RESTART) = h_nop },
 };
 #undef S
 #undef E

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
@@ -279,6 +280,33 @@ static const struct { int sig; const char *name; } signal_names[] = {
         { SIGXFSZ, "XFSZ" }, { SIGVTALRM, "VTALRM" }, { SIGPROF, "PROF" }, { SIGWINCH, "WINCH" },
         { SIGIO, "IO" },     { SIGPWR, "PWR" },     { SIGSYS, "SYS" },
 };
+
+int parse_double(const char *s, double *ret) {
+        const char *p = s;
+        char *end;
+        double v;
+
+        /* The grammar first: strtod() alone would take " 1", "0x10",
+         * "inf" and "nan". gorral never calls setlocale(): '.' is the
+         * decimal point. */
+        if (*p == '-')
+                p++;
+        if (!(*p >= '0' && *p <= '9') && !(*p == '.' && p[1] >= '0' && p[1] <= '9'))
+                return -EINVAL;
+        while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E' ||
+               ((*p == '-' || *p == '+') && (p[-1] == 'e' || p[-1] == 'E')))
+                p++;
+        if (*p)
+                return -EINVAL;
+        errno = 0;
+        v = strtod(s, &end);
+        if (*end)
+                return -EINVAL;
+        if (errno == ERANGE || !isfinite(v))
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
 
 int parse_signal(const char *s, int *ret) {
         uint32_t n;

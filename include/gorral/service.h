@@ -48,6 +48,9 @@ enum service_event {
         SERVICE_EV_TIMEOUT,      /* the service's timer fired */
         SERVICE_EV_STOP,         /* stop: data.signal to send (0: only "do not restart") */
         SERVICE_EV_GROUP_EMPTY,  /* no process of its group is left */
+        SERVICE_EV_RESTART,      /* restart it (a finding's action): stop it with its stop
+                                  * signal, then start again whatever the restart policy,
+                                  * counted against the budget like any restart */
         _SERVICE_EVENT_MAX,
         _SERVICE_EVENT_INVALID = -EINVAL,
 };
@@ -103,6 +106,7 @@ struct service {
         pid_t pgid;                    /* its group (= pid); kept after it exits */
         int exec_errno;                /* of the last spawn */
         bool stop_requested;           /* never restart again */
+        bool restart_requested;        /* SERVICE_EV_RESTART: restart after this stop, whatever the policy */
         bool have_status;
         int last_status;               /* raw wait status of the last exit */
         int exit_code;                 /* shell style: code, 128+N, 126/127, or GR_EXIT_SYSTEM */

@@ -122,6 +122,10 @@ int parse_u32(const char *s, uint32_t *ret);
 int parse_duration_usec(const char *s, uint64_t *ret);
 /* Human bytes: "512", "512K", "256MiB", "1G" (K/M/G/T binary). */
 int parse_size_bytes(const char *s, uint64_t *ret);
+/* A finite decimal number: optional '-', digits with an optional fraction
+ * and exponent ("0.8", "1e-3", "-2"); no spaces, no hex, no inf/nan.
+ * 0, -EINVAL, -ERANGE. */
+int parse_double(const char *s, double *ret);
 
 /* "TERM", "SIGTERM", "15" -> 15. */
 int parse_signal(const char *s, int *ret);

@@ -102,17 +102,17 @@ TestSuite(service, .init = setup);
  * left, policy always, exit status 3). */
 Test(service, walk_table) {
         static const enum service_state expect[_SERVICE_STATE_MAX][_SERVICE_EVENT_MAX] = {
-                /*                 START             EXIT             TIMEOUT                STOP             GROUP_EMPTY */
-                [SERVICE_IDLE] = { SERVICE_STARTING, SERVICE_IDLE, SERVICE_IDLE, SERVICE_DONE, SERVICE_IDLE },
-                [SERVICE_STARTING] = { SERVICE_STARTING, SERVICE_BACKOFF, SERVICE_RUNNING, SERVICE_STOPPING, SERVICE_STARTING },
-                [SERVICE_RUNNING] = { SERVICE_RUNNING, SERVICE_BACKOFF, SERVICE_RUNNING, SERVICE_STOPPING, SERVICE_RUNNING },
-                [SERVICE_STOPPING] = { SERVICE_STOPPING, SERVICE_DONE, SERVICE_KILLING, SERVICE_STOPPING, SERVICE_STOPPING },
-                [SERVICE_KILLING] = { SERVICE_KILLING, SERVICE_DONE, SERVICE_KILLING, SERVICE_KILLING, SERVICE_KILLING },
-                [SERVICE_CLEANUP] = { SERVICE_CLEANUP, SERVICE_CLEANUP, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP, SERVICE_BACKOFF },
-                [SERVICE_CLEANUP_KILL] = { SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_BACKOFF },
-                [SERVICE_BACKOFF] = { SERVICE_STARTING, SERVICE_BACKOFF, SERVICE_STARTING, SERVICE_DONE, SERVICE_BACKOFF },
-                [SERVICE_DONE] = { SERVICE_STARTING, SERVICE_DONE, SERVICE_DONE, SERVICE_DONE, SERVICE_DONE },
-                [SERVICE_FAILED] = { SERVICE_STARTING, SERVICE_FAILED, SERVICE_FAILED, SERVICE_FAILED, SERVICE_FAILED },
+                /*                 START             EXIT             TIMEOUT                STOP             GROUP_EMPTY      RESTART */
+                [SERVICE_IDLE] = { SERVICE_STARTING, SERVICE_IDLE, SERVICE_IDLE, SERVICE_DONE, SERVICE_IDLE, SERVICE_IDLE },
+                [SERVICE_STARTING] = { SERVICE_STARTING, SERVICE_BACKOFF, SERVICE_RUNNING, SERVICE_STOPPING, SERVICE_STARTING, SERVICE_STOPPING },
+                [SERVICE_RUNNING] = { SERVICE_RUNNING, SERVICE_BACKOFF, SERVICE_RUNNING, SERVICE_STOPPING, SERVICE_RUNNING, SERVICE_STOPPING },
+                [SERVICE_STOPPING] = { SERVICE_STOPPING, SERVICE_DONE, SERVICE_KILLING, SERVICE_STOPPING, SERVICE_STOPPING, SERVICE_STOPPING },
+                [SERVICE_KILLING] = { SERVICE_KILLING, SERVICE_DONE, SERVICE_KILLING, SERVICE_KILLING, SERVICE_KILLING, SERVICE_KILLING },
+                [SERVICE_CLEANUP] = { SERVICE_CLEANUP, SERVICE_CLEANUP, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP, SERVICE_BACKOFF, SERVICE_CLEANUP },
+                [SERVICE_CLEANUP_KILL] = { SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_CLEANUP_KILL, SERVICE_BACKOFF, SERVICE_CLEANUP_KILL },
+                [SERVICE_BACKOFF] = { SERVICE_STARTING, SERVICE_BACKOFF, SERVICE_STARTING, SERVICE_DONE, SERVICE_BACKOFF, SERVICE_BACKOFF },
+                [SERVICE_DONE] = { SERVICE_STARTING, SERVICE_DONE, SERVICE_DONE, SERVICE_DONE, SERVICE_DONE, SERVICE_DONE },
+                [SERVICE_FAILED] = { SERVICE_STARTING, SERVICE_FAILED, SERVICE_FAILED, SERVICE_FAILED, SERVICE_FAILED, SERVICE_FAILED },
         };
 
         for (int st = 0; st < _SERVICE_STATE_MAX; st++)
@@ -334,5 +334,30 @@ Test(service, budget_window) {
         c.restart_budget = 1000000;
         cr_assert_eq(service_init(&s, &c, &fake, NULL), 0);
         cr_assert_eq(s.cfg.restart_budget, SERVICE_BUDGET_MAX, "clamped");
+        service_done(&s);
+}
+
+/* A finding's restart: stopped with the stop signal, then started again
+ * even under restart: no, and counted against the budget. */
+Test(service, restart_event_restarts_whatever_the_policy) {
+        struct service s;
+        struct service_config c = cfg(SERVICE_RESTART_NO);
+
+        c.restart_budget = 1;
+        cr_assert_eq(service_init(&s, &c, &fake, NULL), 0);
+        service_dispatch(&s, SERVICE_EV_START, NULL);
+        cr_assert_eq(s.state, SERVICE_RUNNING);
+        service_dispatch(&s, SERVICE_EV_RESTART, NULL);
+        cr_assert_eq(s.state, SERVICE_STOPPING);
+        cr_expect_eq(w.last_kill_sig, SIGTERM);
+        service_dispatch(&s, SERVICE_EV_EXIT, &(struct service_event_data){ .status = SIGTERM });
+        cr_expect_eq(s.state, SERVICE_BACKOFF, "restarted although restart: no");
+        cr_expect(!s.stop_requested);
+        service_dispatch(&s, SERVICE_EV_TIMEOUT, NULL);
+        cr_expect_eq(s.state, SERVICE_RUNNING);
+        /* The budget (1) is spent: the next one gives up. */
+        service_dispatch(&s, SERVICE_EV_RESTART, NULL);
+        service_dispatch(&s, SERVICE_EV_EXIT, &(struct service_event_data){ .status = SIGTERM });
+        cr_expect_eq(s.state, SERVICE_FAILED);
         service_done(&s);
 }

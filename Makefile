@@ -38,7 +38,7 @@ LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
 # objects fewer to map at every start (libcgroup drags in libpthread), which
 # is most of what gorral run adds to a child's start.
 LIBS := -Wl,-Bstatic -lyaml -lcgroup -Wl,-Bdynamic -lm
-STATIC_LIBS := /usr/lib/x86_64-linux-gnu/libyaml.a
+STATIC_LIBS := /usr/lib/x86_64-linux-gnu/libyaml.a -lm
 
 SRCS := $(sort $(wildcard src/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))

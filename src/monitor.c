@@ -95,6 +95,13 @@ const struct mon_metric_info *mon_metric_info(enum mon_metric m) {
         return (unsigned)m < MON__COUNT ? &infos[m] : NULL;
 }
 
+int mon_metric_from_name(const char *name) {
+        for (int m = 0; m < MON__COUNT; m++)
+                if (strcmp(infos[m].name, name) == 0)
+                        return m;
+        return -EINVAL;
+}
+
 static const char *const error_names[MON_ERR__COUNT] = {
         [MON_ERR_CONNECT] = "connect", [MON_ERR_TIMEOUT] = "timeout", [MON_ERR_RESET] = "reset",
         [MON_ERR_PARSE] = "parse",     [MON_ERR_TOO_BIG] = "too_big", [MON_ERR_STATUS] = "status",
@@ -113,6 +120,7 @@ const double mon_duration_bounds[MON_DURATION_BUCKETS] = {
 struct self_dirs {
         char *v2, *cpu, *cpuacct, *memory, *pids;
         char *quota_cpu_stat;        /* cpu.stat beside the tightest quota, or NULL */
+        double quota_cores;          /* that quota, in cores; 0 none */
 };
 
 struct monitor {
@@ -163,6 +171,10 @@ struct mon_service {
         struct output_stream *err_stream; /* during a filter call or while the stream lives */
         struct loop_timer expire_timer;
         char *go_version, *go_module;
+        double quota_cores;          /* of this start's quota holder; 0 none */
+        bool cur_reset;              /* the newest row starts a new process */
+        mon_row_cb row_cb;
+        void *row_userdata;
 };
 
 /* ---- gorral's own cgroup ---- */
@@ -220,6 +232,8 @@ static void resolve_self(struct monitor *m) {
                         *slash = '\0';
                         m->self.quota_cpu_stat = path_join(lim.cpu_file, "cpu.stat");
                 }
+                if (lim.cpu_period_us)
+                        m->self.quota_cores = (double)lim.cpu_quota_us / (double)lim.cpu_period_us;
         }
         cg_limits_done(&lim);
 out:
@@ -576,6 +590,11 @@ static void on_sample(struct loop *l, void *userdata) {
         double secs;
 
         (void)loop_timer_arm(l, &ms->timer, next_tick(ms, t0));
+        /* The previous row is complete now (its scrapes answered or timed
+         * out within the interval): the detectors read it. */
+        if (ms->cur_usec && ms->row_cb)
+                ms->row_cb(ms->row_userdata, ms->cur, ms->cur_usec, ms->cur_reset);
+        ms->cur_reset = ms->reset_next;
         series_begin(ms->series, t0, ms->reset_next ? SERIES_RESET : 0);
         for (int k = 0; k < MON__COUNT; k++)
                 ms->cur[k] = NAN;
@@ -721,6 +740,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         ms->own_cgroup = cgroup_subpath != NULL;
         if (!m->self_resolved)
                 resolve_self(m);
+        ms->quota_cores = cgroup_subpath ? 0 : m->self.quota_cores;
         v2 = sub(m->self.v2, cgroup_subpath);
         cpu = sub(m->self.cpu, cgroup_subpath);
         cpuacct = sub(m->self.cpuacct, cgroup_subpath);
@@ -740,6 +760,8 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                                 *slash = '\0';
                                 quota = path_join(lim.cpu_file, "cpu.stat");
                         }
+                        if (lim.cpu_period_us)
+                                ms->quota_cores = (double)lim.cpu_quota_us / (double)lim.cpu_period_us;
                 }
                 cg_limits_done(&lim);
         } else if (m->self.quota_cpu_stat)
@@ -769,6 +791,12 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
 void mon_service_stopped(struct mon_service *ms) {
         if (!ms)
                 return;
+        /* The last row goes to the detectors with the cgroup read once more:
+         * an OOM kill that ended the process is counted by now. */
+        if (ms->cur_usec && ms->row_cb) {
+                sample_cgroup(ms);
+                ms->row_cb(ms->row_userdata, ms->cur, ms->cur_usec, ms->cur_reset);
+        }
         /* Its newest row described a process that is gone: status and
          * /metrics say nothing rather than the last live values (the
          * series keeps them). */
@@ -851,6 +879,12 @@ const struct gotrace_stats *mon_service_trace_stats(const struct mon_service *ms
 }
 
 const struct series *mon_service_series(const struct mon_service *ms) { return ms->series; }
+double mon_service_quota_cores(const struct mon_service *ms) { return ms->quota_cores; }
+
+void mon_service_set_row_cb(struct mon_service *ms, mon_row_cb cb, void *userdata) {
+        ms->row_cb = cb;
+        ms->row_userdata = userdata;
+}
 const uint64_t *mon_service_scrape_errors(const struct mon_service *ms) { return ms->errors; }
 const char *mon_service_go_version(const struct mon_service *ms) { return ms->go_version; }
 const char *mon_service_go_module(const struct mon_service *ms) { return ms->go_module; }

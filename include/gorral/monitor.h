@@ -103,6 +103,8 @@ struct mon_metric_info {
         bool kept;                   /* in the series (a trend is read from it); else the newest row's only */
 };
 const struct mon_metric_info *mon_metric_info(enum mon_metric m);
+/* The metric named name (mon_metric_info's names), or -EINVAL. */
+int mon_metric_from_name(const char *name);
 /* The column of the series that holds m, or -1 when m is not kept. */
 int mon_series_column(enum mon_metric m);
 
@@ -166,6 +168,15 @@ void mon_service_stopped(struct mon_service *ms);
  * passes through unread). */
 bool mon_service_stderr_filter(struct mon_service *ms, struct output_filter *ret);
 const struct gotrace_stats *mon_service_trace_stats(const struct mon_service *ms);
+
+/* Called with every complete row (v[MON__COUNT], NaN gaps; t_usec
+ * monotonic; reset: the first row of a new process): at the next tick,
+ * when its scrapes have answered or timed out, and at the stop (with the
+ * cgroup read once more). The detectors are fed from here. */
+typedef void (*mon_row_cb)(void *userdata, const double *v, uint64_t t_usec, bool reset);
+void mon_service_set_row_cb(struct mon_service *ms, mon_row_cb cb, void *userdata);
+/* The CPU quota of this start's quota holder, in cores; 0 when none. */
+double mon_service_quota_cores(const struct mon_service *ms);
 
 /* The kept columns over time (mon_series_column() maps a metric). */
 const struct series *mon_service_series(const struct mon_service *ms);

@@ -38,7 +38,9 @@ void config_service_defaults(struct config_service *s) {
                 .ready_interval_usec = 1000000ULL,
                 .ready_timeout_usec = 30 * 1000000ULL,
                 .sample_interval_usec = 5 * 1000000ULL,
+                .dump_keep = 5,
         };
+        detect_config_init(&s->detect);
 }
 
 static int strv_copy(char *const *src, char ***ret) {

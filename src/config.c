@@ -26,6 +26,7 @@
 
 #include <yaml.h>
 
+#include "gorral/alert.h"
 #include "gorral/config.h"
 #include "gorral/envfile.h"
 #include "gorral/http.h"
@@ -176,6 +177,10 @@ struct parser {
         struct users_db db;
         struct efcache *ef;
         size_t n_ef, cap_ef;
+        /* alerts:, read before the services so that their actions can
+         * name the sinks. */
+        const struct config_sink *sinks;
+        size_t n_sinks;
 };
 
 static void perr(struct parser *p, unsigned line, unsigned col, const char *fmt, ...) _printf_(4, 5);
@@ -853,7 +858,14 @@ static int duration_value(struct parser *p, const char *path, const struct ynode
                 return -1;
         }
         if (u < min_usec) {
-                perr(p, n->line, n->col, "%s: duration %s must be more than 0", path, qv(n, b, sizeof b));
+                if (min_usec <= 1)
+                        perr(p, n->line, n->col, "%s: duration %s must be more than 0", path, qv(n, b, sizeof b));
+                else
+                        perr(p, n->line, n->col, "%s: duration %s is too short (at least %llu%s)", path,
+                             qv(n, b, sizeof b),
+                             (unsigned long long)(min_usec % 1000 ? min_usec : min_usec % 1000000 ? min_usec / 1000
+                                                                                                : min_usec / 1000000),
+                             min_usec % 1000 ? "us" : min_usec % 1000000 ? "ms" : "s");
                 return -1;
         }
         *ret = u;
@@ -983,7 +995,7 @@ enum field {
         F_CPU, F_MEMORY, F_GOMAXPROCS, F_GOMEMLIMIT, F_ROUNDING, F_MIN_PROCS, F_MEM_RATIO,
         F_READY, F_DEPS, F_CPUS, F_STRICT,
         F_WATCH, F_SAMPLE_INTERVAL, F_METRICS_URL, F_PPROF_URL, F_SOCKET, F_SCHEDTRACE, F_GCTRACE,
-        F_PASSTHROUGH,
+        F_PASSTHROUGH, F_DETECT, F_DUMP, F_ON_LIMIT_CHANGE,
         _F_MAX,
         /* Groups: a key whose value is a mapping of fields. */
         G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO, G_NO_LIMITS, G_GODEBUG,
@@ -1015,6 +1027,8 @@ static const struct key service_keys[] = {
         { "watch", F_WATCH, false },             { "sample_interval", F_SAMPLE_INTERVAL, false },
         { "metrics_url", F_METRICS_URL, false }, { "pprof_url", F_PPROF_URL, false },
         { "socket", F_SOCKET, false },           { "godebug", G_GODEBUG, false },
+        { "detect", F_DETECT, false },           { "dump", F_DUMP, false },
+        { "on_limit_change", F_ON_LIMIT_CHANGE, false },
         /* gorral run's flags, for those who think in them: */
         { "no_gomaxprocs", F_GOMAXPROCS, true }, { "no_gomemlimit", F_GOMEMLIMIT, true },
         { "no_limits", G_NO_LIMITS, true },
@@ -1687,6 +1701,386 @@ static void parse_watch(struct parser *p, const struct recs *rs, struct config_s
                 bool_value(p, r->path, r->node, &s->trace_passthrough);
 }
 
+
+/* ---- detection: detect, dump, on_limit_change, alerts ---- */
+
+static bool sink_name_ok(const char *s, size_t len) {
+        if (len == 0 || len > CONFIG_SINK_NAME || strlen(s) != len)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+                        return false;
+        return true;
+}
+
+/* actions: [log, restart, SINK...] */
+static void parse_actions(struct parser *p, const char *path, const struct ynode *n, struct config_actions *ret) {
+        struct config_actions a = { .given = true };
+        const struct ynode *one = n;
+        size_t count = 1;
+
+        if (n->type == Y_SEQ)
+                count = n->n;
+        else if (n->type != Y_SCALAR) {
+                perr(p, n->line, n->col, "%s: expected a list of actions (log, restart, or names under alerts:), "
+                     "got %s", path, type_name(n));
+                return;
+        }
+        for (size_t i = 0; i < count; i++) {
+                char b[128], h[96];
+                const char *names[CONFIG_MAX_SINKS + 2];
+                size_t nn = 0;
+                bool found = false;
+
+                if (n->type == Y_SEQ)
+                        one = n->kids[i];
+                if (one->type != Y_SCALAR || !one->len) {
+                        perr(p, one->line, one->col, "%s: expected an action name, got %s", path, type_name(one));
+                        continue;
+                }
+                if (!strcmp(one->s, "log"))
+                        continue;         /* every finding is logged */
+                if (!strcmp(one->s, "restart")) {
+                        a.restart = true;
+                        continue;
+                }
+                for (size_t j = 0; j < p->n_sinks; j++)
+                        if (!strcmp(p->sinks[j].name, one->s))
+                                found = true;
+                if (!found) {
+                        names[nn++] = "log";
+                        names[nn++] = "restart";
+                        for (size_t j = 0; j < p->n_sinks && nn < ELEMENTSOF(names); j++)
+                                names[nn++] = p->sinks[j].name;
+                        perr(p, one->line, one->col, "%s: unknown action %s (expected log, restart or a name "
+                             "under alerts:)%s", path, qv(one, b, sizeof b), hint(h, sizeof h, one->s, names, nn));
+                        continue;
+                }
+                if (a.n_sinks >= CONFIG_ACTION_SINKS) {
+                        perr(p, one->line, one->col, "%s: more than %u alert destinations", path, CONFIG_ACTION_SINKS);
+                        break;
+                }
+                bool dup = false;
+                for (unsigned j = 0; j < a.n_sinks; j++)
+                        dup |= !strcmp(a.sink[j], one->s);
+                if (!dup)
+                        snprintf(a.sink[a.n_sinks++], sizeof a.sink[0], "%s", one->s);
+        }
+        *ret = a;
+}
+
+/* One option's value as detect_config_set() takes it: a scalar, or a
+ * list of scalars joined with ','. NULL after reporting. */
+static char *option_text(struct parser *p, const char *path, const struct ynode *v) {
+        char *out;
+        size_t len = 0;
+
+        if (v->type == Y_SCALAR)
+                return str_value(p, path, v, "a value");
+        if (v->type != Y_SEQ || v->n == 0) {
+                perr(p, v->line, v->col, "%s: expected a value or a list of values, got %s", path, type_name(v));
+                return NULL;
+        }
+        for (size_t i = 0; i < v->n; i++) {
+                if (v->kids[i]->type != Y_SCALAR || memchr(v->kids[i]->s, ',', v->kids[i]->len)) {
+                        perr(p, v->kids[i]->line, v->kids[i]->col, "%s: expected a name", path);
+                        return NULL;
+                }
+                len += v->kids[i]->len + 1;
+        }
+        out = malloc(len);
+        if (!out) {
+                p->oom = -ENOMEM;
+                return NULL;
+        }
+        len = 0;
+        for (size_t i = 0; i < v->n; i++) {
+                memcpy(out + len, v->kids[i]->s, v->kids[i]->len);
+                len += v->kids[i]->len;
+                out[len++] = i + 1 < v->n ? ',' : '\0';
+        }
+        return out;
+}
+
+/* The options of one detector: a mapping of option keys (and actions),
+ * or false/off to turn it off, or true/on. */
+static void parse_detector(struct parser *p, const char *path, enum detector d, const struct ynode *m,
+                           struct config_service *s) {
+        if (m->type == Y_SCALAR) {
+                bool on;
+
+                if (bool_value(p, path, m, &on) == 0)
+                        s->detect.enabled[d] = on;
+                return;
+        }
+        if (m->type != Y_MAP) {
+                perr(p, m->line, m->col, "%s: expected a mapping of options, or false, got %s", path, type_name(m));
+                return;
+        }
+        check_duplicates(p, path, m, "duplicate key");
+        s->detect.enabled[d] = true;
+        for (size_t i = 0; i + 1 < m->n; i += 2) {
+                const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
+                const char *const *keys = detect_option_keys(d);
+                const char *names[24];
+                char kp[PATH_LEN], err[192], b[128], h[96];
+                _cleanup_free_ char *text = NULL;
+                size_t nn = 0;
+                int r;
+
+                path_join_key(kp, path, k->s);
+                if (!strcmp(k->s, "actions")) {
+                        parse_actions(p, kp, v, &s->actions[d]);
+                        continue;
+                }
+                for (r = -ENOENT; keys[nn]; nn++)
+                        if (!strcmp(keys[nn], k->s))
+                                r = 0;
+                nn = 0;
+                if (r == -ENOENT) {
+                        for (; keys[nn] && nn + 1 < ELEMENTSOF(names); nn++)
+                                names[nn] = keys[nn];
+                        names[nn++] = "actions";
+                        perr(p, k->line, k->col, "%s: unknown key %s%s", path, qv(k, b, sizeof b),
+                             hint(h, sizeof h, k->s, names, nn));
+                        continue;
+                }
+                text = option_text(p, kp, v);
+                if (!text)
+                        continue;
+                r = detect_config_set(&s->detect, d, k->s, text, err, sizeof err);
+                if (r < 0)
+                        perr(p, v->line, v->col, "%s.%s", path, err);
+        }
+}
+
+/* detect: {actions: [...], leak: {...}, threshold: {...} or [{...}], ...}
+ * or detect: false (no detector at all). */
+static void parse_detect(struct parser *p, const struct rec *r, struct config_service *s) {
+        const struct ynode *m = r->node, *defaults = NULL;
+        struct config_actions dflt = { 0 };
+        char err[192];
+
+        if (m->type == Y_SCALAR) {
+                bool on;
+
+                if (bool_value(p, r->path, m, &on) == 0 && !on)
+                        for (int d = 0; d < DETECTOR__COUNT; d++)
+                                s->detect.enabled[d] = false;
+                return;
+        }
+        if (m->type != Y_MAP) {
+                perr(p, m->line, m->col, "%s: expected a mapping of detectors (leak, threads, throttling, memory, gc, "
+                     "oom, pressure, limit_change, threshold), got %s", r->path, type_name(m));
+                return;
+        }
+        check_duplicates(p, r->path, m, "duplicate key");
+        for (size_t i = 0; i + 1 < m->n; i += 2) {
+                const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
+                char kp[PATH_LEN], b[128], h[96];
+                const char *names[DETECTOR__COUNT + 1];
+                int d;
+
+                path_join_key(kp, r->path, k->s);
+                if (!strcmp(k->s, "actions")) {
+                        defaults = v;
+                        parse_actions(p, kp, v, &dflt);
+                        continue;
+                }
+                d = detector_from_name(k->s);
+                if (d < 0) {
+                        for (int j = 0; j < DETECTOR__COUNT; j++)
+                                names[j] = detector_name((enum detector)j);
+                        names[DETECTOR__COUNT] = "actions";
+                        perr(p, k->line, k->col, "%s: unknown detector %s%s", r->path, qv(k, b, sizeof b),
+                             hint(h, sizeof h, k->s, names, DETECTOR__COUNT + 1));
+                        continue;
+                }
+                if (d == DETECTOR_THRESHOLD && (v->type == Y_MAP || v->type == Y_SEQ)) {
+                        size_t n = v->type == Y_SEQ ? v->n : 1;
+
+                        for (size_t j = 0; j < n; j++) {
+                                const struct ynode *e = v->type == Y_SEQ ? v->kids[j] : v;
+                                char ep[PATH_LEN];
+
+                                if (v->type == Y_SEQ)
+                                        bsnprintf(ep, sizeof ep, "%s[%zu]", kp, j);
+                                else
+                                        bsnprintf(ep, sizeof ep, "%s", kp);
+                                if (detect_config_add_threshold(&s->detect) < 0) {
+                                        perr(p, e->line, e->col, "%s: more than %u thresholds", kp,
+                                             DETECT_THRESHOLDS_MAX);
+                                        break;
+                                }
+                                parse_detector(p, ep, DETECTOR_THRESHOLD, e, s);
+                                if (s->detect.threshold[s->detect.n_threshold - 1].metric < 0 ||
+                                    (!s->detect.threshold[s->detect.n_threshold - 1].has_above &&
+                                     !s->detect.threshold[s->detect.n_threshold - 1].has_below))
+                                        perr(p, e->line, e->col, "%s: a threshold needs a metric and above or below "
+                                             "(e.g. {metric: goroutines, above: 5000, for: 10})", ep);
+                        }
+                        continue;
+                }
+                parse_detector(p, kp, (enum detector)d, v, s);
+        }
+        (void)defaults;
+        if (dflt.given)
+                for (int d = 0; d < DETECTOR__COUNT; d++)
+                        if (!s->actions[d].given)
+                                s->actions[d] = dflt;
+        if (detect_config_check(&s->detect, err, sizeof err) < 0)
+                perr(p, m->line, m->col, "%s: %s", r->path, err);
+}
+
+static void parse_dump(struct parser *p, const struct rec *r, struct config_service *s) {
+        const struct ynode *m = r->node;
+
+        if (m->type != Y_MAP) {
+                perr(p, m->line, m->col, "%s: expected {sigquit: false, keep: 5}, got %s", r->path, type_name(m));
+                return;
+        }
+        check_duplicates(p, r->path, m, "duplicate key");
+        for (size_t i = 0; i + 1 < m->n; i += 2) {
+                const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
+                static const char *const names[] = { "sigquit", "keep" };
+                char kp[PATH_LEN], b[128], h[96];
+                uint64_t u;
+
+                path_join_key(kp, r->path, k->s);
+                if (!strcmp(k->s, "sigquit"))
+                        bool_value(p, kp, v, &s->dump_sigquit);
+                else if (!strcmp(k->s, "keep")) {
+                        if (uint_value(p, kp, v, 1, CONFIG_DUMP_KEEP_MAX, &u) == 0)
+                                s->dump_keep = (unsigned)u;
+                } else
+                        perr(p, k->line, k->col, "%s: unknown key %s%s", r->path, qv(k, b, sizeof b),
+                             hint(h, sizeof h, k->s, names, ELEMENTSOF(names)));
+        }
+}
+
+static void parse_detection(struct parser *p, const struct recs *rs, struct config_service *s) {
+        const struct rec *r;
+
+        if ((r = &rs->f[F_DETECT])->node)
+                parse_detect(p, r, s);
+        if ((r = &rs->f[F_DUMP])->node)
+                parse_dump(p, r, s);
+        if ((r = &rs->f[F_ON_LIMIT_CHANGE])->node) {
+                static const char *const words[] = { "log", "restart" };
+                int i = enum_value(p, r->path, r->node, words, 2, "log or restart");
+
+                if (i >= 0) {
+                        s->actions[DETECTOR_LIMIT_CHANGE].given = true;
+                        s->actions[DETECTOR_LIMIT_CHANGE].restart = i == 1;
+                }
+        }
+}
+
+static void sink_done(struct config_sink *k) {
+        free(k->name);
+        free(k->url);
+        strv_free(k->argv);
+}
+
+/* alerts: {NAME: {alertmanager: URL | webhook: URL | exec: [argv], timeout:, resend_interval:}} */
+static void parse_alerts(struct parser *p, const struct ynode *m, struct config *c) {
+        if (m->type != Y_MAP) {
+                perr(p, m->line, m->col, "alerts: expected a mapping of names to {alertmanager: URL}, {webhook: URL} "
+                     "or {exec: [argv]}, got %s", type_name(m));
+                return;
+        }
+        check_duplicates(p, "alerts", m, "duplicate alert destination");
+        c->sinks = calloc(m->n / 2 + 1, sizeof *c->sinks);
+        if (!c->sinks) {
+                p->oom = -ENOMEM;
+                return;
+        }
+        for (size_t i = 0; i + 1 < m->n && !p->oom; i += 2) {
+                const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
+                struct config_sink z = { .timeout_usec = 0, .resend_usec = 60 * 1000000ULL };
+                char sp[PATH_LEN], b[128];
+                int kinds = 0;
+                bool dup = false;
+
+                if (!sink_name_ok(k->s, k->len) || !strcmp(k->s, "log") || !strcmp(k->s, "restart")) {
+                        perr(p, k->line, k->col, "alerts: invalid name %s (expected 1 to %u of A-Z a-z 0-9 _ . -, "
+                             "not log or restart)", qv(k, b, sizeof b), CONFIG_SINK_NAME);
+                        continue;
+                }
+                for (size_t j = 0; j < c->n_sinks; j++)
+                        dup |= !strcmp(c->sinks[j].name, k->s);
+                if (dup)
+                        continue;
+                if (c->n_sinks >= CONFIG_MAX_SINKS) {
+                        perr(p, k->line, k->col, "alerts: more than %u destinations", CONFIG_MAX_SINKS);
+                        break;
+                }
+                bsnprintf(sp, sizeof sp, "alerts.%s", k->s);
+                if (v->type != Y_MAP) {
+                        perr(p, v->line, v->col, "%s: expected a mapping ({alertmanager: URL}, {webhook: URL} or "
+                             "{exec: [argv]}), got %s", sp, type_name(v));
+                        continue;
+                }
+                check_duplicates(p, sp, v, "duplicate key");
+                for (size_t j = 0; j + 1 < v->n; j += 2) {
+                        static const char *const names[] = { "alertmanager", "webhook", "exec", "timeout",
+                                                              "resend_interval" };
+                        const struct ynode *kk = v->kids[j], *vv = v->kids[j + 1];
+                        char kp[PATH_LEN], h[96];
+
+                        path_join_key(kp, sp, kk->s);
+                        if (!strcmp(kk->s, "alertmanager") || !strcmp(kk->s, "webhook")) {
+                                char *u;
+                                const char *why = NULL;
+
+                                kinds++;
+                                z.kind = kk->s[0] == 'a' ? CONFIG_SINK_ALERTMANAGER : CONFIG_SINK_WEBHOOK;
+                                u = str_value(p, kp, vv, "an http:// URL");
+                                if (u && alert_url_check(z.kind == CONFIG_SINK_ALERTMANAGER ? ALERT_ALERTMANAGER
+                                                                                            : ALERT_WEBHOOK,
+                                                         u, &why) < 0) {
+                                        perr(p, vv->line, vv->col, "%s: invalid URL %s: %s", kp, qv(vv, b, sizeof b),
+                                             why ? why : "malformed");
+                                        free(u);
+                                        u = NULL;
+                                }
+                                free(z.url);
+                                z.url = u;
+                        } else if (!strcmp(kk->s, "exec")) {
+                                kinds++;
+                                z.kind = CONFIG_SINK_EXEC;
+                                strv_free(z.argv);
+                                z.argv = argv_value(p, kp, vv);
+                        } else if (!strcmp(kk->s, "timeout"))
+                                duration_value(p, kp, vv, 1000, 3600 * 1000000ULL, "1h", &z.timeout_usec);
+                        else if (!strcmp(kk->s, "resend_interval"))
+                                duration_value(p, kp, vv, 30 * 1000000ULL, 180 * 1000000ULL, "3m", &z.resend_usec);
+                        else
+                                perr(p, kk->line, kk->col, "%s: unknown key %s%s", sp, qv(kk, b, sizeof b),
+                                     hint(h, sizeof h, kk->s, names, ELEMENTSOF(names)));
+                }
+                if (kinds != 1) {
+                        perr(p, v->line, v->col, "%s: give exactly one of alertmanager: URL, webhook: URL or "
+                             "exec: [argv]", sp);
+                        sink_done(&z);
+                        continue;
+                }
+                if (!z.timeout_usec)
+                        z.timeout_usec = (z.kind == CONFIG_SINK_EXEC ? 10 : 5) * 1000000ULL;
+                z.name = strdup(k->s);
+                if (!z.name) {
+                        p->oom = -ENOMEM;
+                        sink_done(&z);
+                        break;
+                }
+                z.line = k->line;
+                z.column = k->col;
+                c->sinks[c->n_sinks++] = z;
+        }
+        p->sinks = c->sinks;
+        p->n_sinks = c->n_sinks;
+}
+
 static void parse_ready(struct parser *p, const struct rec *r, struct config_service *s) {
         static const char *const names[] = { "tcp", "exec", "notify", "interval", "timeout" };
         const struct ynode *m = r->node;
@@ -2085,6 +2479,7 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
         if ((r = &rs->f[F_READY])->node)
                 parse_ready(p, r, s);
         parse_watch(p, rs, s);
+        parse_detection(p, rs, s);
         if ((r = &rs->f[F_DEPS])->node)
                 parse_deps(p, r, s);
 
@@ -2395,6 +2790,9 @@ struct config *config_free(struct config *c) {
         free(c->state_dir);
         free(c->remap_exit);
         free(c->rewrite);
+        for (size_t i = 0; i < c->n_sinks; i++)
+                sink_done(&c->sinks[i]);
+        free(c->sinks);
         for (size_t i = 0; i < c->n_services; i++)
                 config_service_done(&c->services[i]);
         free(c->services);
@@ -2412,7 +2810,7 @@ const struct config_service *config_find_service(const struct config *c, const c
 static void walk_top(struct parser *p, const struct ynode *root, struct config *c) {
         static const char *const top[] = { "log", "control", "state_dir", "output", "defaults", "services",
                                            "drain_delay", "remap_exit", "rewrite", "log_format", "log_level",
-                                           "metrics" };
+                                           "metrics", "alerts" };
         static const char *const metrics_names[] = { "listen" };
         static const char *const log_names[] = { "format", "level" };
         static const char *const control_names[] = { "socket" };
@@ -2427,6 +2825,11 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                 return;
         }
         check_duplicates(p, "", root, "duplicate key");
+        /* alerts: first, wherever it is written: the services' actions
+         * name its destinations. */
+        for (size_t i = 0; i + 1 < root->n; i += 2)
+                if (!strcmp(root->kids[i]->s, "alerts") && !c->sinks)
+                        parse_alerts(p, root->kids[i + 1], c);
         for (size_t i = 0; i + 1 < root->n; i += 2) {
                 const struct ynode *k = root->kids[i], *v = root->kids[i + 1];
                 char b[128], h[96];
@@ -2457,6 +2860,7 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                 case 7: pairs_value(p, "remap_exit", v, false, &c->remap_exit, &c->n_remap_exit); break;
                 case 8: pairs_value(p, "rewrite", v, true, &c->rewrite, &c->n_rewrite); break;
                 case 11: walk_small_map(p, "metrics", v, metrics_names, 1, metrics_key, c); break;
+                case 12: break; /* alerts: read above */
                 case 9:
                 case 10:
                         /* gorral run's --log-format/--log-level spelling. */
@@ -2720,6 +3124,10 @@ int config_service_equal(const struct config_service *a, const struct config_ser
                      !str_eq(a->metrics_url, b->metrics_url) || !str_eq(a->pprof_url, b->pprof_url) ||
                      !str_eq(a->scrape_socket, b->scrape_socket) || a->schedtrace_usec != b->schedtrace_usec ||
                      a->gctrace != b->gctrace || a->trace_passthrough != b->trace_passthrough;
+        /* Detection applies in place (the detectors start over). */
+        policy = policy || memcmp(&a->detect, &b->detect, sizeof a->detect) != 0 ||
+                 memcmp(a->actions, b->actions, sizeof a->actions) != 0 || a->dump_sigquit != b->dump_sigquit ||
+                 a->dump_keep != b->dump_keep;
 
         for (size_t i = 0; !other && i < a->n_deps; i++)
                 if (!str_eq(a->deps[i].name, b->deps[i].name) || a->deps[i].condition != b->deps[i].condition)

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "gorral/detect.h"
+
 #define CONFIG_MAX_FILE_BYTES ((size_t)1 << 20) /* the config file and each env_file */
 #define CONFIG_MAX_NODES 100000u   /* YAML nodes after alias expansion */
 #define CONFIG_MAX_DEPTH 64u       /* nesting, aliases included */
@@ -35,9 +37,37 @@
 #define CONFIG_MIN_SAMPLE_USEC 100000ULL        /* sample_interval: 100ms */
 #define CONFIG_MAX_SAMPLE_USEC 3600000000ULL    /* 1h */
 
+#define CONFIG_MAX_SINKS 16u        /* alerts: named destinations */
+#define CONFIG_ACTION_SINKS 4u      /* sinks named in one detector's actions */
+#define CONFIG_SINK_NAME 32u        /* a sink's name: [A-Za-z0-9_.-]{1,32} */
+#define CONFIG_DUMP_KEEP_MAX 100u
+
 enum config_probe { CONFIG_PROBE_NONE, CONFIG_PROBE_TCP, CONFIG_PROBE_EXEC, CONFIG_PROBE_NOTIFY };
 enum config_condition { CONFIG_DEP_STARTED, CONFIG_DEP_READY, CONFIG_DEP_COMPLETED };
 enum config_go_mode { CONFIG_GO_AUTO, CONFIG_GO_OFF, CONFIG_GO_FIXED };
+
+/* What a detector's findings do beyond the log line every finding gets:
+ * restart the service (after capturing a goroutine dump), and tell the
+ * sinks named (top-level alerts:). */
+struct config_actions {
+        bool given;                      /* written for this detector (else detect.actions applies) */
+        bool restart;
+        unsigned n_sinks;
+        char sink[CONFIG_ACTION_SINKS][CONFIG_SINK_NAME + 1];
+};
+
+enum config_sink_kind { CONFIG_SINK_WEBHOOK, CONFIG_SINK_ALERTMANAGER, CONFIG_SINK_EXEC };
+
+/* alerts.NAME: where findings go. */
+struct config_sink {
+        char *name;
+        unsigned line, column;
+        enum config_sink_kind kind;
+        char *url;                       /* webhook, alertmanager: http:// */
+        char **argv;                     /* exec: NULL-terminated, no shell */
+        uint64_t timeout_usec;           /* exec: 10s; http: 5s per attempt */
+        uint64_t resend_usec;            /* alertmanager: 60s (30s to 3m) */
+};
 
 struct config_dep {
         char *name;
@@ -104,6 +134,14 @@ struct config_service {
         uint64_t schedtrace_usec;        /* godebug.schedtrace: GODEBUG=schedtrace=MS; 0 off */
         bool gctrace;                    /* godebug.gctrace: GODEBUG=gctrace=1 */
         bool trace_passthrough;          /* godebug.passthrough: trace lines still reach stderr */
+        /* Detection (detect.h): the detectors' options and what their
+         * findings do, per detector (actions[d]); dump: how a restart
+         * for a finding captures the goroutines first. A change to these
+         * applies on reload without a restart. */
+        struct detect_config detect;
+        struct config_actions actions[DETECTOR__COUNT];
+        bool dump_sigquit;               /* dump.sigquit: without pprof_url, stop with SIGQUIT and keep stderr */
+        unsigned dump_keep;              /* dump.keep: the last N dumps per service in state_dir; 5 */
 };
 
 struct config_pair {
@@ -122,6 +160,8 @@ struct config {
         size_t n_remap_exit;
         struct config_pair *rewrite;     /* rewrite: {TERM: QUIT}: signals; to 0 drops */
         size_t n_rewrite;
+        struct config_sink *sinks;       /* alerts: in file order */
+        size_t n_sinks;
         struct config_service *services; /* in file order */
         size_t n_services;
 };

@@ -849,3 +849,100 @@ Test(config, watching_errors) {
                   "invalid address");
         parse_bad("metrics: {port: 1}\nservices:\n  a: {command: [x]}\n", 1, 11, "port");
 }
+
+Test(config, detection_keys) {
+        struct config_context ctx = ctx_default();
+        struct config_diags d = { 0 };
+        struct config *c = parse_ok("state_dir: /var/lib/gorral\n"
+                                    "alerts:\n"
+                                    "  am: {alertmanager: \"http://127.0.0.1:9093\", resend_interval: 45s}\n"
+                                    "  hook: {webhook: \"http://127.0.0.1:9000/x\"}\n"
+                                    "  page: {exec: [/bin/page, --now], timeout: 3s}\n"
+                                    "services:\n"
+                                    "  api:\n"
+                                    "    command: [/bin/api]\n"
+                                    "    pprof_url: http://127.0.0.1:8080/debug/pprof/goroutine\n"
+                                    "    on_limit_change: restart\n"
+                                    "    dump: {sigquit: true, keep: 3}\n"
+                                    "    detect:\n"
+                                    "      actions: [log, am]\n"
+                                    "      leak: {metrics: [goroutines, threads], min_goroutines: 80, actions: [am, page, restart]}\n"
+                                    "      throttling: {above: 0.3, window: 20s}\n"
+                                    "      memory: false\n"
+                                    "      threshold:\n"
+                                    "        - {metric: goroutines, above: 5000, for: 10}\n"
+                                    "        - {metric: open_fds, above: 1000, severity: critical}\n"
+                                    "  quiet:\n"
+                                    "    command: [/bin/quiet]\n"
+                                    "    detect: false\n",
+                                    &ctx, &d);
+        const struct config_service *api = config_find_service(c, "api"), *quiet = config_find_service(c, "quiet");
+
+        cr_assert_eq(d.n, 0);
+        cr_assert_eq(c->n_sinks, 3);
+        cr_expect_eq(c->sinks[0].kind, CONFIG_SINK_ALERTMANAGER);
+        cr_expect_eq(c->sinks[0].resend_usec, 45000000);
+        cr_expect_eq(c->sinks[1].kind, CONFIG_SINK_WEBHOOK);
+        cr_expect_eq(c->sinks[2].kind, CONFIG_SINK_EXEC);
+        cr_expect_str_eq(c->sinks[2].argv[1], "--now");
+        cr_expect_eq(c->sinks[2].timeout_usec, 3000000);
+        cr_expect_eq(c->sinks[1].timeout_usec, 5000000, "http default");
+        /* The detector's own actions win; the others take detect.actions. */
+        cr_expect(api->actions[DETECTOR_LEAK].restart);
+        cr_expect_eq(api->actions[DETECTOR_LEAK].n_sinks, 2);
+        cr_expect_str_eq(api->actions[DETECTOR_LEAK].sink[1], "page");
+        cr_expect_eq(api->actions[DETECTOR_THREADS].n_sinks, 1);
+        cr_expect_str_eq(api->actions[DETECTOR_THREADS].sink[0], "am");
+        cr_expect(!api->actions[DETECTOR_THREADS].restart);
+        cr_expect(api->actions[DETECTOR_LIMIT_CHANGE].restart, "on_limit_change: restart");
+        cr_expect(api->detect.leak_metric[DETECT_LEAK_THREADS] && !api->detect.leak_metric[DETECT_LEAK_RSS]);
+        cr_expect_eq(api->detect.leak[DETECT_LEAK_GOROUTINES].min_growth, 80);
+        cr_expect_eq(api->detect.throttle_above, 0.3);
+        cr_expect_eq(api->detect.throttle_window, 20);
+        cr_expect(!api->detect.enabled[DETECTOR_MEMORY]);
+        cr_expect(api->detect.enabled[DETECTOR_THRESHOLD]);
+        cr_expect_eq(api->detect.n_threshold, 2);
+        cr_expect_eq(api->detect.threshold[0].for_samples, 10);
+        cr_expect_eq(api->detect.threshold[1].severity, DETECT_CRITICAL);
+        cr_expect(api->dump_sigquit);
+        cr_expect_eq(api->dump_keep, 3);
+        for (int k = 0; k < DETECTOR__COUNT; k++)
+                cr_expect(!quiet->detect.enabled[k]);
+        cr_expect_eq(quiet->dump_keep, 5);
+        {
+                /* Detection changes apply in place: a policy change. */
+                struct config_service cp;
+                bool policy = false;
+
+                cr_assert_eq(config_service_copy(&cp, api), 0);
+                cr_assert_eq(config_service_equal(&cp, api, &policy), 1);
+                cp.detect.throttle_above = 0.5;
+                cr_assert_eq(config_service_equal(&cp, api, &policy), 0);
+                cr_assert(policy);
+                config_service_done(&cp);
+        }
+        config_free(c);
+        config_diags_done(&d);
+}
+
+Test(config, detection_errors) {
+        parse_bad("services:\n  a:\n    command: [x]\n    detect: {leaks: {}}\n", 4, 14, "unknown detector \"leaks\"");
+        parse_bad("services:\n  a:\n    command: [x]\n    detect: {leak: {min_goroutine: 5}}\n", 4, 21,
+                  "unknown key \"min_goroutine\"");
+        parse_bad("services:\n  a:\n    command: [x]\n    detect: {throttling: {above: 2}}\n", 4, 34,
+                  "above: '2' is not a share");
+        parse_bad("services:\n  a:\n    command: [x]\n    detect: {leak: {actions: [pager]}}\n", 4, 31,
+                  "unknown action \"pager\"");
+        parse_bad("services:\n  a:\n    command: [x]\n    detect: {threshold: {metric: goroutines}}\n", 4, 25,
+                  "a threshold needs a metric and above or below");
+        parse_bad("services:\n  a:\n    command: [x]\n    on_limit_change: reboot\n", 4, 22, "log or restart");
+        parse_bad("services:\n  a:\n    command: [x]\n    dump: {keep: 0}\n", 4, 18, "dump.keep");
+        parse_bad("alerts:\n  am: {alertmanager: \"https://am.example:9093\"}\nservices:\n  a: {command: [x]}\n", 2,
+                  22, "relay");
+        parse_bad("alerts:\n  am: {webhook: \"http://127.0.0.1/x\", exec: [y]}\nservices:\n  a: {command: [x]}\n", 2,
+                  7, "exactly one of");
+        parse_bad("alerts:\n  log: {webhook: \"http://127.0.0.1/x\"}\nservices:\n  a: {command: [x]}\n", 2, 3,
+                  "invalid name");
+        parse_bad("alerts:\n  am: {alertmanager: \"http://127.0.0.1:9093\", resend_interval: 10s}\nservices:\n"
+                  "  a: {command: [x]}\n", 2, 64, "at least 30s");
+}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gorral/alert.h"
 #include "gorral/commands.h"
 #include "gorral/config.h"
 #include "gorral/exitcodes.h"
@@ -84,6 +85,20 @@ static const char run_help[] =
         "      --trace-passthrough  pass the trace lines on to stderr too\n"
         "      --metrics-listen ADDR  serve gorral's /metrics and /healthz on ADDR\n"
         "                           (127.0.0.1:9321, [::1]:9321, :9321 for every address)\n"
+        "Detection (when watching; the config file's detect: keys, see gorral.yaml(5)):\n"
+        "      --detect LIST        the detectors to run: leak,threads,throttling,memory,gc,\n"
+        "                           oom,pressure,limit_change (default: all of them), or none\n"
+        "      --detect-option D.KEY=VALUE  one detector option, e.g. leak.min_goroutines=100,\n"
+        "                           throttling.above=0.3, threshold.metric=goroutines\n"
+        "                           with threshold.above=5000; repeatable\n"
+        "      --on-finding LIST    what every finding does besides the log line: restart,\n"
+        "                           alertmanager, webhook, hook (the destinations below)\n"
+        "      --alertmanager URL   post findings to this Alertmanager (API v2, http://)\n"
+        "      --webhook URL        post each finding's JSON to URL (http://)\n"
+        "      --hook 'CMD ARGS'    run CMD (split on spaces, no shell) with the finding's JSON\n"
+        "                           on stdin and GORRAL_* variables; 10 s timeout\n"
+        "      --state-dir DIR      keep the goroutine dumps of restarts for findings in\n"
+        "                           DIR/dumps/main/ (the last 5)\n"
         "Logging (stderr only; stdout belongs to the child):\n"
         "      --log-format FMT     logfmt (default) | json\n"
         "      --log-level LEVEL    debug | info (default) | warn | error\n"
@@ -118,6 +133,7 @@ static const char *const valued[] = {
         "--backoff-initial", "--backoff-max", "--backoff-jitter", "--restart-budget", "--restart-window",
         "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
         "--sample-interval", "--metrics-url", "--pprof-url", "--metrics-socket", "--schedtrace", "--metrics-listen",
+        "--detect", "--detect-option", "--on-finding", "--alertmanager", "--webhook", "--hook", "--state-dir",
 };
 
 /* Options that take none. */
@@ -157,6 +173,127 @@ static int duration(const char *opt, const char *v, uint64_t max_usec, uint64_t 
         if (parse_duration_usec(v, &u) < 0 || u > max_usec)
                 return bad(opt, v);
         *ret = u;
+        return 0;
+}
+
+/* The destinations gorral run's options make (one of each kind). */
+static struct config_sink run_sinks[3];
+static size_t n_run_sinks;
+
+static int run_sink(enum config_sink_kind kind, const char *name, const char *opt, const char *v) {
+        struct config_sink *k = NULL;
+        const char *why = NULL;
+
+        for (size_t i = 0; i < n_run_sinks; i++)
+                if (run_sinks[i].kind == kind)
+                        k = &run_sinks[i];
+        if (!k) {
+                k = &run_sinks[n_run_sinks++];
+                *k = (struct config_sink){ .name = (char *)name, .kind = kind, .resend_usec = ALERT_RESEND_DEFAULT_USEC,
+                                           .timeout_usec = (kind == CONFIG_SINK_EXEC ? 10 : 5) * UINT64_C(1000000) };
+        }
+        if (kind == CONFIG_SINK_EXEC) {
+                char **argv = NULL;
+                size_t n = 0;
+
+                for (const char *p = v; *p;) {
+                        size_t len;
+
+                        p += strspn(p, " \t");
+                        len = strcspn(p, " \t");
+                        if (!len)
+                                break;
+                        if (strv_appendf(&argv, &n, "%.*s", (int)len, p) < 0)
+                                return GR_EXIT_SYSTEM;
+                        p += len;
+                }
+                if (!n)
+                        return bad_because(opt, v, "expected a command");
+                strv_free(k->argv);
+                k->argv = argv;
+                return 0;
+        }
+        if (alert_url_check(kind == CONFIG_SINK_ALERTMANAGER ? ALERT_ALERTMANAGER : ALERT_WEBHOOK, v, &why) < 0)
+                return bad_because(opt, v, why);
+        free(k->url);
+        if (!(k->url = strdup(v)))
+                return GR_EXIT_SYSTEM;
+        return 0;
+}
+
+static int on_finding(struct config_service *sc, const char *opt, const char *v) {
+        struct config_actions a = { .given = true };
+        const char *p = v;
+
+        while (*p) {
+                size_t len = strcspn(p, ",");
+                char w[32];
+
+                snprintf(w, sizeof w, "%.*s", (int)(len < sizeof w ? len : sizeof w - 1), p);
+                if (!strcmp(w, "restart"))
+                        a.restart = true;
+                else if (!strcmp(w, "alertmanager") || !strcmp(w, "webhook") || !strcmp(w, "hook")) {
+                        if (a.n_sinks < CONFIG_ACTION_SINKS)
+                                snprintf(a.sink[a.n_sinks++], sizeof a.sink[0], "%s", w);
+                } else if (strcmp(w, "log"))
+                        return bad_because(opt, v, "expected log, restart, alertmanager, webhook or hook");
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+        for (int d = 0; d < DETECTOR__COUNT; d++)
+                sc->actions[d] = a;
+        return 0;
+}
+
+static int detect_list(struct config_service *sc, const char *opt, const char *v) {
+        bool want[DETECTOR__COUNT] = { false };
+        const char *p = v;
+
+        if (!strcmp(v, "none")) {
+                for (int d = 0; d < DETECTOR__COUNT; d++)
+                        sc->detect.enabled[d] = false;
+                return 0;
+        }
+        while (*p) {
+                size_t len = strcspn(p, ",");
+                char w[32];
+                int d;
+
+                snprintf(w, sizeof w, "%.*s", (int)(len < sizeof w ? len : sizeof w - 1), p);
+                d = detector_from_name(w);
+                if (d < 0)
+                        return bad_because(opt, v, "expected detector names: leak, threads, throttling, memory, gc, "
+                                                   "oom, pressure, limit_change, threshold, or none");
+                want[d] = true;
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+        memcpy(sc->detect.enabled, want, sizeof want);
+        return 0;
+}
+
+/* --detect-option leak.min_goroutines=100 */
+static int detect_option(struct config_service *sc, const char *opt, const char *v) {
+        const char *dot = strchr(v, '.'), *eq = dot ? strchr(dot, '=') : NULL;
+        char det[32], key[64], err[192];
+        int d, r;
+
+        if (!dot || !eq || dot == v || eq == dot + 1)
+                return bad_because(opt, v, "expected DETECTOR.KEY=VALUE");
+        snprintf(det, sizeof det, "%.*s", (int)(dot - v), v);
+        snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+        d = detector_from_name(det);
+        if (d < 0)
+                return bad_because(opt, v, "not a detector");
+        if (d == DETECTOR_THRESHOLD && !strcmp(key, "metric") && detect_config_add_threshold(&sc->detect) < 0)
+                return bad_because(opt, v, "too many thresholds");
+        r = detect_config_set(&sc->detect, (enum detector)d, key, eq + 1, err, sizeof err);
+        if (r == -ENOENT)
+                return bad_because(opt, v, "the detector has no such option");
+        if (r < 0)
+                return bad_because(opt, v, err);
         return 0;
 }
 
@@ -251,7 +388,21 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
         else if (!strcmp(name, "--metrics-listen")) {
                 sc->watch = true;
                 so->metrics_listen = v;
-        } else if (!strcmp(name, "--log-format")) {
+        } else if (!strcmp(name, "--detect"))
+                return detect_list(sc, name, v);
+        else if (!strcmp(name, "--detect-option"))
+                return detect_option(sc, name, v);
+        else if (!strcmp(name, "--on-finding"))
+                return on_finding(sc, name, v);
+        else if (!strcmp(name, "--alertmanager"))
+                return run_sink(CONFIG_SINK_ALERTMANAGER, "alertmanager", name, v);
+        else if (!strcmp(name, "--webhook"))
+                return run_sink(CONFIG_SINK_WEBHOOK, "webhook", name, v);
+        else if (!strcmp(name, "--hook"))
+                return run_sink(CONFIG_SINK_EXEC, "hook", name, v);
+        else if (!strcmp(name, "--state-dir"))
+                so->state_dir = v;
+        else if (!strcmp(name, "--log-format")) {
                 r = log_format_from_string(v);
                 if (r < 0)
                         return bad(name, v);
@@ -330,6 +481,10 @@ static int run_file(struct supervisor_options *so) {
                 }
                 so->control_path = control;
         }
+        /* Read by supervisor_new() (copied): c may go after it. */
+        so->sinks = c->sinks;
+        so->n_sinks = c->n_sinks;
+        so->state_dir = c->state_dir;
         r = supervisor_new(so, &s);
         if (r < 0) {
                 config_free(c);
@@ -474,7 +629,34 @@ int cmd_run(int argc, char **argv) {
                 }
         }
 
+        /* --on-finding names the destinations the options made. */
+        for (int d = 0; d < DETECTOR__COUNT; d++)
+                for (unsigned k = 0; k < sc.actions[d].n_sinks; k++) {
+                        bool made = false;
+
+                        for (size_t j = 0; j < n_run_sinks; j++)
+                                made |= !strcmp(run_sinks[j].name, sc.actions[d].sink[k]);
+                        if (!made) {
+                                fprintf(stderr, "gorral run: --on-finding %s: give --%s too\n", sc.actions[d].sink[k],
+                                        sc.actions[d].sink[k]);
+                                return GR_EXIT_USAGE;
+                        }
+                }
+        {
+                char err[192];
+
+                if (detect_config_check(&sc.detect, err, sizeof err) < 0) {
+                        fprintf(stderr, "gorral run: --detect-option: %s\n", err);
+                        return GR_EXIT_USAGE;
+                }
+        }
+        so.sinks = run_sinks;
+        so.n_sinks = n_run_sinks;
         r = supervisor_new(&so, &s);
+        for (size_t j = 0; j < n_run_sinks; j++) {
+                free(run_sinks[j].url);
+                strv_free(run_sinks[j].argv);
+        }
         if (r < 0)
                 return GR_EXIT_SYSTEM;
         r = supervisor_add_service(s, &sc);

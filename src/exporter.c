@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gorral/detect.h"
 #include "gorral/exporter.h"
 #include "gorral/monitor.h"
 #include "gorral/util.h"
@@ -322,6 +323,64 @@ static void put_info(struct out *o, const struct exporter_service *v, size_t n) 
         }
 }
 
+static void put_findings(struct out *o, const struct exporter_service *v, size_t n) {
+        bool any = false;
+
+        for (size_t i = 0; i < n; i++)
+                any |= v[i].findings_total != NULL;
+        if (!any)
+                return;
+        put_header(o, "gorral_finding_active", "gauge", "Findings of the detector active now for the service.");
+        for (size_t i = 0; i < n; i++)
+                for (int d = 0; v[i].findings_active && d < DETECTOR__COUNT; d++) {
+                        char l[64];
+
+                        snprintf(l, sizeof l, "detector=\"%s\"", detector_name((enum detector)d));
+                        put_series(o, "gorral_finding_active", v[i].name, l);
+                        put_value(o, (double)v[i].findings_active[d]);
+                }
+        put_header(o, "gorral_findings_total", "counter", "Findings the detector raised for the service.");
+        for (size_t i = 0; i < n; i++)
+                for (int d = 0; v[i].findings_total && d < DETECTOR__COUNT; d++) {
+                        char l[64];
+
+                        snprintf(l, sizeof l, "detector=\"%s\"", detector_name((enum detector)d));
+                        put_series(o, "gorral_findings_total", v[i].name, l);
+                        put_value(o, (double)v[i].findings_total[d]);
+                }
+        put_header(o, "gorral_finding_restarts_total", "counter", "Restarts of the service that a finding asked for.");
+        for (size_t i = 0; i < n; i++)
+                if (v[i].findings_total) {
+                        put_series(o, "gorral_finding_restarts_total", v[i].name, NULL);
+                        put_value(o, (double)v[i].finding_restarts);
+                }
+}
+
+static void put_sink_series(struct out *o, const struct exporter_sink *k, const char *result, uint64_t v) {
+        puts_(o, "gorral_alert_deliveries_total{sink=\"");
+        put_label_value(o, k->name);
+        puts_(o, "\",kind=\"");
+        put_label_value(o, k->kind);
+        putf(o, "\",result=\"%s\"} ", result);
+        put_value(o, (double)v);
+}
+
+static void put_sinks(struct out *o, const struct exporter_self *self) {
+        if (!self->n_sinks)
+                return;
+        put_header(o, "gorral_alert_deliveries_total", "counter",
+                   "Deliveries to an alert destination by result: ok, failed (an attempt that will be retried or "
+                   "given up), dropped (pushed out of a full queue), given_up (after every retry).");
+        for (size_t i = 0; i < self->n_sinks; i++) {
+                const struct exporter_sink *k = &self->sinks[i];
+
+                put_sink_series(o, k, "ok", k->delivered);
+                put_sink_series(o, k, "failed", k->failed);
+                put_sink_series(o, k, "dropped", k->dropped);
+                put_sink_series(o, k, "given_up", k->given_up);
+        }
+}
+
 static void put_self(struct out *o, const struct exporter_self *self) {
         put_header(o, "gorral_build_info", "gauge", "gorral's version.");
         puts_(o, "gorral_build_info{version=\"");
@@ -367,7 +426,9 @@ int exporter_format(const struct exporter_service *v, size_t n, const struct exp
                 k += nf;
         }
         put_scrape_errors(&o, v, n);
+        put_findings(&o, v, n);
         put_info(&o, v, n);
+        put_sinks(&o, self);
         put_self(&o, self);
         if (o.oom || !o.b) {
                 free(o.b);

@@ -17,8 +17,11 @@
 #include "gorral/json.h"
 #include "gorral/log.h"
 #include "gorral/notify.h"
+#include "gorral/actions.h"
+#include "gorral/alert.h"
 #include "gorral/exporter.h"
 #include "gorral/gotrace.h"
+#include "gorral/hook.h"
 #include "gorral/http.h"
 #include "gorral/monitor.h"
 #include "gorral/output.h"
@@ -76,6 +79,7 @@ struct unit {
          * when only its traces are read). */
         struct output_stream *out[2];
         struct mon_service *mon;       /* its samplers; NULL when not watched */
+        struct actions_service *findings; /* its detectors and what they do; NULL: none (or not watched) */
         struct unit *next;
 };
 
@@ -255,6 +259,7 @@ oom:
 /* ---- readiness ---- */
 
 static void settle(struct supervisor *s);
+static void unit_findings_started(struct unit *u);
 static void stop_unit(struct unit *u, int sig);
 static bool someone_needs_ready(const struct supervisor *s, const struct unit *u);
 
@@ -709,6 +714,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 u->svc.pid = u->svc.pgid = res.pid;
                 begin_readiness(u);
                 mon_service_started(u->mon, res.pid, u->cg ? cgsvc_subpath(u->cg) : NULL);
+                unit_findings_started(u);
         }
         *ret_pid = res.pid;
         *ret_exec_errno = res.err;
@@ -975,6 +981,7 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
                 reaper_unwatch(&s->reaper, u->probe_pid);
         notify_socket_free(u->notify);
         unit_output_end(u);
+        u->findings = actions_service_free(u->findings);
         u->mon = mon_service_free(u->mon);
         if (u->cg) {
                 /* At exit: a service still populated is killed (gorral's
@@ -998,15 +1005,89 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
 /* Its samplers, from its settings (again after a reload changed them).
  * A sampler that cannot be set up is said once; the service runs
  * unwatched. */
+static void unit_detect(struct unit *u);
+
 static void unit_watch(struct unit *u) {
         int r;
 
+        u->findings = actions_service_free(u->findings);
         u->mon = mon_service_free(u->mon);
         if (!u->sup->monitor || !u->spec.watch)
                 return;
         r = mon_service_new(u->sup->monitor, &u->spec, &u->mon);
-        if (r < 0)
+        if (r < 0) {
                 log_msg(LOG_LEVEL_WARN, r, "service %s: cannot set up its samplers; it runs unwatched", u->spec.name);
+                return;
+        }
+        unit_detect(u);
+}
+
+/* ---- findings ---- */
+
+static void on_row(void *userdata, const double *v, uint64_t t_usec, bool reset) {
+        struct unit *u = userdata;
+
+        if (u->findings)
+                actions_service_row(u->findings, v, t_usec, reset);
+}
+
+/* A finding asked for a restart (its dump is taken): a stop with the stop
+ * signal and a start, whatever the restart policy, counted against the
+ * restart budget; nothing while it is stopping or shutting down. */
+static void finding_restart(void *userdata, const struct detect_finding *f) {
+        struct unit *u = userdata;
+        struct supervisor *s = u->sup;
+
+        if (s->shutting_down || u->removing || u->next_spec ||
+            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING))
+                return;
+        log_event(LOG_LEVEL_WARN, "finding_restart", "service", u->spec.name, "detector", detector_name(f->detector),
+                  "summary", f->summary, NULL);
+        service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .group = u->spec.group });
+        settle(s);
+}
+
+static const struct actions_service_ops finding_ops = { .restart = finding_restart };
+
+/* Its detectors (again after a reload changed them): the findings of the
+ * old ones are dropped without a word (they restart from the next row). */
+static void unit_detect(struct unit *u) {
+        int r;
+
+        u->findings = actions_service_free(u->findings);
+        if (!u->mon || !u->sup->actions)
+                return;
+        mon_service_set_row_cb(u->mon, on_row, u);
+        r = actions_service_new(u->sup->actions, &u->spec, &finding_ops, u, &u->findings);
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "service %s: cannot set up its detectors; it is watched without them",
+                        u->spec.name);
+}
+
+/* "go1.19.8" -> 19; 0 unknown. */
+static unsigned go_minor(const char *v) {
+        unsigned major = 0, minor = 0;
+
+        if (!v || sscanf(v, "go%u.%u", &major, &minor) != 2 || major != 1)
+                return 0;
+        return minor;
+}
+
+static void unit_findings_started(struct unit *u) {
+        struct detect_context ctx = { .gomaxprocs = NAN, .gomemlimit_bytes = NAN, .host_cpus = NAN };
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        if (!u->findings)
+                return;
+        ctx.quota_cores = mon_service_quota_cores(u->mon);
+        if (u->has_gomaxprocs)
+                ctx.gomaxprocs = u->gomaxprocs;
+        if (u->has_gomemlimit)
+                ctx.gomemlimit_bytes = (double)u->gomemlimit;
+        if (cpus > 0)
+                ctx.host_cpus = (double)cpus;
+        ctx.go_minor = go_minor(mon_service_go_version(u->mon));
+        actions_service_started(u->findings, &ctx);
 }
 
 static int unit_new(struct supervisor *s, const struct config_service *spec, struct unit **ret) {
@@ -1118,6 +1199,8 @@ static void settle(struct supervisor *s) {
                                 end_probe(u);
                                 unit_output_end(u);
                                 mon_service_stopped(u->mon);
+                                if (u->findings)
+                                        actions_service_stopped(u->findings);
                                 u->ready = false;
                                 dispatch(u, SERVICE_EV_EXIT,
                                          &(struct service_event_data){ .status = u->exit_pending_status });
@@ -1394,6 +1477,13 @@ int supervisor_reload(struct supervisor *s) {
                 config_free(c);
                 return -ENOSPC;
         }
+        /* The alert destinations before the services that name them. */
+        r = actions_update(s->actions, c->sinks, c->n_sinks, c->state_dir);
+        if (r < 0) {
+                log_msg(LOG_LEVEL_ERROR, r, "reload: cannot set up the alert destinations: nothing changed");
+                config_free(c);
+                return r;
+        }
 
         /* Removed and changed units first, so that names freed here may be
          * reused by added ones. */
@@ -1431,6 +1521,11 @@ int supervisor_reload(struct supervisor *s) {
                         u->svc.cfg.argv = u->spec.argv;
                         if (service_set_policy(&u->svc, &sc) < 0)
                                 goto oom;
+                        /* Detection changed (or came with the policy): new
+                         * detectors, from the next row on. */
+                        unit_detect(u);
+                        if (service_has_main(&u->svc))
+                                unit_findings_started(u);
                         policy++;
                         continue;
                 }
@@ -1494,6 +1589,7 @@ static bool unit_has_exit(const struct service *svc) {
 }
 
 static void write_sample(struct json_writer *w, const struct mon_service *ms);
+static void write_findings(struct json_writer *w, const struct actions_service *as);
 
 static void write_unit(struct json_writer *w, const struct unit *u) {
         const struct service *svc = &u->svc;
@@ -1534,7 +1630,43 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         json_member_bool(w, "critical", u->spec.critical);
         if (u->mon)
                 write_sample(w, u->mon);
+        /* Where its goroutines can be asked for (gorral dump NAME). */
+        json_member_string(w, "pprof_url", u->spec.pprof_url);
+        json_member_string(w, "scrape_socket", u->spec.scrape_socket);
+        if (u->findings)
+                write_findings(w, u->findings);
         json_end_object(w);
+}
+
+/* "findings": the active ones, "finding_restarts". */
+static void write_findings(struct json_writer *w, const struct actions_service *as) {
+        const struct detect *d = actions_service_detect(as);
+        char when[ALERT_TIME_LEN];
+
+        json_key(w, "findings");
+        json_begin_array(w);
+        for (unsigned i = 0; i < detect_slots(d); i++) {
+                const struct detect_finding *f = detect_slot(d, i);
+
+                if (!f)
+                        continue;
+                json_begin_object(w);
+                json_member_string(w, "detector", detector_name(f->detector));
+                json_member_string(w, "metric", f->metric_name);
+                json_member_string(w, "severity", detect_severity_name(f->severity));
+                json_member_string(w, "summary", f->summary);
+                json_member_string(w, "cause", f->cause[0] ? f->cause : NULL);
+                alert_format_time(actions_wall_usec(f->since), when);
+                json_member_string(w, "since", when);
+                json_key(w, "value");
+                if (isnan(f->value))
+                        json_null(w);
+                else
+                        json_real(w, f->value);
+                json_end_object(w);
+        }
+        json_end_array(w);
+        json_member_uint(w, "finding_restarts", actions_service_restarts(as));
 }
 
 /* The newest row of its series: "sample": {"threads": 12, ...} with only
@@ -1748,18 +1880,54 @@ static void open_output(struct supervisor *s) {
 
 /* ---- /metrics ---- */
 
+/* Per detector: its slots active now, and its fires so far. */
+struct unit_findings {
+        unsigned active[DETECTOR__COUNT];
+        uint64_t total[DETECTOR__COUNT];
+};
+
+static void unit_findings_count(const struct unit *u, struct unit_findings *ret) {
+        const struct detect *d = actions_service_detect(u->findings);
+
+        memset(ret, 0, sizeof *ret);
+        for (unsigned i = 0; i < detect_slots(d); i++) {
+                const struct detect_finding *f = detect_slot(d, i);
+
+                if (f)
+                        ret->active[f->detector]++;
+        }
+        for (int k = 0; k < DETECTOR__COUNT; k++)
+                ret->total[k] = actions_service_fires(u->findings, (enum detector)k);
+}
+
 static int metrics_body(struct supervisor *s, char **ret, size_t *ret_len) {
         struct exporter_service *v = calloc(s->n_units ? s->n_units : 1, sizeof *v);
+        struct unit_findings *uf = calloc(s->n_units ? s->n_units : 1, sizeof *uf);
+        size_t n_sinks = actions_n_sinks(s->actions);
+        struct exporter_sink *sinks = calloc(n_sinks ? n_sinks : 1, sizeof *sinks);
         struct exporter_self self = {
                 .version = GORRAL_VERSION,
                 .orphans_reaped = s->reaper.orphans_reaped,
                 .stats = monitor_stats(s->monitor),
+                .sinks = sinks,
+                .n_sinks = n_sinks,
         };
         size_t n = 0;
         int r;
 
-        if (!v)
+        if (!v || !uf || !sinks) {
+                free(v);
+                free(uf);
+                free(sinks);
                 return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_sinks; i++) {
+                struct actions_sink_view k;
+
+                actions_sink_view(s->actions, i, &k);
+                sinks[i] = (struct exporter_sink){ .name = k.name, .kind = k.kind, .delivered = k.delivered,
+                                                   .failed = k.failed, .dropped = k.dropped, .given_up = k.given_up };
+        }
         for (struct unit *u = s->units; u; u = u->next, n++) {
                 const struct service *svc = &u->svc;
 
@@ -1778,9 +1946,17 @@ static int metrics_body(struct supervisor *s, char **ret, size_t *ret_len) {
                         .sample = u->mon ? mon_service_sample(u->mon, NULL) : NULL,
                         .scrape_errors = u->mon ? mon_service_scrape_errors(u->mon) : NULL,
                 };
+                if (u->findings) {
+                        unit_findings_count(u, &uf[n]);
+                        v[n].findings_active = uf[n].active;
+                        v[n].findings_total = uf[n].total;
+                        v[n].finding_restarts = actions_service_restarts(u->findings);
+                }
         }
         r = exporter_format(v, n, &self, ret, ret_len);
         free(v);
+        free(uf);
+        free(sinks);
         return r;
 }
 
@@ -1831,6 +2007,43 @@ static void open_metrics(struct supervisor *s) {
 
 /* ---- set-up ---- */
 
+/* ---- exec hooks: started as gorral's own children, reaped by the one reaper ---- */
+
+static void on_hook_reaped(pid_t pid, int status, void *userdata) {
+        struct supervisor *s = userdata;
+
+        if (s->actions)
+                (void)actions_hook_exited(s->actions, pid, status);
+}
+
+static int hook_spawn(void *userdata, const struct hook_spawn *sp, pid_t *ret_pid) {
+        struct supervisor *s = userdata;
+        struct spawn_params p = {
+                .argv = sp->argv, .envp = sp->envp, .sigmask = &s->orig_mask, .keep_ignored = &s->keep_ignored,
+                .stdin_fd = sp->stdin_fd, .stdout_fd = sp->stdout_fd, .stderr_fd = sp->stderr_fd,
+        };
+        struct spawn_result res;
+        int r = spawn_process(&p, &res);
+
+        if (r < 0)
+                return r;
+        r = reaper_watch(&s->reaper, res.pid, on_hook_reaped, s);
+        if (r < 0) {
+                (void)spawn_kill(res.pid, SIGKILL);
+                return r;
+        }
+        *ret_pid = res.pid;
+        return 0;
+}
+
+static void hook_forget(void *userdata, pid_t pid) {
+        struct supervisor *s = userdata;
+
+        reaper_unwatch(&s->reaper, pid);
+}
+
+static const struct actions_ops sup_actions_ops = { .hook_spawn = hook_spawn, .hook_forget = hook_forget };
+
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) {
         struct supervisor *s;
         sigset_t mask;
@@ -1879,6 +2092,15 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                 log_error_errno(r, "cannot set up the samplers");
                 goto fail;
         }
+        r = actions_new(s->loop, s->opt.sinks, s->opt.n_sinks, s->opt.state_dir, environ, &sup_actions_ops, s,
+                        &s->actions);
+        s->opt.sinks = NULL;          /* borrowed for the call only */
+        s->opt.n_sinks = 0;
+        s->opt.state_dir = NULL;
+        if (r < 0) {
+                log_error_errno(r, "cannot set up the alert destinations");
+                goto fail;
+        }
         *ret = s;
         return 0;
 fail:
@@ -1897,6 +2119,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
         }
         control_free(s->control);
         http_server_free(s->metrics);
+        actions_free(s->actions);
         monitor_free(s->monitor);
         output_free(s->output);
         cgsvc_host_free(s->cg_host);

@@ -28,12 +28,25 @@ struct exporter_service {
         const char *module;
         const double *sample;        /* its newest row ([MON__COUNT], NaN gaps: monitor.h); NULL: not watched */
         const uint64_t *scrape_errors; /* [MON_ERR__COUNT], or NULL */
+        /* Its detectors (detect.h), NULL/0 when none: per detector, the
+         * findings active now and the fires so far. */
+        const unsigned *findings_active;   /* [DETECTOR__COUNT] */
+        const uint64_t *findings_total;    /* [DETECTOR__COUNT] */
+        uint64_t finding_restarts;         /* restarts for findings */
+};
+
+/* An alert destination (actions.h). */
+struct exporter_sink {
+        const char *name, *kind;
+        uint64_t delivered, failed, dropped, given_up;
 };
 
 struct exporter_self {
         const char *version;
         uint64_t orphans_reaped;
         const struct mon_stats *stats; /* NULL: no samples taken */
+        const struct exporter_sink *sinks;
+        size_t n_sinks;
 };
 
 /* The body, malloc'd and NUL-terminated (*ret_len excludes the NUL).

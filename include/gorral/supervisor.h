@@ -45,6 +45,12 @@ struct supervisor_options {
         const char *control_path;    /* the control socket; NULL: the default */
         bool output_prefix;          /* "NAME | " before each line of each service */
         const char *metrics_listen;  /* the /metrics exporter's address; NULL: none */
+        /* Where findings go (alerts: of the file, or gorral run's
+         * --alertmanager/--webhook/--hook), and where dumps are kept:
+         * read by supervisor_new() only (copied). */
+        const struct config_sink *sinks;
+        size_t n_sinks;
+        const char *state_dir;
 };
 
 struct unit;
@@ -53,6 +59,8 @@ struct cgsvc_host;
 struct output;
 struct monitor;
 struct http_server;
+struct actions;
+struct config_sink;
 
 struct supervisor {
         struct loop *loop;
@@ -84,6 +92,7 @@ struct supervisor {
         struct output *output;        /* output.prefix or traced stderr, or NULL: output passes through */
         struct monitor *monitor;      /* the samplers (watched services) */
         struct http_server *metrics;  /* /metrics and /healthz, or NULL */
+        struct actions *actions;      /* alert destinations and hooks */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

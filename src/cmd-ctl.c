@@ -591,6 +591,51 @@ static int run(int argc, char **argv) {
         return print_services(&a, services);
 }
 
+int ctl_status_of(const char *cmd, const char *control_path, const char *name, uint64_t timeout_usec,
+                  struct json_doc **ret_doc, const struct json_value **ret_service) {
+        struct ctl_args a = { .cmd = cmd, .path = control_path, .name = name,
+                              .timeout_usec = timeout_usec ? timeout_usec : CTL_TIMEOUT_USEC };
+        struct ctl_args q;
+        struct json_writer w;
+        _cleanup_free_ char *path = NULL, *req = NULL;
+        struct json_doc *doc = NULL;
+        const struct json_value *services;
+        size_t req_len;
+        int r;
+
+        q = a;
+        q.cmd = "status";
+        if (control_path)
+                path = strdup(control_path);
+        else if (control_default_path(&path) == -ENOENT) {
+                fprintf(stderr, "gorral %s: no control socket: set --control, GORRAL_SOCKET or XDG_RUNTIME_DIR\n", cmd);
+                return GR_EXIT_USAGE;
+        }
+        if (!path)
+                return GR_EXIT_SYSTEM;
+        json_writer_init(&w, CONTROL_MAX_REQUEST - 1);
+        json_begin_object(&w);
+        json_member_string(&w, "cmd", "status");
+        json_member_string(&w, "name", name);
+        json_end_object(&w);
+        json_raw(&w, "\n", 1);
+        r = json_writer_steal(&w, &req, &req_len);
+        json_writer_done(&w);
+        if (r < 0)
+                return GR_EXIT_SYSTEM;
+        r = ask(&q, path, req, req_len, &doc, &services);
+        if (r != 0)
+                return r;
+        if (!services || services->type != JSON_ARRAY || !services->child || services->child->type != JSON_OBJECT) {
+                fprintf(stderr, "gorral %s: no service '%s'\n", cmd, name);
+                json_doc_free(doc);
+                return CTL_EXIT_REFUSED;
+        }
+        *ret_doc = doc;
+        *ret_service = services->child;
+        return 0;
+}
+
 int cmd_status(int argc, char **argv) { return run(argc, argv); }
 int cmd_start(int argc, char **argv) { return run(argc, argv); }
 int cmd_stop(int argc, char **argv) { return run(argc, argv); }

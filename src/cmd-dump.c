@@ -1,14 +1,19 @@
 /* cmd-dump.c: `gorral dump --file FILE [--json] [--max-groups N]
  * [--max-frames N]`: a saved goroutine dump (pprof debug=2 or debug=1,
- * SIGQUIT output, a pasted panic) grouped by stack. The live form (`gorral
- * dump NAME`, asking a running gorral) is not here yet: without --file
- * this is a usage error. */
+ * SIGQUIT output, a pasted panic) grouped by stack; and `gorral dump NAME`:
+ * the same for a service of a running gorral now. The client asks gorral
+ * (control socket) where the service's goroutine profile is, then fetches
+ * its debug=2 page itself: the supervisor never holds a dump of many MiB
+ * for a client, and the grouping costs the client's CPU, not PID 1's. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "gorral/actions.h"
 #include "gorral/commands.h"
+#include "gorral/http.h"
+#include "gorral/loop.h"
 #include "gorral/exitcodes.h"
 #include "gorral/godump.h"
 #include "gorral/json.h"
@@ -18,7 +23,10 @@
 #define DUMP_JSON_MAX ((size_t)256 << 20)      /* the JSON of a 64 MiB dump fits well below */
 
 static void usage(FILE *f) {
-        fprintf(f, "Usage: gorral dump --file FILE [--json] [--max-groups N] [--max-frames N]\n\n"
+        fprintf(f, "Usage: gorral dump NAME [--control SOCKET] [--json] [--max-groups N] [--max-frames N]\n"
+                   "       gorral dump --file FILE [--json] [--max-groups N] [--max-frames N]\n\n"
+                   "NAME: ask the running gorral for service NAME's goroutines now (its\n"
+                   "pprof_url's /debug/pprof/goroutine?debug=2, fetched by this command).\n"
                    "Group the goroutines of a saved dump by stack: /debug/pprof/goroutine?debug=2\n"
                    "or ?debug=1 (goroutine, goroutineleak), the stderr of a Go program killed by\n"
                    "SIGQUIT (any GOTRACEBACK level), or a panic / fatal error trace, Go 1.19 to\n"
@@ -28,6 +36,7 @@ static void usage(FILE *f) {
                    "frame that is not the standard library.\n\n"
                    "Options:\n"
                    "  -f, --file FILE     the dump (- for stdin), at most 64 MiB\n"
+                   "      --control PATH  the control socket of the running gorral (NAME)\n"
                    "      --json          one JSON object instead of text\n"
                    "  -n, --max-groups N  show the N largest groups (default: all)\n"
                    "      --max-frames N  frames per group in the text (default %d, 0: all)\n"
@@ -35,6 +44,80 @@ static void usage(FILE *f) {
                    "  -V, --version       gorral's version\n\n"
                    "Exit status: 0 grouped, 2 usage error, unreadable file or not a goroutine dump.\n",
                 DUMP_DEFAULT_FRAMES);
+}
+
+struct fetch {
+        struct loop *loop;
+        char *body;
+        size_t len;
+        int status;
+        char message[256];
+};
+
+static void fetched(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
+        struct fetch *f = userdata;
+
+        f->status = r->error == HTTP_OK ? r->status : -1;
+        snprintf(f->message, sizeof f->message, "%s", r->message ? r->message : http_error_name(r->error));
+        if (f->status == 200 && (f->body = malloc(r->body_len + 1))) {
+                memcpy(f->body, r->body, r->body_len);
+                f->body[r->body_len] = '\0';
+                f->len = r->body_len;
+        }
+        loop_quit(f->loop, 0);
+}
+
+/* The debug=2 page of service name of the gorral at control (NULL: the
+ * default socket). 0 with *ret, or an exit status after saying why. */
+static int fetch_live(const char *control, const char *name, char **ret, size_t *ret_len) {
+        _cleanup_(json_doc_freep) struct json_doc *doc = NULL;
+        const struct json_value *svc;
+        _cleanup_free_ char *url = NULL;
+        const char *pprof, *sock;
+        struct http_client_opts o = { .total_timeout_usec = 30 * UINT64_C(1000000), .body_max = GODUMP_MAX_INPUT };
+        struct http_client *c = NULL;
+        struct fetch f = { 0 };
+        int r;
+
+        r = ctl_status_of("dump", control, name, 0, &doc, &svc);
+        if (r != 0)
+                return r;
+        pprof = json_get_string(svc, "pprof_url");
+        sock = json_get_string(svc, "scrape_socket");
+        if (!pprof) {
+                fprintf(stderr, "gorral dump: service '%s' has no pprof_url: nothing to ask for its goroutines\n",
+                        name);
+                return GR_EXIT_USAGE;
+        }
+        url = actions_profile_url(pprof, "goroutine", "debug=2");
+        if (!url) {
+                fprintf(stderr, "gorral dump: service '%s': pprof_url %s does not end in /goroutine\n", name, pprof);
+                return GR_EXIT_USAGE;
+        }
+        r = loop_new(&f.loop);
+        if (r == 0)
+                r = http_client_new(f.loop, url, sock, &o, &c);
+        if (r == 0)
+                r = http_client_get(c, NULL, fetched, &f);
+        if (r == 0)
+                r = loop_run(f.loop);
+        http_client_free(c);
+        loop_free(f.loop);
+        if (r < 0) {
+                fprintf(stderr, "gorral dump: %s: %s\n", url, strerror(-r));
+                return GR_EXIT_SYSTEM;
+        }
+        if (f.status != 200 || !f.body) {
+                if (f.status > 0)
+                        fprintf(stderr, "gorral dump: %s answered %d\n", url, f.status);
+                else
+                        fprintf(stderr, "gorral dump: %s: %s\n", url, f.message);
+                free(f.body);
+                return GR_EXIT_UNAVAILABLE;
+        }
+        *ret = f.body;
+        *ret_len = f.len;
+        return 0;
 }
 
 static int parse_count(const char *opt, const char *s, unsigned *ret) {
@@ -49,9 +132,10 @@ static int parse_count(const char *opt, const char *s, unsigned *ret) {
 }
 
 int cmd_dump(int argc, char **argv) {
-        enum { OPT_JSON = 0x100, OPT_MAX_FRAMES };
+        enum { OPT_JSON = 0x100, OPT_MAX_FRAMES, OPT_CONTROL };
         static const struct option opts[] = {
                 { "file", required_argument, NULL, 'f' },
+                { "control", required_argument, NULL, OPT_CONTROL },
                 { "json", no_argument, NULL, OPT_JSON },
                 { "max-groups", required_argument, NULL, 'n' },
                 { "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
@@ -61,7 +145,7 @@ int cmd_dump(int argc, char **argv) {
         };
         _cleanup_(godump_freep) struct godump *d = NULL;
         _cleanup_free_ char *buf = NULL, *out = NULL;
-        const char *file = NULL;
+        const char *file = NULL, *control = NULL, *name = NULL;
         unsigned max_groups = 0, max_frames = DUMP_DEFAULT_FRAMES;
         bool json = false;
         size_t len = 0, out_len = 0;
@@ -70,13 +154,16 @@ int cmd_dump(int argc, char **argv) {
         /* getopt's own messages differ between glibc and musl: say it ourselves. */
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:f:n:hV", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, ":f:n:hV", opts, NULL)) >= 0)
                 switch (c) {
                 case 'f':
                         file = optarg;
                         break;
                 case OPT_JSON:
                         json = true;
+                        break;
+                case OPT_CONTROL:
+                        control = optarg;
                         break;
                 case 'n':
                         if (parse_count("--max-groups", optarg, &max_groups) < 0)
@@ -100,27 +187,32 @@ int cmd_dump(int argc, char **argv) {
                         usage(stderr);
                         return GR_EXIT_USAGE;
                 }
-        if (!file) {
-                if (optind < argc)
-                        fprintf(stderr, "gorral dump: '%s': asking a running gorral is not supported yet; "
-                                        "--file FILE is required\n", argv[optind]);
-                else
-                        fprintf(stderr, "gorral dump: --file FILE is required\n");
-                usage(stderr);
-                return GR_EXIT_USAGE;
-        }
+        if (optind < argc)
+                name = argv[optind++];
         if (optind < argc) {
                 fprintf(stderr, "gorral dump: unexpected argument '%s'\n", argv[optind]);
                 return GR_EXIT_USAGE;
         }
-        r = read_file(strcmp(file, "-") == 0 ? "/dev/stdin" : file, GODUMP_MAX_INPUT, &buf, &len);
-        if (r == -EFBIG) {
-                fprintf(stderr, "gorral dump: '%s': larger than %zu MiB\n", file, GODUMP_MAX_INPUT >> 20);
+        if (!file == !name) {
+                fprintf(stderr, "gorral dump: give a service NAME or --file FILE (one of them)\n");
+                usage(stderr);
                 return GR_EXIT_USAGE;
         }
-        if (r < 0) {
-                fprintf(stderr, "gorral dump: '%s': %s\n", file, strerror(-r));
-                return GR_EXIT_USAGE;
+        if (name) {
+                r = fetch_live(control, name, &buf, &len);
+                if (r != 0)
+                        return r;
+                file = name;
+        } else {
+                r = read_file(strcmp(file, "-") == 0 ? "/dev/stdin" : file, GODUMP_MAX_INPUT, &buf, &len);
+                if (r == -EFBIG) {
+                        fprintf(stderr, "gorral dump: '%s': larger than %zu MiB\n", file, GODUMP_MAX_INPUT >> 20);
+                        return GR_EXIT_USAGE;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "gorral dump: '%s': %s\n", file, strerror(-r));
+                        return GR_EXIT_USAGE;
+                }
         }
         r = godump_parse(buf, len, &d);
         if (r == -EBADMSG) {

@@ -23,6 +23,7 @@ static const struct {
         { "restart", cmd_restart, "restart a service of a running gorral" },
         { "reload", cmd_reload, "make a running gorral read its configuration again" },
         { "signal", cmd_signal, "send a signal to a service of a running gorral" },
+        { "detect", cmd_detect, "run a detector over a recorded series (--replay FILE), in simulated time" },
         { "dump", cmd_dump, "group a saved goroutine dump (--file: debug=2/1, SIGQUIT, panic) by stack" },
 };
 

@@ -2,6 +2,8 @@
  * status; only main.c calls exit(). argv[0] is the subcommand name. */
 #pragma once
 
+#include <stdint.h>
+
 int cmd_limits(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
@@ -15,5 +17,15 @@ int cmd_restart(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_signal(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+/* For other clients (gorral dump NAME): the status object of one service
+ * from the control socket (control_path NULL: the default; timeout 0:
+ * 10 s). 0 with *ret_doc (json_doc_free) and *ret_service in it, or an
+ * exit status after printing why (cmd names the command in messages). */
+struct json_doc;
+struct json_value;
+int ctl_status_of(const char *cmd, const char *control_path, const char *name, uint64_t timeout_usec,
+                  struct json_doc **ret_doc, const struct json_value **ret_service);
 /* cmd-dump.c: `gorral dump --file FILE`: a saved goroutine dump grouped by stack. */
 int cmd_dump(int argc, char **argv);
+/* cmd-detect.c: `gorral detect --replay FILE`: a detector over a recorded series. */
+int cmd_detect(int argc, char **argv);

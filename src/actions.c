@@ -64,6 +64,8 @@ struct actions_service {
         struct detect_finding pending;          /* the finding the fetch is for */
         bool restart_after_proof;
         bool resolved_during_proof;             /* and its resolution, which came meanwhile */
+        bool sigquit;                           /* dump.sigquit */
+        bool awaiting_sigquit;                  /* stopped with SIGQUIT: its stderr holds the dump */
         struct detect_finding resolution;
 };
 
@@ -311,6 +313,7 @@ int actions_service_new(struct actions *a, const struct config_service *spec, co
         as->ops = ops;
         as->userdata = userdata;
         as->keep = spec->dump_keep ? spec->dump_keep : 5;
+        as->sigquit = spec->dump_sigquit;
         memcpy(as->act, spec->actions, sizeof as->act);
         as->name = strdup(spec->name);
         as->pprof_url = spec->pprof_url ? strdup(spec->pprof_url) : NULL;
@@ -671,7 +674,8 @@ static void log_dump(const struct actions_service *as, const struct godump *d, c
         }
 }
 
-static void note_restart(struct actions_service *as, const struct detect_finding *f) {
+/* Count a restart for a finding; say so when they come again and again. */
+static void count_restart(struct actions_service *as, const struct detect_finding *f) {
         uint64_t now = now_usec(), oldest;
 
         as->restart_usec[as->restarts % LOOP_RESTARTS] = now;
@@ -686,30 +690,54 @@ static void note_restart(struct actions_service *as, const struct detect_finding
                           "msg", "restarted for findings again and again: the cause is in the service's code or its "
                                  "limits, and a restart only buys time (see the dumps)", NULL);
         }
+}
+
+static void note_restart(struct actions_service *as, const struct detect_finding *f) {
+        count_restart(as, f);
         as->ops->restart(as->userdata, f);
+}
+
+/* Group, save and log a dump taken for finding f. */
+static void keep_dump(struct actions_service *as, const struct detect_finding *f, const char *body, size_t n) {
+        _cleanup_(godump_freep) struct godump *d = NULL;
+        _cleanup_free_ char *file = NULL;
+        int e = godump_parse(body, n, &d);
+
+        if (e < 0) {
+                log_msg(LOG_LEVEL_WARN, e, "service %s: the goroutine dump could not be read", as->name);
+                return;
+        }
+        e = save_dump(as, f, body, n, &file);
+        if (e < 0)
+                log_msg(LOG_LEVEL_WARN, e, "service %s: cannot save the goroutine dump under %s", as->name,
+                        as->a->state_dir);
+        log_dump(as, d, file);
+}
+
+void actions_service_captured(struct actions_service *as, const char *buf, size_t n) {
+        if (!as->awaiting_sigquit)
+                return;
+        as->awaiting_sigquit = false;
+        if (n == 0) {
+                log_event(LOG_LEVEL_WARN, "dump_failed", "service", as->name, "msg",
+                          "nothing on stderr after SIGQUIT (GOTRACEBACK=none, or stderr redirected by the service)",
+                          NULL);
+                return;
+        }
+        keep_dump(as, &as->pending, buf, n);
 }
 
 static void dump_done(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
         struct actions_service *as = userdata;
         struct detect_finding f = as->pending;
-        _cleanup_(godump_freep) struct godump *d = NULL;
-        _cleanup_free_ char *file = NULL;
-        int e;
 
         as->fetching_dump = false;
-        as->client = http_client_free(as->client);
-        if (r->error != HTTP_OK || r->status != 200) {
+        if (r->error != HTTP_OK || r->status != 200)
                 log_event(LOG_LEVEL_WARN, "dump_failed", "service", as->name, "msg",
                           r->message ? r->message : "the goroutine profile did not answer 200", NULL);
-        } else if ((e = godump_parse(r->body, r->body_len, &d)) < 0) {
-                log_msg(LOG_LEVEL_WARN, e, "service %s: the goroutine dump could not be read", as->name);
-        } else {
-                e = save_dump(as, &f, r->body, r->body_len, &file);
-                if (e < 0)
-                        log_msg(LOG_LEVEL_WARN, e, "service %s: cannot save the goroutine dump under %s", as->name,
-                                as->a->state_dir);
-                log_dump(as, d, file);
-        }
+        else
+                keep_dump(as, &f, r->body, r->body_len);
+        as->client = http_client_free(as->client);
         note_restart(as, &f);
 }
 
@@ -718,14 +746,22 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
         struct http_client_opts o = { .total_timeout_usec = DUMP_TIMEOUT_USEC, .body_max = DUMP_BODY_MAX };
         int r;
 
-        if (as->fetching_dump)
+        if (as->fetching_dump || as->awaiting_sigquit)
                 return;          /* one restart at a time */
         if (as->pprof_url && !as->client)
                 url = actions_profile_url(as->pprof_url, "goroutine", "debug=2");
+        if (!url && as->sigquit && as->ops->sigquit && as->ops->sigquit(as->userdata, f)) {
+                /* Go prints every goroutine on SIGQUIT and exits 2: the
+                 * dump comes with its exit (actions_service_captured). */
+                as->pending = *f;
+                as->awaiting_sigquit = true;
+                count_restart(as, f);
+                return;
+        }
         if (!url) {
                 log_event(LOG_LEVEL_INFO, "dump_skipped", "service", as->name, "msg",
                           as->pprof_url ? "pprof_url does not end in /goroutine: no debug=2 page to ask"
-                                        : "no pprof_url: restarting without a goroutine dump",
+                                        : "no pprof_url (and no dump.sigquit): restarting without a goroutine dump",
                           NULL);
                 note_restart(as, f);
                 return;

@@ -359,6 +359,30 @@ static void cell_bytes(const struct json_value *v, char *buf, size_t n) {
                 snprintf(buf, n, "%.1f%s", d, units[u]);
 }
 
+/* The active findings: "leak/goroutines,throttling", or "-". */
+static void cell_findings(const struct json_value *v, char *buf, size_t n) {
+        size_t k = 0;
+
+        buf[0] = '\0';
+        if (v && v->type == JSON_ARRAY)
+                for (const struct json_value *f = v->child; f && k + 1 < n; f = f->next) {
+                        const char *d = json_get_string(f, "detector"), *m = json_get_string(f, "metric");
+                        int w;
+
+                        if (!d)
+                                continue;
+                        w = snprintf(buf + k, n - k, "%s%s%s%s", k ? "," : "", d, m && !strcmp(d, "leak") ? "/" : "",
+                                     m && !strcmp(d, "leak") ? m : "");
+                        if (w < 0)
+                                break;
+                        k += (size_t)w;
+                }
+        if (k >= n)
+                buf[n - 1] = '\0';
+        if (!buf[0])
+                snprintf(buf, n, "-");
+}
+
 static const struct column {
         const char *header;
         const char *key;
@@ -378,6 +402,7 @@ static const struct column {
         { "GOROUTINES", "sample.goroutines", cell_num },
         { "RSS", "sample.rss_bytes", cell_bytes },
         { "THROTTLED", "sample.cpu_throttled_periods", cell_num },
+        { "FINDINGS", "findings", cell_findings },
 };
 
 /* A column's member: "sample.x" is x of the service's "sample" object. */

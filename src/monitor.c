@@ -172,6 +172,11 @@ struct mon_service {
         struct loop_timer expire_timer;
         char *go_version, *go_module;
         double quota_cores;          /* of this start's quota holder; 0 none */
+        /* dump.sigquit: stderr is read so that a SIGQUIT dump can be kept;
+         * while capturing, every byte of it is also copied here. */
+        bool capture_allowed, capturing;
+        char *capture;
+        size_t capture_len, capture_cap;
         bool cur_reset;              /* the newest row starts a new process */
         mon_row_cb row_cb;
         void *row_userdata;
@@ -654,6 +659,7 @@ int mon_service_new(struct monitor *m, const struct config_service *spec, struct
         ms->interval_usec = spec->sample_interval_usec ? spec->sample_interval_usec : 5000000;
         ms->schedtrace_usec = spec->schedtrace_usec;
         ms->tracing = spec->schedtrace_usec > 0 || spec->gctrace;
+        ms->capture_allowed = spec->dump_sigquit;
         ms->trace_passthrough = spec->trace_passthrough;
         loop_timer_init(&ms->timer, on_sample, ms);
         loop_timer_init(&ms->expire_timer, on_trace_expire, ms);
@@ -697,6 +703,7 @@ struct mon_service *mon_service_free(struct mon_service *ms) {
         series_free(ms->series);
         free(ms->go_version);
         free(ms->go_module);
+        free(ms->capture);
         free(ms->name);
         free(ms);
         return NULL;
@@ -831,9 +838,26 @@ static void trace_emit(const struct gotrace_event *ev, void *userdata) {
         }
 }
 
+#define CAPTURE_MAX ((size_t)32 << 20)   /* a SIGQUIT dump of ~150k goroutines */
+
+static void capture_add(struct mon_service *ms, const char *buf, size_t n) {
+        if (ms->capture_len + n > CAPTURE_MAX)
+                n = CAPTURE_MAX - ms->capture_len;
+        if (n == 0 || GROW_ARRAY(ms->capture, ms->capture_cap, ms->capture_len + n, CAPTURE_MAX) < 0)
+                return;       /* a dump cut short is still grouped (marked truncated) */
+        memcpy(ms->capture + ms->capture_len, buf, n);
+        ms->capture_len += n;
+}
+
 static void trace_feed(void *userdata, struct output_stream *s, const char *buf, size_t n) {
         struct mon_service *ms = userdata;
 
+        if (ms->capturing)
+                capture_add(ms, buf, n);
+        if (!ms->tracing) {
+                output_stream_pass(s, buf, n);
+                return;
+        }
         ms->err_stream = s;
         if (gotrace_feed(&ms->trace, buf, n, trace_emit, ms) < 0 && !ms->trace_oom) {
                 ms->trace_oom = true;
@@ -850,6 +874,8 @@ static void trace_feed(void *userdata, struct output_stream *s, const char *buf,
 static void trace_finish(void *userdata, struct output_stream *s) {
         struct mon_service *ms = userdata;
 
+        if (!ms->tracing)
+                return;
         ms->err_stream = s;
         loop_timer_disarm(ms->m->loop, &ms->expire_timer);
         gotrace_finish(&ms->trace, trace_emit, ms);
@@ -864,8 +890,14 @@ static void on_trace_expire(struct loop *l _unused_, void *userdata) {
 }
 
 bool mon_service_stderr_filter(struct mon_service *ms, struct output_filter *ret) {
-        if (!ms || !ms->tracing)
+        if (!ms || (!ms->tracing && !ms->capture_allowed))
                 return false;
+        ms->capturing = false;
+        ms->capture_len = 0;
+        if (!ms->tracing) {
+                *ret = (struct output_filter){ .feed = trace_feed, .finish = trace_finish, .userdata = ms };
+                return true;
+        }
         /* A new stream (a new start): the trace state starts over. */
         gotrace_stream_done(&ms->trace);
         if (gotrace_stream_init(&ms->trace, ms->trace_passthrough) < 0)
@@ -880,6 +912,27 @@ const struct gotrace_stats *mon_service_trace_stats(const struct mon_service *ms
 
 const struct series *mon_service_series(const struct mon_service *ms) { return ms->series; }
 double mon_service_quota_cores(const struct mon_service *ms) { return ms->quota_cores; }
+
+bool mon_service_capture_begin(struct mon_service *ms) {
+        if (!ms || !ms->capture_allowed)
+                return false;
+        ms->capturing = true;
+        ms->capture_len = 0;
+        return true;
+}
+
+size_t mon_service_capture_take(struct mon_service *ms, char **ret) {
+        size_t n = ms ? ms->capture_len : 0;
+
+        *ret = NULL;
+        if (!ms || !ms->capturing)
+                return 0;
+        ms->capturing = false;
+        *ret = ms->capture;
+        ms->capture = NULL;
+        ms->capture_len = ms->capture_cap = 0;
+        return n;
+}
 
 void mon_service_set_row_cb(struct mon_service *ms, mon_row_cb cb, void *userdata) {
         ms->row_cb = cb;

@@ -346,7 +346,7 @@ static void h_exit_stopping(struct service *s, const struct service_event_data *
  * "never restart". */
 static void h_restart_main(struct service *s, const struct service_event_data *d) {
         s->restart_requested = true;
-        send(s, d->group ? -s->pgid : s->pid, s->cfg.stop_signal);
+        send(s, d->group ? -s->pgid : s->pid, d->signal > 0 ? d->signal : s->cfg.stop_signal);
         s->ops->timer_disarm(s);
         set_state(s, SERVICE_STOPPING);
         arm(s, s->cfg.stop_timeout_usec);

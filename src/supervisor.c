@@ -522,7 +522,7 @@ static void unit_cgroup_release(struct unit *u) {
 static bool unit_reads(const struct unit *u, int i) {
         if (u->sup->opt.output_prefix)
                 return true;
-        return i == 1 && u->mon && (u->spec.schedtrace_usec || u->spec.gctrace);
+        return i == 1 && u->mon && (u->spec.schedtrace_usec || u->spec.gctrace || u->spec.dump_sigquit);
 }
 
 static void open_output(struct supervisor *s);
@@ -1047,7 +1047,24 @@ static void finding_restart(void *userdata, const struct detect_finding *f) {
         settle(s);
 }
 
-static const struct actions_service_ops finding_ops = { .restart = finding_restart };
+/* The same by SIGQUIT to the main process (Go prints every goroutine to
+ * stderr and exits 2), its stderr copied for the dump. */
+static bool finding_sigquit(void *userdata, const struct detect_finding *f) {
+        struct unit *u = userdata;
+        struct supervisor *s = u->sup;
+
+        if (s->shutting_down || u->removing || u->next_spec ||
+            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING) || !u->out[1] ||
+            !mon_service_capture_begin(u->mon))
+                return false;
+        log_event(LOG_LEVEL_WARN, "finding_restart", "service", u->spec.name, "detector", detector_name(f->detector),
+                  "signal", "SIGQUIT", "summary", f->summary, NULL);
+        service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .signal = SIGQUIT });
+        settle(s);
+        return true;
+}
+
+static const struct actions_service_ops finding_ops = { .restart = finding_restart, .sigquit = finding_sigquit };
 
 /* Its detectors (again after a reload changed them): the findings of the
  * old ones are dropped without a word (they restart from the next row). */
@@ -1198,6 +1215,12 @@ static void settle(struct supervisor *s) {
                                 loop_timer_disarm(s->loop, &u->ready_timer);
                                 end_probe(u);
                                 unit_output_end(u);
+                                if (u->findings) {
+                                        _cleanup_free_ char *dump = NULL;
+                                        size_t n = mon_service_capture_take(u->mon, &dump);
+
+                                        actions_service_captured(u->findings, dump, n);
+                                }
                                 mon_service_stopped(u->mon);
                                 if (u->findings)
                                         actions_service_stopped(u->findings);

@@ -17,9 +17,10 @@
  *   sinks      the detector's actions name alerts: destinations; each gets
  *              the fire and the resolution (the finding as JSON; labels and
  *              annotations for Alertmanager; GORRAL_* variables for exec)
- *   restart    on a fire: capture first (pprof_url?debug=2, grouped by
- *              godump.h, saved in STATE/dumps/SERVICE/ keeping the last
- *              dump.keep, a grouped summary logged), then ops->restart()
+ *   restart    on a fire: capture first (pprof_url?debug=2; without it and
+ *              with dump.sigquit, a stop by SIGQUIT with stderr kept),
+ *              grouped by godump.h, saved in STATE/dumps/SERVICE/ keeping
+ *              the last dump.keep, a grouped summary logged; then ops->restart()
  *              (the service's restart budget applies). A service restarted
  *              for findings 3 times within an hour is said to be so.
  *
@@ -77,6 +78,10 @@ void actions_sink_view(const struct actions *a, size_t i, struct actions_sink_vi
 struct actions_service_ops {
         /* Restart the service for finding f (the capture is done). */
         void (*restart)(void *userdata, const struct detect_finding *f);
+        /* Optional (dump.sigquit, no pprof_url): restart it by SIGQUIT with
+         * its stderr copied; true when that began. The copy comes back
+         * through actions_service_captured() once it has exited. */
+        bool (*sigquit)(void *userdata, const struct detect_finding *f);
 };
 
 /* The findings of spec's service (spec->detect, spec->actions,
@@ -90,6 +95,9 @@ struct actions_service *actions_service_free(struct actions_service *as);  /* NU
 void actions_service_started(struct actions_service *as, const struct detect_context *ctx);
 /* One complete row of its samples (monitor.h: v[MON__COUNT]). */
 void actions_service_row(struct actions_service *as, const double *v, uint64_t t_usec, bool reset);
+/* What its stderr held after a SIGQUIT restart (the Go runtime's dump of
+ * every goroutine): grouped, saved and logged like a debug=2 page. */
+void actions_service_captured(struct actions_service *as, const char *buf, size_t n);
 /* Its process ended: findings about it resolve. */
 void actions_service_stopped(struct actions_service *as);
 

@@ -168,6 +168,14 @@ void mon_service_stopped(struct mon_service *ms);
  * passes through unread). */
 bool mon_service_stderr_filter(struct mon_service *ms, struct output_filter *ret);
 const struct gotrace_stats *mon_service_trace_stats(const struct mon_service *ms);
+/* dump.sigquit: its stderr is read (mon_service_stderr_filter() gives a
+ * filter even untraced) so that the goroutine dump Go prints on SIGQUIT
+ * can be kept: _begin() starts copying every byte of stderr (false when
+ * the service does not allow it), _take() hands over what was copied
+ * (malloc'd, at most 32 MiB; *ret NULL and 0 when nothing was begun) once
+ * the process has exited and its stderr is drained. */
+bool mon_service_capture_begin(struct mon_service *ms);
+size_t mon_service_capture_take(struct mon_service *ms, char **ret);
 
 /* Called with every complete row (v[MON__COUNT], NaN gaps; t_usec
  * monotonic; reset: the first row of a new process): at the next tick,

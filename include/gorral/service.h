@@ -57,7 +57,7 @@ enum service_event {
 
 struct service_event_data {
         int status;   /* EXIT: raw wait status */
-        int signal;   /* STOP: signal to send now; 0 none */
+        int signal;   /* STOP: signal to send now; 0 none. RESTART: instead of the stop signal (0: it) */
         bool group;   /* STOP: to the whole process group (else the main pid) */
 };
 

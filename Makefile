@@ -78,7 +78,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
 	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace \
-	prometheus curl jq
+	prometheus prometheus-alertmanager curl jq
 
 all: $(BUILD)/gorral
 

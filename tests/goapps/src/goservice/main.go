@@ -68,7 +68,7 @@ var (
 	leakedOrphans    int64
 	leakedThreads    int64
 	leakedHTTP       int64 // fetchUpstream calls started and not returned
-	returnedHTTP       int64 // fetchUpstream calls that returned (an error or an answer)
+	returnedHTTP     int64 // fetchUpstream calls that returned (an error or an answer)
 	burning          int64
 	retainedMu       sync.Mutex
 	retained         [][]byte

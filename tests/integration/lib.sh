@@ -168,6 +168,11 @@ webhook_recorder() {
 	return 1
 }
 
+# jsonl_any FILE COND: some JSON document of FILE (one a line, as the
+# webhook recorder writes them) satisfies the jq condition COND. (jq -e
+# over a stream judges by the last document only: slurp instead.)
+jsonl_any() { jq -s -e "any(.[]; $2)" "$1" >/dev/null 2>&1; }
+
 # wait_for TENTHS CMD...: poll CMD every 0.1 s until it succeeds, at most
 # TENTHS times; its status.
 wait_for() {

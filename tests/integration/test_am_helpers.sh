@@ -41,14 +41,14 @@ api_active() {
 none_listed() { am_alerts | jq -e 'length == 0' >/dev/null; }
 check "am_alerts 'filter=service=\"api\"': the posted alert is active" wait_for 50 api_active
 check "Alertmanager notified the receiver: firing" wait_for 100 \
-	bash -c "jq -e 'select(.status == \"firing\" and .alerts[0].labels.service == \"api\")' '$TMP/notes.jsonl' >/dev/null 2>&1"
+	jsonl_any "$TMP/notes.jsonl" '.status == "firing" and .alerts[0].labels.service == "api"'
 # Resolve: the same labels with endsAt = now.
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 check "am_post: the resolution (endsAt = now)" \
 	am_post "[{\"labels\": {\"alertname\": \"GoroutineLeak\", \"service\": \"api\"}, \"endsAt\": \"$now\"}]"
 check "am_alerts: a resolved alert is no longer listed" wait_for 50 none_listed
 check "Alertmanager notified the receiver: resolved" wait_for 100 \
-	bash -c "jq -e 'select(.status == \"resolved\" and .alerts[0].labels.service == \"api\")' '$TMP/notes.jsonl' >/dev/null 2>&1"
+	jsonl_any "$TMP/notes.jsonl" '.status == "resolved" and .alerts[0].labels.service == "api"'
 pid=$AM_PID
 am_stop
 check "am_stop: Alertmanager is gone" bash -c "! kill -0 $pid 2>/dev/null"

@@ -23,6 +23,7 @@ static const struct {
         { "restart", cmd_restart, "restart a service of a running gorral" },
         { "reload", cmd_reload, "make a running gorral read its configuration again" },
         { "signal", cmd_signal, "send a signal to a service of a running gorral" },
+        { "dump", cmd_dump, "group a saved goroutine dump (--file: debug=2/1, SIGQUIT, panic) by stack" },
 };
 
 static void usage(FILE *f) {

@@ -235,7 +235,10 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         if (sigprocmask(SIG_SETMASK, p->sigmask ? p->sigmask : &empty, NULL) < 0)
                 child_fail(errfd, SPAWN_STAGE_SETUP);
 
-        /* The output pipes, last: nothing above writes to fds 1 or 2. */
+        /* The pipes, last: nothing above writes to fds 1 or 2 (or reads
+         * fd 0 but take_tty, which spawn_process() keeps apart). */
+        if (p->stdin_fd > 0 && dup2(p->stdin_fd, STDIN_FILENO) < 0)
+                child_fail(errfd, SPAWN_STAGE_SETUP);
         if (p->stdout_fd > 0 && dup2(p->stdout_fd, STDOUT_FILENO) < 0)
                 child_fail(errfd, SPAWN_STAGE_SETUP);
         if (p->stderr_fd > 0 && dup2(p->stderr_fd, STDERR_FILENO) < 0)
@@ -380,8 +383,11 @@ int spawn_process(const struct spawn_params *p, struct spawn_result *ret) {
                 return -EINVAL;
         /* 1 or 2 here would be overwritten by the other dup2, or be a no-op
          * that leaves the caller confused: refuse. */
-        if ((p->stdout_fd != 0 && p->stdout_fd < 3) || (p->stderr_fd != 0 && p->stderr_fd < 3))
+        if ((p->stdout_fd != 0 && p->stdout_fd < 3) || (p->stderr_fd != 0 && p->stderr_fd < 3) ||
+            (p->stdin_fd != 0 && p->stdin_fd < 3))
                 return -EBADF;
+        if (p->stdin_fd > 0 && p->take_tty)
+                return -EINVAL;
         if (!exe) {
                 int r = spawn_resolve(p->argv[0], env_lookup(p->envp, "PATH", 4), &resolved);
 

@@ -15,3 +15,5 @@ int cmd_restart(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_signal(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+/* cmd-dump.c: `gorral dump --file FILE`: a saved goroutine dump grouped by stack. */
+int cmd_dump(int argc, char **argv);

@@ -54,6 +54,10 @@ struct spawn_params {
          * output.prefix pipes; dup2 clears their close-on-exec flag on the
          * copy). 0: inherit gorral's. Otherwise >= 3, else -EBADF. */
         int stdout_fd, stderr_fd;
+        /* The same for fd 0 (the read end of an exec hook's stdin pipe,
+         * hook.h). 0: inherit gorral's. Not with take_tty (the terminal
+         * is gorral's fd 0): -EINVAL. */
+        int stdin_fd;
 };
 
 /* Where the child failed, when it did (spawn_result.stage). */

@@ -22,10 +22,21 @@
  *                has no timeout: the goroutine leak of test_detect.sh)
  * Connections are served one after another (one at a time is all the
  * tests need), except in blackhole mode (epoll over all of them);
- * blocking I/O is fine here: this is not gorral. */
+ * blocking I/O is fine here: this is not gorral.
+ *
+ * hostile_record_serve() is a well-behaved receiver for the alert tests
+ * (test_alert.c): it reads whole requests (a Content-Length body
+ * included), copies each to a pipe for the test to inspect and answers a
+ * given status, keep-alive; the first fail_first requests get 503. */
+/* strcasestr; built alone by run_helpers.sh's build_helper (plain cc),
+ * included by the unit tests after their own -D_GNU_SOURCE. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +193,74 @@ static void hostile_blackhole(int lfd) {
         }
 }
 
+/* One whole request (head and Content-Length body) into buf (at most
+ * max bytes): its length, or -1 on EOF, an error or an oversized one. */
+__attribute__((unused)) static ssize_t hostile_read_whole(int fd, char *buf, size_t max) {
+        size_t have = 0, need = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (need == 0) {
+                        char *end;
+
+                        buf[have] = 0;
+                        end = strstr(buf, "\r\n\r\n");
+                        if (end) {
+                                const char *cl = strcasestr(buf, "\r\nContent-Length:");
+
+                                need = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+                                if (need >= max)
+                                        return -1;
+                        }
+                }
+                if (need > 0 && have >= need)
+                        return (ssize_t)need;
+                if (have >= max - 1)
+                        return -1;
+                n = read(fd, buf + have, max - 1 - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                have += (size_t)n;
+        }
+}
+
+__attribute__((unused)) static void hostile_record_serve(int lfd, int recfd, int status, int fail_first) {
+        static char buf[(size_t)2 << 20];
+        char resp[128];
+
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+                int fd = accept(lfd, NULL, NULL);
+                ssize_t n;
+
+                if (fd < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        _exit(1);
+                }
+                /* A pipelined second request would be lost: the client
+                 * sends one at a time. */
+                while ((n = hostile_read_whole(fd, buf, sizeof buf)) > 0) {
+                        uint32_t len = (uint32_t)n;
+                        int st = fail_first > 0 ? 503 : status;
+
+                        if (fail_first > 0)
+                                fail_first--;
+                        if (hostile_write(recfd, &len, sizeof len) < 0 || hostile_write(recfd, buf, len) < 0)
+                                _exit(1);
+                        snprintf(resp, sizeof resp, "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\nok", st);
+                        if (hostile_puts(fd, resp) < 0)
+                                break;
+                }
+                close(fd);
+        }
+}
+
 /* Serve lfd (listening) in mode until killed. */
-static void hostile_serve(int lfd, const char *mode) {
+__attribute__((unused)) static void hostile_serve(int lfd, const char *mode) {
         signal(SIGPIPE, SIG_IGN);
         if (strcmp(mode, "blackhole") == 0)
                 hostile_blackhole(lfd);

@@ -16,15 +16,22 @@
  *                reads the second one and closes without a byte: a kept
  *                connection that died under the client
  *   ok           answers every request "hello" (Content-Length, keep-alive)
+ *   blackhole    accepts any number of connections at once, never reads
+ *                and never answers; a connection is closed only when its
+ *                peer closes it (an upstream that hangs every client that
+ *                has no timeout: the goroutine leak of test_detect.sh)
  * Connections are served one after another (one at a time is all the
- * tests need); blocking I/O is fine here: this is not gorral.
+ * tests need), except in blackhole mode (epoll over all of them);
+ * blocking I/O is fine here: this is not gorral.
  *
  * hostile_record_serve() is a well-behaved receiver for the alert tests
  * (test_alert.c): it reads whole requests (a Content-Length body
  * included), copies each to a pipe for the test to inspect and answers a
  * given status, keep-alive; the first fail_first requests get 503. */
+/* strcasestr; built alone by run_helpers.sh's build_helper (plain cc),
+ * included by the unit tests after their own -D_GNU_SOURCE. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strcasestr; the integration tests build this with plain cc */
+#define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -141,6 +150,49 @@ static void hostile_conn(int fd, const char *mode) {
         }
 }
 
+/* blackhole: hold every connection, unread, until its peer goes. Each
+ * connection is watched for EPOLLRDHUP only (no EPOLLIN: the request it
+ * sent stays unread in the socket buffer without waking us); the kernel
+ * always reports EPOLLHUP and EPOLLERR too. The soft RLIMIT_NOFILE is
+ * raised to the hard one, so thousands of connections fit; past that,
+ * accept fails with EMFILE and new clients wait in the backlog, which
+ * hangs them just as well. */
+static void hostile_blackhole(int lfd) {
+        struct rlimit rl;
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+                _exit(1);
+        for (;;) {
+                struct epoll_event evs[64];
+                int n = epoll_wait(ep, evs, 64, -1);
+
+                for (int i = 0; i < n; i++) {
+                        int fd = evs[i].data.fd;
+
+                        if (fd != lfd) {
+                                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                                close(fd);
+                                continue;
+                        }
+                        fd = accept(lfd, NULL, NULL); /* (never execs: no CLOEXEC needed) */
+                        if (fd < 0) {
+                                if (errno == EMFILE || errno == ENFILE)
+                                        usleep(100 * 1000); /* full: leave them in the backlog */
+                                continue;
+                        }
+                        ev = (struct epoll_event){ .events = EPOLLRDHUP, .data.fd = fd };
+                        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+                                close(fd);
+                }
+        }
+}
+
 /* One whole request (head and Content-Length body) into buf (at most
  * max bytes): its length, or -1 on EOF, an error or an oversized one. */
 __attribute__((unused)) static ssize_t hostile_read_whole(int fd, char *buf, size_t max) {
@@ -210,6 +262,8 @@ __attribute__((unused)) static void hostile_record_serve(int lfd, int recfd, int
 /* Serve lfd (listening) in mode until killed. */
 __attribute__((unused)) static void hostile_serve(int lfd, const char *mode) {
         signal(SIGPIPE, SIG_IGN);
+        if (strcmp(mode, "blackhole") == 0)
+                hostile_blackhole(lfd);
         for (;;) {
                 int fd = accept(lfd, NULL, NULL);
 
@@ -237,7 +291,7 @@ int main(int argc, char **argv) {
                 sa.sin_port = htons((uint16_t)atoi(argv[2]));
         lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 16) < 0 ||
+        if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 128) < 0 ||
             getsockname(lfd, (struct sockaddr *)&sa, &sl) < 0) {
                 perror("hostile: listen");
                 return 1;

@@ -15,6 +15,22 @@
 // go_sched_threads_total_threads on Go 1.26, ...), which client_golang
 // leaves off by default.
 //
+// -leak-http-every DUR (with -leak-http-url) leaks the way a real service
+// does: every DUR it starts a call to fetchUpstream, an HTTP GET through a
+// client with no timeout, to a server that accepts and never answers
+// (tests/helpers/hostile.c blackhole). Each call parks three goroutines for
+// ever: the caller in fetchUpstream, and its connection's readLoop and
+// writeLoop in net/http. /leak/http?n=N&url=URL does the same on demand.
+// -leak-threads-every DUR locks one more OS thread every DUR,
+// -grow-heap-every DUR retains -grow-heap-mb MiB more every DUR.
+//
+// -bursts MEAN_GAP,N,HOLD is healthy bursty load: at exponentially
+// distributed gaps of mean MEAN_GAP (a Poisson process) it starts N
+// goroutines that each live a random time up to HOLD, so the goroutine
+// count piles up and returns to its baseline. -noise N keeps up to N
+// short-lived goroutines coming and going all the time. -seed makes both
+// repeatable.
+//
 // On start it prints a banner of key=value lines to stdout (pid, go_version,
 // num_cpu, gomaxprocs, memory_limit, gc_percent, env_*) and last
 // listening=ADDR, the address actually bound (so -listen 127.0.0.1:0 works).
@@ -25,7 +41,9 @@ import (
 	"expvar"
 	"flag"
 	"fmt"
+	"io"
 	"log"
+	"math/rand"
 	"net"
 	"net/http"
 	_ "net/http/pprof"
@@ -34,6 +52,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,6 +67,8 @@ var (
 	leakedGoroutines int64
 	leakedOrphans    int64
 	leakedThreads    int64
+	leakedHTTP       int64 // fetchUpstream calls started and not returned
+	returnedHTTP     int64 // fetchUpstream calls that returned (an error or an answer)
 	burning          int64
 	retainedMu       sync.Mutex
 	retained         [][]byte
@@ -86,6 +107,90 @@ func leakThreads(n int) {
 	}
 	started.Wait()
 	atomic.AddInt64(&leakedThreads, int64(n))
+}
+
+// upstream has no Timeout, and DefaultTransport has no response header
+// timeout: a server that accepts and never answers holds the call for
+// ever. This is the bug the leak detector is meant to find.
+var upstream = &http.Client{}
+
+// fetchUpstream is the leaking function: the grouped goroutine dump of a
+// leaking service must name it. noinline keeps it a frame of its own.
+//
+//go:noinline
+func fetchUpstream(url string) {
+	atomic.AddInt64(&leakedHTTP, 1)
+	resp, err := upstream.Get(url)
+	atomic.AddInt64(&leakedHTTP, -1)
+	atomic.AddInt64(&returnedHTTP, 1)
+	if err != nil {
+		log.Printf("fetchUpstream %s: %v", url, err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+func leakHTTP(n int, url string) {
+	for i := 0; i < n; i++ {
+		go fetchUpstream(url)
+	}
+}
+
+// every runs f every d, for ever (d <= 0: never).
+func every(d time.Duration, f func()) {
+	if d <= 0 {
+		return
+	}
+	go func() {
+		t := time.NewTicker(d)
+		for range t.C {
+			f()
+		}
+	}()
+}
+
+// bursts is healthy load: gaps drawn from an exponential distribution of
+// mean gap (so bursts arrive as a Poisson process), n goroutines per burst,
+// each living a uniform random time in [0, hold).
+func bursts(rng *rand.Rand, gap time.Duration, n int, hold time.Duration) {
+	for {
+		time.Sleep(time.Duration(rng.ExpFloat64() * float64(gap)))
+		for i := 0; i < n; i++ {
+			d := time.Duration(rng.Int63n(int64(hold) + 1))
+			go func() { time.Sleep(d) }()
+		}
+	}
+}
+
+// noise: every 100 ms, up to n goroutines that live up to a second.
+func noise(rng *rand.Rand, n int) {
+	for {
+		time.Sleep(100 * time.Millisecond)
+		k := rng.Intn(n/10 + 1)
+		for i := 0; i < k; i++ {
+			d := time.Duration(rng.Int63n(int64(time.Second)))
+			go func() { time.Sleep(d) }()
+		}
+	}
+}
+
+// parseBursts reads MEAN_GAP,N,HOLD ("2s,500,1s").
+func parseBursts(s string) (gap time.Duration, n int, hold time.Duration, err error) {
+	f := strings.Split(s, ",")
+	if len(f) != 3 {
+		return 0, 0, 0, fmt.Errorf("-bursts %q: want MEAN_GAP,N,HOLD", s)
+	}
+	if gap, err = time.ParseDuration(f[0]); err != nil || gap <= 0 {
+		return 0, 0, 0, fmt.Errorf("-bursts %q: bad MEAN_GAP", s)
+	}
+	if n, err = strconv.Atoi(f[1]); err != nil || n < 0 {
+		return 0, 0, 0, fmt.Errorf("-bursts %q: bad N", s)
+	}
+	if hold, err = time.ParseDuration(f[2]); err != nil || hold < 0 {
+		return 0, 0, 0, fmt.Errorf("-bursts %q: bad HOLD", s)
+	}
+	return gap, n, hold, nil
 }
 
 func burn(d time.Duration, workers int) {
@@ -166,6 +271,8 @@ func stats() map[string]interface{} {
 		"leaked_goroutines": atomic.LoadInt64(&leakedGoroutines),
 		"leaked_threads":    atomic.LoadInt64(&leakedThreads),
 		"leaked_orphans":    atomic.LoadInt64(&leakedOrphans),
+		"leaked_http":       atomic.LoadInt64(&leakedHTTP),
+		"returned_http":     atomic.LoadInt64(&returnedHTTP),
 		"burning_workers":   atomic.LoadInt64(&burning),
 		"retained_mb":       mb,
 	}
@@ -191,7 +298,31 @@ func main() {
 	exitCode := flag.Int("exit-code", 0, "exit status for -exit-after")
 	runtimeMetrics := flag.Bool("runtime-metrics", false, "also export runtime/metrics /sched/* (go_sched_*) on /metrics")
 	logEvery := flag.Duration("log-every", 0, "log a numbered line to stderr every DUR from each of 3 goroutines (their lines land between the pieces of GODEBUG trace lines)")
+	leakHTTPEvery := flag.Duration("leak-http-every", 0, "every DUR, leak one fetchUpstream call (HTTP GET, no timeout) to -leak-http-url")
+	leakHTTPURL := flag.String("leak-http-url", "", "the URL fetchUpstream calls (a server that never answers: hostile blackhole)")
+	leakThreadsEvery := flag.Duration("leak-threads-every", 0, "lock one more OS thread every DUR")
+	growHeapEvery := flag.Duration("grow-heap-every", 0, "retain -grow-heap-mb MiB more every DUR")
+	growHeapMB := flag.Int("grow-heap-mb", 1, "MiB retained at each -grow-heap-every")
+	burstSpec := flag.String("bursts", "", "MEAN_GAP,N,HOLD: Poisson bursts of N goroutines, each held up to HOLD")
+	noiseN := flag.Int("noise", 0, "keep up to about N short-lived goroutines coming and going")
+	seed := flag.Int64("seed", 0, "seed for -bursts and -noise (0: from the clock)")
 	flag.Parse()
+	if *leakHTTPEvery > 0 && *leakHTTPURL == "" {
+		log.Printf("-leak-http-every needs -leak-http-url")
+		os.Exit(2)
+	}
+	var bGap, bHold time.Duration
+	var bN int
+	if *burstSpec != "" {
+		var err error
+		if bGap, bN, bHold, err = parseBursts(*burstSpec); err != nil {
+			log.Print(err)
+			os.Exit(2)
+		}
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
 
 	if *runtimeMetrics {
 		prometheus.Unregister(collectors.NewGoCollector())
@@ -244,6 +375,15 @@ func main() {
 	if *burnFor > 0 {
 		go burn(*burnFor, runtime.GOMAXPROCS(0))
 	}
+	every(*leakHTTPEvery, func() { leakHTTP(1, *leakHTTPURL) })
+	every(*leakThreadsEvery, func() { leakThreads(1) })
+	every(*growHeapEvery, func() { alloc(*growHeapMB) })
+	if *burstSpec != "" {
+		go bursts(rand.New(rand.NewSource(*seed)), bGap, bN, bHold)
+	}
+	if *noiseN > 0 {
+		go noise(rand.New(rand.NewSource(*seed+1)), *noiseN)
+	}
 
 	http.Handle("/metrics", promhttp.Handler())
 	http.Handle("/metrics-om", promhttp.HandlerFor(prometheus.DefaultGatherer,
@@ -266,6 +406,22 @@ func main() {
 		leakOrphans(n)
 		fmt.Fprintf(w, "leaked %d orphan goroutines, total %d, numgoroutine %d\n", n,
 			atomic.LoadInt64(&leakedOrphans), runtime.NumGoroutine())
+		return nil
+	})
+	handle("/leak/http", func(w http.ResponseWriter, r *http.Request) error {
+		n, err := intParam(r, "n", 10)
+		if err != nil {
+			return err
+		}
+		url := r.URL.Query().Get("url")
+		if url == "" {
+			url = *leakHTTPURL
+		}
+		if url == "" {
+			return fmt.Errorf("no url= and no -leak-http-url")
+		}
+		leakHTTP(n, url)
+		fmt.Fprintf(w, "leaking %d fetchUpstream calls to %s, numgoroutine %d\n", n, url, runtime.NumGoroutine())
 		return nil
 	})
 	handle("/leak/threads", func(w http.ResponseWriter, r *http.Request) error {

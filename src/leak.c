@@ -9,6 +9,7 @@
 #include "gorral/leak.h"
 
 #define MIN_M 4u                /* shortest window, in sub-windows */
+#define MAX_STEP_SHARE 0.6      /* of a window's rise, in one sub-window */
 /* A gap longer than this many buckets is not filled bucket by bucket: the
  * rings are folded into what was held and start again at the next sample. */
 #define GAP_FILL_MAX 64u
@@ -278,6 +279,9 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                 if (isnan(f[j]) || isnan(f[j - 1]))
                         continue;
                 if (f[j] - f[j - 1] > rise / (m - 1) + l->p.max_step_snr * M_SQRT2 * noise)
+                        return false;
+                /* ... nor, however noisy the floors, most of the rise. */
+                if (f[j] - f[j - 1] > MAX_STEP_SHARE * rise && f[j] - f[j - 1] > 2 * rise / (m - 1))
                         return false;
                 falls += f[j] <= f[j - 1];
         }

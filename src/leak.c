@@ -456,6 +456,7 @@ static void restart_buckets(struct leak *l, double t) {
 enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
         enum leak_event ev = LEAK_NONE, e;
         uint64_t b;
+        double q;
 
         l->resolved = false;
         if (!isfinite(t) || (l->have_last && t <= l->last_t))
@@ -481,7 +482,9 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                 return ev;
         }
 
-        b = (uint64_t)((t - l->origin) / l->p.bucket_seconds);
+        q = (t - l->origin) / l->p.bucket_seconds;
+        /* (a quotient past 2^53 would not convert: that is a long gap too) */
+        b = q < 0x1p53 ? (uint64_t)q : UINT64_MAX;
         if (b != l->bucket) {
                 if (b - l->bucket > GAP_FILL_MAX) {
                         e = bucket_close(l, t);

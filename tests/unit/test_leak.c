@@ -259,11 +259,15 @@ Test(leak, time_order_and_gaps) {
         cr_assert_eq(leak_feed(l, NAN, 1e9, false), LEAK_NONE);
         cr_assert_eq(leak_feed(l, 20, NAN, false), LEAK_NONE, "NaN: a gap");
         cr_assert_eq(leak_feed(l, 30, INFINITY, false), LEAK_NONE);
+        cr_assert_eq(leak_feed(l, 35, 1e308, false), LEAK_NONE, "a huge value is a value");
         /* A gap of a day, then flat: no fire from the values around it. */
         cr_assert_eq(feed_line(l, 40, 3600, 1, 100, 0, false, NULL), LEAK_NONE);
         cr_assert_eq(feed_line(l, 90000, 100000, 1, 100, 0, false, NULL), LEAK_NONE);
         /* ... and a leak after the gap still fires. */
         cr_assert_eq(feed_line(l, 100000, 110000, 1, 100, 600.0 / 3600, false, NULL), LEAK_FIRE);
+        /* A time far past any bucket count is a gap, not a crash. */
+        cr_assert_neq(leak_feed(l, 1e300, 100, false), LEAK_FIRE);
+        cr_assert_eq(leak_feed(l, 2e300, 100, false), LEAK_NONE);
         leak_free(l);
 }
 

@@ -86,6 +86,7 @@ void leak_params_default(struct leak_params *p, double min_growth) {
                 .resolve_ratio = 0.25,
                 .min_snr = 3,
                 .max_step_snr = 2,
+                .min_rise = 1,
         };
 }
 
@@ -120,6 +121,8 @@ const char *leak_params_invalid(const struct leak_params *p) {
                 return "min_snr must be in [0, 100]";
         if (!in(p->max_step_snr, 0, 100))
                 return "max_step_snr must be in [0, 100]";
+        if (!in(p->min_rise, 0.25, 100))
+                return "min_rise must be in [0.25, 100]";
         return NULL;
 }
 
@@ -267,7 +270,7 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                 return false;
         rise = f[m - 1] - f[0];
         g = growth_needed(l, f[0]);
-        if (rise < g)
+        if (rise < l->p.min_rise * g)
                 return false;
         /* Above the floors' noise: rise has the noise of two floors. */
         noise = level_noise(l, k);
@@ -352,6 +355,11 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 if (!isnan(d2)) {
                         if (lv->noise_n == 0)
                                 lv->noise = d2;
+                        else if (lv->noise_n < NOISE_MIN_N)
+                                /* a plain mean first: clipping against an
+                                 * estimate from two or three values would pin
+                                 * it wherever it started */
+                                lv->noise += (d2 - lv->noise) / (lv->noise_n + 1);
                         else
                                 lv->noise += (fmin(d2, 4 * lv->noise) - lv->noise) /
                                              (lv->noise_n < NOISE_N ? lv->noise_n + 1 : NOISE_N);

@@ -71,6 +71,20 @@ struct score {
 
 static bool verbose;
 
+/* Per shape and detector (0 leak, 1 naive), for the breakdown table. */
+struct per_shape {
+        unsigned series, fa, episodes, in_time, nd;
+        double delays[256], allowed[256];
+};
+static struct per_shape per[2][SYNTH_NSHAPES];
+
+static struct per_shape *shape_stats(const struct score *sc, const char *shape) {
+        for (unsigned i = 0; i < SYNTH_NSHAPES; i++)
+                if (!strcmp(synth_shapes[i], shape))
+                        return &per[strcmp(sc->name, "leak") != 0][i];
+        return NULL;
+}
+
 static double growth_at(const struct synth *s, unsigned e, double t) {
         double b = fmin(t, s->ep[e].stop);
 
@@ -84,6 +98,10 @@ static void score_series(struct score *sc, const char *name, const struct synth 
         char line[512];
         int off = 0;
 
+        struct per_shape *ps = shape_stats(sc, s->shape);
+
+        if (ps)
+                ps->series++;
         off += snprintf(line + off, sizeof(line) - (size_t)off, "%-8s %-40s", sc->name, name);
         if (s->healthy)
                 sc->healthy++;
@@ -135,8 +153,15 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                                         sc->worst_delay = d;
                                         sc->worst_allowed = allowed;
                                 }
-                                if (d <= allowed)
+                                if (ps && ps->nd < 256) {
+                                        ps->delays[ps->nd] = d;
+                                        ps->allowed[ps->nd++] = allowed;
+                                }
+                                if (d <= allowed) {
                                         sc->in_time++;
+                                        if (ps)
+                                                ps->in_time++;
+                                }
                                 else
                                         sc->late++;
                                 off += snprintf(line + off, sizeof(line) - (size_t)off, " %s %.0f/%.0f s",
@@ -144,6 +169,8 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                         }
                         break;
                 }
+                if (ps)
+                        ps->episodes++;
                 if (!found) {
                         sc->missed++;
                         off += snprintf(line + off, sizeof(line) - (size_t)off, " MISS (allowed %.0f s)", allowed);
@@ -168,6 +195,8 @@ static void score_series(struct score *sc, const char *name, const struct synth 
 
                 sc->fa_series++;
                 sc->fa_healthy += s->healthy;
+                if (ps)
+                        ps->fa++;
                 sc->fa_fires += fa_n;
                 if (l + strlen(name) + 3 < sizeof(sc->fa_names))
                         snprintf(sc->fa_names + l, sizeof(sc->fa_names) - l, "%s%s", l ? ", " : "", name);
@@ -518,6 +547,8 @@ int main(int argc, char **argv) {
                         else if (!strcmp(k, "bucket_seconds")) params.bucket_seconds = v;
                         else if (!strcmp(k, "warmup_seconds")) params.warmup_seconds = v;
                         else if (!strcmp(k, "resolve_ratio")) params.resolve_ratio = v;
+                        else if (!strcmp(k, "min_rise")) params.min_rise = v;
+                        else if (!strcmp(k, "max_window_seconds")) params.max_window_seconds = v;
                         else {
                                 fprintf(stderr, "eval: unknown parameter %s\n", k);
                                 return 2;
@@ -616,6 +647,25 @@ int main(int argc, char **argv) {
                                sec / 86400 * 1e9);
                         leak_free(l);
                 }
+        }
+        printf("\n| shape | series | leak: in time | leak: fired outside a leak | naive: in time | naive: fired outside a leak | median allowed | leak: median delay |\n");
+        printf("|---|---|---|---|---|---|---|---|\n");
+        for (unsigned i = 0; i < SYNTH_NSHAPES; i++) {
+                struct per_shape *a0 = &per[0][i], *a1 = &per[1][i];
+                char t0[32] = "-", t1[32] = "-", ma[32] = "-", md[32] = "-";
+
+                if (a0->series == 0)
+                        continue;
+                if (a0->episodes) {
+                        snprintf(t0, sizeof(t0), "%u / %u", a0->in_time, a0->episodes);
+                        snprintf(t1, sizeof(t1), "%u / %u", a1->in_time, a1->episodes);
+                }
+                if (a0->nd) {
+                        snprintf(ma, sizeof(ma), "%.0f s", median(a0->allowed, a0->nd));
+                        snprintf(md, sizeof(md), "%.0f s", median(a0->delays, a0->nd));
+                }
+                printf("| %s | %u | %s | %u | %s | %u | %s | %s |\n", synth_shapes[i], a0->series, t0, a0->fa, t1, a1->fa,
+                       ma, md);
         }
         printf("\nleak: resolved %u of %u stopped leaks, median %.0f s after the stop\n", leak_sc.resolved,
                leak_sc.resolves_expected, median(leak_sc.resolve_delays, leak_sc.nres));

@@ -13,8 +13,9 @@
  * sub-windows). Each time a sub-window closes at a level, the windows of the
  * last 4..8 sub-windows ending there are tested (window lengths step by at
  * most 25%, so some window fits any leak rate). A window fires when
- *   - its floor rose by at least G = max(min_growth, min_growth_ratio x the
- *     window's first floor) from its first to its last sub-window;
+ *   - its floor rose by at least min_rise x G, G = max(min_growth,
+ *     min_growth_ratio x the window's first floor), from its first to its
+ *     last sub-window;
  *   - the rise is min_snr times its noise: each level estimates its floors'
  *     sd from their second differences (which a linear trend does not raise),
  *     never below 0.65 x the level below's;
@@ -93,6 +94,10 @@ struct leak_params {
         double max_step_snr;      /* no single sub-window may rise more than its
                                    * linear share plus this many sds of noise: a
                                    * step is not a trend (2). [0, 100] */
+        double min_rise;          /* the rise a window needs, in G (1). Less fires
+                                   * sooner (0.5: median delay ~0.4 instead of ~0.6
+                                   * of max(300 s, 2G/R)) and more often on diurnal
+                                   * cycles. [0.25, 100] */
 };
 
 enum leak_event {

@@ -305,6 +305,7 @@ Test(leak, params) {
         BAD(resolve_ratio, 1);
         BAD(min_snr, -1);
         BAD(max_step_snr, NAN);
+        BAD(min_rise, 0.1);
         cr_assert_eq(leak_new(&d, &l), 0);
         cr_assert_null(leak_free(l));
         cr_assert_null(leak_free(NULL));

@@ -9,6 +9,7 @@
 #include "gorral/leak.h"
 
 #define MIN_M 4u                /* shortest window, in sub-windows */
+#define MAX_STEP_SHARE 0.6      /* of a window's rise, in one sub-window */
 /* A gap longer than this many buckets is not filled bucket by bucket: the
  * rings are folded into what was held and start again at the next sample. */
 #define GAP_FILL_MAX 64u
@@ -85,6 +86,7 @@ void leak_params_default(struct leak_params *p, double min_growth) {
                 .resolve_ratio = 0.25,
                 .min_snr = 3,
                 .max_step_snr = 2,
+                .min_rise = 1,
         };
 }
 
@@ -119,6 +121,8 @@ const char *leak_params_invalid(const struct leak_params *p) {
                 return "min_snr must be in [0, 100]";
         if (!in(p->max_step_snr, 0, 100))
                 return "max_step_snr must be in [0, 100]";
+        if (!in(p->min_rise, 0.25, 100))
+                return "min_rise must be in [0.25, 100]";
         return NULL;
 }
 
@@ -266,7 +270,7 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                 return false;
         rise = f[m - 1] - f[0];
         g = growth_needed(l, f[0]);
-        if (rise < g)
+        if (rise < l->p.min_rise * g)
                 return false;
         /* Above the floors' noise: rise has the noise of two floors. */
         noise = level_noise(l, k);
@@ -278,6 +282,9 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                 if (isnan(f[j]) || isnan(f[j - 1]))
                         continue;
                 if (f[j] - f[j - 1] > rise / (m - 1) + l->p.max_step_snr * M_SQRT2 * noise)
+                        return false;
+                /* ... nor, however noisy the floors, most of the rise. */
+                if (f[j] - f[j - 1] > MAX_STEP_SHARE * rise && f[j] - f[j - 1] > 2 * rise / (m - 1))
                         return false;
                 falls += f[j] <= f[j - 1];
         }
@@ -348,6 +355,11 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 if (!isnan(d2)) {
                         if (lv->noise_n == 0)
                                 lv->noise = d2;
+                        else if (lv->noise_n < NOISE_MIN_N)
+                                /* a plain mean first: clipping against an
+                                 * estimate from two or three values would pin
+                                 * it wherever it started */
+                                lv->noise += (d2 - lv->noise) / (lv->noise_n + 1);
                         else
                                 lv->noise += (fmin(d2, 4 * lv->noise) - lv->noise) /
                                              (lv->noise_n < NOISE_N ? lv->noise_n + 1 : NOISE_N);
@@ -452,6 +464,7 @@ static void restart_buckets(struct leak *l, double t) {
 enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
         enum leak_event ev = LEAK_NONE, e;
         uint64_t b;
+        double q;
 
         l->resolved = false;
         if (!isfinite(t) || (l->have_last && t <= l->last_t))
@@ -477,7 +490,9 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                 return ev;
         }
 
-        b = (uint64_t)((t - l->origin) / l->p.bucket_seconds);
+        q = (t - l->origin) / l->p.bucket_seconds;
+        /* (a quotient past 2^53 would not convert: that is a long gap too) */
+        b = q < 0x1p53 ? (uint64_t)q : UINT64_MAX;
         if (b != l->bucket) {
                 if (b - l->bucket > GAP_FILL_MAX) {
                         e = bucket_close(l, t);

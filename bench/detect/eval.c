@@ -3,7 +3,11 @@
  *
  *   eval DIR            read DIR/manifest.tsv and DIR/<name>.csv (synth's output)
  *   eval --synth        generate the same set in memory (no files)
- *   options: -v (one line per series), --max-window S, --only SHAPE
+ *   eval --real DIR     the real recordings named in DIR/real.tsv
+ *   eval --file F.csv MIN_GROWTH   one series: its fire/resolve lines
+ *   eval --diurnal-grid first-day diurnal fires by swing and max_window
+ *   options: -v (one line per series), --max-window S, --only SHAPE,
+ *            --set PARAM VALUE (a leak_params field)
  *
  * The truth of a series (its leak episodes, resets, G) is recomputed from
  * the manifest's shape, kind, interval, noise, seed and length with the
@@ -54,7 +58,7 @@ struct ev { double t; int fire; };
 
 struct score {
         const char *name;
-        unsigned episodes, in_time, early, missed, late, healthy, fa_series, fa_fires;
+        unsigned episodes, in_time, early, missed, late, healthy, fa_series, fa_fires, fa_healthy;
         double delays[4096], ratios[4096];
         unsigned nd;
         double worst_ratio, worst_delay, worst_allowed;
@@ -66,6 +70,20 @@ struct score {
 };
 
 static bool verbose;
+
+/* Per shape and detector (0 leak, 1 naive), for the breakdown table. */
+struct per_shape {
+        unsigned series, fa, episodes, in_time, nd;
+        double delays[256], allowed[256];
+};
+static struct per_shape per[2][SYNTH_NSHAPES];
+
+static struct per_shape *shape_stats(const struct score *sc, const char *shape) {
+        for (unsigned i = 0; i < SYNTH_NSHAPES; i++)
+                if (!strcmp(synth_shapes[i], shape))
+                        return &per[strcmp(sc->name, "leak") != 0][i];
+        return NULL;
+}
 
 static double growth_at(const struct synth *s, unsigned e, double t) {
         double b = fmin(t, s->ep[e].stop);
@@ -80,6 +98,10 @@ static void score_series(struct score *sc, const char *name, const struct synth 
         char line[512];
         int off = 0;
 
+        struct per_shape *ps = shape_stats(sc, s->shape);
+
+        if (ps)
+                ps->series++;
         off += snprintf(line + off, sizeof(line) - (size_t)off, "%-8s %-40s", sc->name, name);
         if (s->healthy)
                 sc->healthy++;
@@ -131,8 +153,15 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                                         sc->worst_delay = d;
                                         sc->worst_allowed = allowed;
                                 }
-                                if (d <= allowed)
+                                if (ps && ps->nd < 256) {
+                                        ps->delays[ps->nd] = d;
+                                        ps->allowed[ps->nd++] = allowed;
+                                }
+                                if (d <= allowed) {
                                         sc->in_time++;
+                                        if (ps)
+                                                ps->in_time++;
+                                }
                                 else
                                         sc->late++;
                                 off += snprintf(line + off, sizeof(line) - (size_t)off, " %s %.0f/%.0f s",
@@ -140,6 +169,8 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                         }
                         break;
                 }
+                if (ps)
+                        ps->episodes++;
                 if (!found) {
                         sc->missed++;
                         off += snprintf(line + off, sizeof(line) - (size_t)off, " MISS (allowed %.0f s)", allowed);
@@ -163,6 +194,9 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                 size_t l = strlen(sc->fa_names);
 
                 sc->fa_series++;
+                sc->fa_healthy += s->healthy;
+                if (ps)
+                        ps->fa++;
                 sc->fa_fires += fa_n;
                 if (l + strlen(name) + 3 < sizeof(sc->fa_names))
                         snprintf(sc->fa_names + l, sizeof(sc->fa_names) - l, "%s%s", l ? ", " : "", name);
@@ -265,9 +299,9 @@ static double median(double *v, unsigned n) {
 static void report(struct score *sc) {
         double md = median(sc->delays, sc->nd), mr = median(sc->ratios, sc->nd);
 
-        printf("| %s | %u / %u | %u | %u | %u | %.0f s (%.2f of allowed) | %.0f s of %.0f s (%.2f) | %u / %u | %.2g |\n",
+        printf("| %s | %u / %u | %u | %u | %u | %.0f s (%.2f) | %.0f s of %.0f s (%.2f) | %u / %u | %u | %.3g |\n",
                sc->name, sc->in_time, sc->episodes, sc->late, sc->missed, sc->early, md, mr, sc->worst_delay,
-               sc->worst_allowed, sc->worst_ratio, sc->fa_series, sc->healthy + (sc->episodes - sc->healthy * 0),
+               sc->worst_allowed, sc->worst_ratio, sc->fa_healthy, sc->healthy, sc->fa_series - sc->fa_healthy,
                sc->samples / sc->seconds);
 }
 
@@ -315,6 +349,166 @@ static int load_csv(const char *dir, const char *name, const struct synth *s, st
         return k;
 }
 
+/* A swing x max_window grid of first-day diurnal fires: goroutines around
+ * 1000 (G 200), noise 0.2 G, 36 h from midnight, 4 seeds x 1/5/15 s. */
+static void diurnal_grid(void) {
+        static const double swings[] = { 1.25, 1.5, 1.75, 2, 2.5, 3 }, windows[] = { 3600, 7200, 14400, 21600 };
+        static struct ev evs[MAX_EVENTS];
+
+        printf("| night-to-day swing | max rise rate (G/h) |");
+        for (unsigned w = 0; w < 4; w++)
+                printf(" fired, max_window %.0f h |", windows[w] / 3600);
+        printf("\n|---|---|---|---|---|---|\n");
+        for (unsigned i = 0; i < sizeof(swings) / sizeof(swings[0]); i++) {
+                double lo = 2 * 1000 / (1 + swings[i]);
+
+                printf("| x%.2f | %.2f |", swings[i], M_PI * (swings[i] - 1) * lo / 86400 * 3600 / 200);
+                for (unsigned w = 0; w < 4; w++) {
+                        unsigned fired = 0, n = 0;
+
+                        for (unsigned d = 0; d < 3; d++)
+                                for (unsigned seed = 0; seed < 4; seed++) {
+                                        struct synth sp;
+                                        struct run r = { 0 };
+                                        struct score sc = { .name = "grid" };
+                                        struct leak_params keep = params;
+                                        unsigned k;
+
+                                        memset(&sp, 0, sizeof(sp));
+                                        snprintf(sp.shape, sizeof(sp.shape), "diurnal");
+                                        sp.kind = SK_GOROUTINES;
+                                        sp.dt = (double[]) { 1, 5, 15 }[d];
+                                        sp.noise = 0.2;
+                                        sp.seed = 500 + seed;
+                                        sp.dur = 36 * 3600;
+                                        synth_setup(&sp);
+                                        sp.base = 1000;
+                                        sp.g = 200;
+                                        sp.sigma = 40;
+                                        sp.a1 = swings[i];
+                                        sp.a2 = 0;
+                                        synth_generate(&sp, add, &r);
+                                        params.max_window_seconds = windows[w];
+                                        k = run_leak(&r, &sp, evs, &sc);
+                                        params = keep;
+                                        for (unsigned e = 0; e < k; e++)
+                                                if (evs[e].fire) {
+                                                        fired++;
+                                                        break;
+                                                }
+                                        n++;
+                                        free(r.s);
+                                }
+                        printf(" %u / %u |", fired, n);
+                }
+                printf("\n");
+        }
+}
+
+static int cmpd(const void *x, const void *y);
+
+/* Real recordings: DIR/real.tsv names them (name kind healthy|leak start
+ * rate_per_s); G is max(min_growth, 0.2 x the median before the leak). */
+static int real_mode(const char *dir) {
+        static struct score leak_sc = { .name = "leak" }, naive_sc = { .name = "naive" };
+        static struct ev evs[MAX_EVENTS];
+        char path[4096], line[512];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/real.tsv", dir);
+        f = fopen(path, "re");
+        if (!f) {
+                perror(path);
+                return 2;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                char name[128], kind[32], health[16];
+                double start, rate, *v;
+                struct synth s;
+                struct run r = { 0 };
+                size_t nb = 0;
+                unsigned n;
+
+                if (line[0] == '#' || sscanf(line, "%127s %31s %15s %lf %lf", name, kind, health, &start, &rate) != 5)
+                        continue;
+                memset(&s, 0, sizeof(s));
+                s.kind = !strcmp(kind, "threads") ? SK_THREADS : !strcmp(kind, "rss_bytes") ? SK_RSS : SK_GOROUTINES;
+                s.min_growth = synth_min_growth(s.kind);
+                s.healthy = !strcmp(health, "healthy");
+                if (load_csv(dir, name, &s, &r) < 0)
+                        return 2;
+                v = malloc(r.n * sizeof(double));
+                for (size_t i = 0; i < r.n; i++)
+                        if (s.healthy || r.s[i].t < start)
+                                v[nb++] = r.s[i].v;
+                qsort(v, nb, sizeof(double), cmpd);
+                s.base = nb ? v[nb / 2] : 0;
+                free(v);
+                s.g = fmax(s.min_growth, 0.2 * s.base);
+                if (!s.healthy) {
+                        s.nep = 1;
+                        s.ep[0] = (struct synth_ep) { start, INFINITY, rate };
+                }
+                n = run_leak(&r, &s, evs, &leak_sc);
+                score_series(&leak_sc, name, &s, evs, n);
+                n = run_naive(&r, evs, &naive_sc);
+                score_series(&naive_sc, name, &s, evs, n);
+                printf("- %s: %s, %zu samples, usual level %.0f, G %.0f%s\n", name, health, r.n, s.base, s.g,
+                       s.healthy ? "" : "");
+                if (!s.healthy)
+                        printf("  leak from %.0f s at %.3g/s: allowed %.0f s\n", start, rate, synth_allowed(&s, 0));
+                free(r.s);
+        }
+        fclose(f);
+        printf("\n| detector | leaks in time | late | missed | early | median delay (of allowed) | worst delay / allowed | healthy series that fired | leak series with a fire outside the leak | samples/s |\n");
+        printf("|---|---|---|---|---|---|---|---|---|---|\n");
+        report(&leak_sc);
+        report(&naive_sc);
+        printf("\nleak false alarms: %s; naive false alarms: %s\n", leak_sc.fa_series ? leak_sc.fa_names : "none",
+               naive_sc.fa_series ? naive_sc.fa_names : "none");
+        return 0;
+}
+
+/* One file: print each event as `gorral detect --replay` would. */
+static int file_mode(const char *path, double min_growth) {
+        struct synth s;
+        struct run r = { 0 };
+        struct leak_params p = params;
+        struct leak *l;
+        char dir[4096], *slash, name[4096];
+        size_t len;
+
+        memset(&s, 0, sizeof(s));
+        snprintf(dir, sizeof(dir), "%s", path);
+        slash = strrchr(dir, '/');
+        snprintf(name, sizeof(name), "%s", slash ? slash + 1 : dir);
+        if (slash)
+                *slash = 0;
+        else
+                snprintf(dir, sizeof(dir), ".");
+        len = strlen(name);
+        if (len > 4 && !strcmp(name + len - 4, ".csv"))
+                name[len - 4] = 0;
+        if (load_csv(dir, name, &s, &r) < 0)
+                return 2;
+        p.min_growth = min_growth;
+        if (leak_new(&p, &l) < 0)
+                return 2;
+        for (size_t i = 0; i < r.n; i++) {
+                enum leak_event e = leak_feed(l, r.s[i].t, r.s[i].v, false);
+                struct leak_finding f;
+
+                if (e == LEAK_NONE || !leak_finding(l, &f))
+                        continue;
+                printf("event=%s detector=leak at=%.3f began=%.0f rate_per_hour=%.6g growth=%.6g baseline=%.6g floor=%.6g window=%.0f\n",
+                       e == LEAK_FIRE ? "fire" : "resolve", r.s[i].t, f.began, f.rate_per_hour, f.growth, f.baseline,
+                       f.floor, f.window_seconds);
+        }
+        leak_free(l);
+        free(r.s);
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static struct score leak_sc = { .name = "leak" }, naive_sc = { .name = "naive" };
         static struct ev evs[MAX_EVENTS];
@@ -328,7 +522,15 @@ int main(int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "-v"))
                         verbose = true;
-                else if (!strcmp(argv[i], "--synth"))
+                else if (!strcmp(argv[i], "--real") && i + 1 < argc) {
+                        leak_params_default(&params, 50);
+                        return real_mode(argv[i + 1]);
+                } else if (!strcmp(argv[i], "--file") && i + 2 < argc) {
+                        return file_mode(argv[i + 1], atof(argv[i + 2]));
+                } else if (!strcmp(argv[i], "--diurnal-grid")) {
+                        diurnal_grid();
+                        return 0;
+                } else if (!strcmp(argv[i], "--synth"))
                         synth_mode = true;
                 else if (!strcmp(argv[i], "--max-window") && i + 1 < argc)
                         params.max_window_seconds = atof(argv[++i]);
@@ -345,6 +547,8 @@ int main(int argc, char **argv) {
                         else if (!strcmp(k, "bucket_seconds")) params.bucket_seconds = v;
                         else if (!strcmp(k, "warmup_seconds")) params.warmup_seconds = v;
                         else if (!strcmp(k, "resolve_ratio")) params.resolve_ratio = v;
+                        else if (!strcmp(k, "min_rise")) params.min_rise = v;
+                        else if (!strcmp(k, "max_window_seconds")) params.max_window_seconds = v;
                         else {
                                 fprintf(stderr, "eval: unknown parameter %s\n", k);
                                 return 2;
@@ -382,7 +586,7 @@ int main(int argc, char **argv) {
                         snprintf(name, sizeof(name), "%03u-%s-%s-%gs-n%g", i, s.shape, synth_kind_name(s.kind), s.dt,
                                  s.noise);
                 } else {
-                        char shape[64], kind[32];
+                        char shape[32], kind[32];
                         double g;
 
                         if (!fgets(line, sizeof(line), man))
@@ -390,7 +594,7 @@ int main(int argc, char **argv) {
                         if (line[0] == '#')
                                 continue;
                         memset(&s, 0, sizeof(s));
-                        if (sscanf(line, "%127s %63s %31s %lf %lf %lu %lf %*s %lf", name, shape, kind, &s.dt, &s.noise,
+                        if (sscanf(line, "%127s %31s %31s %lf %lf %lu %lf %*s %lf", name, shape, kind, &s.dt, &s.noise,
                                    &s.seed, &s.dur, &g) != 8) {
                                 fprintf(stderr, "manifest: bad line: %s", line);
                                 return 2;
@@ -420,10 +624,49 @@ int main(int argc, char **argv) {
                 fclose(man);
         printf("\n%u series, %u healthy, %u leak episodes; max_window %.0f s\n\n", series, leak_sc.healthy,
                leak_sc.episodes, params.max_window_seconds);
-        printf("| detector | leaks in time | late | missed | early | median delay | worst delay / allowed | false alarms (series) | samples/s |\n");
-        printf("|---|---|---|---|---|---|---|---|---|\n");
+        printf("| detector | leaks in time | late | missed | early | median delay (of allowed) | worst delay / allowed | healthy series that fired | leak series with a fire outside the leak | samples/s |\n");
+        printf("|---|---|---|---|---|---|---|---|---|---|\n");
         report(&leak_sc);
         report(&naive_sc);
+        {
+                /* Replay speed: a 24 h series at 1 s, flat with noise. */
+                struct leak_params p = params;
+                struct leak *l;
+                struct timespec a, b;
+                uint64_t r = 42;
+                double sec;
+
+                p.min_growth = 50;
+                if (leak_new(&p, &l) == 0) {
+                        clock_gettime(CLOCK_MONOTONIC, &a);
+                        for (unsigned i = 0; i < 86400; i++)
+                                leak_feed(l, i + 0.1 * synth_u(&r), 1000 + 20 * synth_u(&r), false);
+                        clock_gettime(CLOCK_MONOTONIC, &b);
+                        sec = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+                        printf("\nreplay of a 24 h series at 1 s (86400 samples): %.1f ms, %.0f ns per sample\n", sec * 1e3,
+                               sec / 86400 * 1e9);
+                        leak_free(l);
+                }
+        }
+        printf("\n| shape | series | leak: in time | leak: fired outside a leak | naive: in time | naive: fired outside a leak | median allowed | leak: median delay |\n");
+        printf("|---|---|---|---|---|---|---|---|\n");
+        for (unsigned i = 0; i < SYNTH_NSHAPES; i++) {
+                struct per_shape *a0 = &per[0][i], *a1 = &per[1][i];
+                char t0[32] = "-", t1[32] = "-", ma[32] = "-", md[32] = "-";
+
+                if (a0->series == 0)
+                        continue;
+                if (a0->episodes) {
+                        snprintf(t0, sizeof(t0), "%u / %u", a0->in_time, a0->episodes);
+                        snprintf(t1, sizeof(t1), "%u / %u", a1->in_time, a1->episodes);
+                }
+                if (a0->nd) {
+                        snprintf(ma, sizeof(ma), "%.0f s", median(a0->allowed, a0->nd));
+                        snprintf(md, sizeof(md), "%.0f s", median(a0->delays, a0->nd));
+                }
+                printf("| %s | %u | %s | %u | %s | %u | %s | %s |\n", synth_shapes[i], a0->series, t0, a0->fa, t1, a1->fa,
+                       ma, md);
+        }
         printf("\nleak: resolved %u of %u stopped leaks, median %.0f s after the stop\n", leak_sc.resolved,
                leak_sc.resolves_expected, median(leak_sc.resolve_delays, leak_sc.nres));
         printf("leak false alarms: %s\n", leak_sc.fa_series ? leak_sc.fa_names : "none");

@@ -9,42 +9,55 @@
  * bucket_seconds (60 s): bursts, spikes and short pile-ups raise the mean and
  * the maximum, a leak raises the minimum. Floors are kept at several time
  * scales, each a ring of the last 8 sub-window minima: level 0 holds bucket
- * minima, level k+1 the minimum of two level-k entries (1, 2, 4 ... min
+ * minima, level k+1 the minimum of two level-k entries (1, 2, 4 ... 2048 min
  * sub-windows). Each time a sub-window closes at a level, the windows of the
  * last 4..8 sub-windows ending there are tested (window lengths step by at
  * most 25%, so some window fits any leak rate). A window fires when
- *   - its floor rose by at least G = max(min_growth, min_growth_ratio x the
- *     current floor) from its first to its last sub-window;
- *   - the rise is a trend: Kendall's tau over the sub-window floors (pairs
- *     later-above-earlier minus the reverse, over all pairs) >= min_trend;
- *   - the rise is spread over the window, not a step and not a warm-up that
- *     flattens: the first and the last third of the window each rose by at
- *     least min_linearity of their linear share (warmup_linearity, stricter,
- *     for a window that begins within warmup_seconds of a start or reset);
+ *   - its floor rose by at least min_rise x G, G = max(min_growth,
+ *     min_growth_ratio x the window's first floor), from its first to its
+ *     last sub-window;
+ *   - the rise is min_snr times its noise: each level estimates its floors'
+ *     sd from their second differences (which a linear trend does not raise),
+ *     never below 0.65 x the level below's;
+ *   - it is a trend: Kendall's tau over the floors >= min_trend, the floor
+ *     rose in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6 or 7),
+ *     and no sub-window rose more than its linear share plus max_step_snr sds
+ *     or more than 60% of the rise (a step, a burst that filled a bucket);
+ *   - it is spread over the window: each half rose by at least
+ *     min_linearity of its linear share (a step or a pile-up's ramp does not);
  *   - the floor is in new territory: above the highest floor held at that
- *     scale before the window (since the last reset) by new_territory x G,
- *     which keeps the second day of a diurnal cycle and repeated pile-ups
- *     quiet;
- *   - the rise is min_snr times its noise, and no sub-window rose more than
- *     its linear share plus max_step_snr times the noise (a step, a burst that
- *     filled a bucket): each level estimates its floors' noise from their
- *     second differences, which a linear trend does not raise;
- *   - the window is at most max_window_seconds long, and in the warm-up at
- *     least 5 sub-windows (a 4-minute window cannot tell a leak from a
- *     warm-up with a time constant of a few minutes).
- * While firing, the window that fired is watched at its own scale: when its
- * rise falls below resolve_ratio x G (the floor stopped rising, whether or
- * not it falls), the finding resolves. A reset (the process restarted)
- * resolves a finding and drops everything learned.
+ *     scale before the window by new_territory x G (quiet on repeated
+ *     pile-ups, on the second day of a diurnal cycle, on a plateau after a
+ *     leak resolved);
+ *   - the window is at most max_window_seconds long (2 h). Longer windows
+ *     find slower leaks and fire on the first half of a large diurnal cycle,
+ *     which no trend test over one series tells from a leak of the same rate
+ *     (bench/RESULTS.md section 11 has the figures).
+ * Warm-up: windows that begin within warmup_seconds (600) of a start or a
+ * reset are held to more: at least 5 sub-windows, and their second half
+ * must have risen by warmup_linearity of their first (a warm-up flattens, a
+ * leak does not). After the first start nothing is known of the level, and
+ * such windows are not tested at all: a leak that begins in the first 10
+ * minutes of monitoring is found once the warm-up is over. After a reset the
+ * level the process held before (per scale; for a process that leaked, the
+ * level before its growth) is kept as held territory: a restarted process
+ * warms up to it quietly, and a leak that starts at once fires above it.
+ * Levels 2 and up (windows of 16 min and more) skip the first third of the
+ * warm-up, whose low floors would be the base of every long window.
+ * While firing, the window twice as long as the one that fired is watched
+ * at its own scale: when its rise falls below resolve_ratio x G (the floor
+ * stopped rising, whether or not it falls), the finding resolves, and its
+ * plateau becomes held territory. A reset resolves a finding.
  *
  * Timing: a floor is known when its sub-window closes, so a fire comes about
  * m/(m-1) x G/R after the leak starts for a leak of R units/s (plus up to one
- * sub-window of alignment), and never before ~G was added; fast leaks fire
- * on the 4-minute windows of level 0.
+ * sub-window of alignment), never before ~G was added; fast leaks fire on
+ * the 4-minute windows of level 0.
  *
- * Cost: O(1) per sample (a min and a compare); at a bucket close a few
- * hundred flops, amortised over the bucket's samples. Memory: sizeof(struct
- * leak), under 2 KiB, fixed at leak_new. */
+ * Cost: O(1) per sample (a compare and a min); at a bucket close up to 5
+ * window tests per level closed, amortised over the bucket's samples (about
+ * 20 ns per sample at 1 s). Memory: sizeof(struct leak), about 1.9 KiB,
+ * fixed at leak_new. */
 #pragma once
 
 #include <stdbool.h>
@@ -55,22 +68,24 @@
 struct leak_params {
         double min_growth;        /* G's floor, in the series' units: 50 goroutines,
                                    * 10 threads, 32 MiB. > 0 */
-        double min_growth_ratio;  /* G's share of the current floor (0.2). [0, 10] */
+        double min_growth_ratio;  /* G's share of the window's first floor (0.2). [0, 10] */
         double bucket_seconds;    /* level-0 sub-window (60 s); at least ~3 samples
                                    * should fall in one. [1, 3600] */
-        double max_window_seconds; /* longest window tested (6 h). Longer windows
+        double max_window_seconds; /* longest window tested (7200 s). Longer windows
                                    * find slower leaks and fire on the first half of
                                    * large diurnal cycles (bench/RESULTS.md section 11).
                                    * >= 4 x bucket_seconds */
         double min_trend;         /* Kendall's tau of the window's floors (0.6). (0, 1] */
-        double min_linearity;     /* share of the linear rise each end third must
-                                   * show (0.5). [0, 1] */
-        double warmup_seconds;    /* after a start or reset (900 s). >= 0 */
-        double warmup_linearity;  /* min_linearity for windows starting in the
-                                   * warm-up (0.75). [0, 1] */
+        double min_linearity;     /* share of the linear rise each half of a window
+                                   * must show (0.5). [0, 1] */
+        double warmup_seconds;    /* after a start or reset (600 s). >= 0 */
+        double warmup_linearity;  /* a window starting in the warm-up: its second
+                                   * half rose at least this share of its first
+                                   * (0.7). [0, 1] */
         double new_territory;     /* margin above the highest floor held before, in
                                    * G (0.25). >= 0 */
-        double resolve_ratio;     /* resolve when the fired window rose < this x G
+        double resolve_ratio;     /* resolve when the window twice the fired one
+                                   * rose < this x G
                                    * (0.25). (0, 1) */
         double min_snr;           /* the rise must also be this many sds of its own
                                    * noise (two floors'), the floors' sd estimated at
@@ -79,6 +94,10 @@ struct leak_params {
         double max_step_snr;      /* no single sub-window may rise more than its
                                    * linear share plus this many sds of noise: a
                                    * step is not a trend (2). [0, 100] */
+        double min_rise;          /* the rise a window needs, in G (1). Less fires
+                                   * sooner (0.5: median delay ~0.4 instead of ~0.6
+                                   * of max(300 s, 2G/R)) and more often on diurnal
+                                   * cycles. [0.25, 100] */
 };
 
 enum leak_event {

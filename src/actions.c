@@ -506,11 +506,11 @@ static void log_finding(const struct actions_service *as, const struct detect_fi
                 snprintf(leaked, sizeof leaked, "%llu", (unsigned long long)proof->profile_total);
         log_event(f->active ? (f->severity == DETECT_CRITICAL ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN) : LOG_LEVEL_INFO,
                   f->active ? "finding" : "finding_resolved", "service", as->name, "detector",
-                  detector_name(f->detector), f->metric_name ? "metric" : NULL, f->metric_name, "severity",
-                  detect_severity_name(f->severity), "summary", f->summary, value[0] ? "value" : NULL, value,
-                  rate[0] ? "rate_per_hour" : NULL, rate, growth[0] ? "growth" : NULL, growth,
-                  eta[0] ? "eta_seconds" : NULL, eta, f->cause[0] ? "cause" : NULL, f->cause,
-                  leaked[0] ? "leak_profile" : NULL, leaked, NULL);
+                  detector_name(f->detector), LOG_OPT(f->metric_name, "metric"), f->metric_name, "severity",
+                  detect_severity_name(f->severity), "summary", f->summary, LOG_OPT(value[0], "value"), value,
+                  LOG_OPT(rate[0], "rate_per_hour"), rate, LOG_OPT(growth[0], "growth"), growth,
+                  LOG_OPT(eta[0], "eta_seconds"), eta, LOG_OPT(f->cause[0], "cause"), f->cause,
+                  LOG_OPT(leaked[0], "leak_profile"), leaked, NULL);
 }
 
 /* Log it, and hand it to the detector's destinations. */
@@ -647,7 +647,7 @@ static void log_dump(const struct actions_service *as, const struct godump *d, c
                 snprintf(top, sizeof top, "%llu %s %s", (unsigned long long)g->count, c ? c->func : "?", h);
         }
         log_event(LOG_LEVEL_WARN, "dump", "service", as->name, "goroutines", goroutines, "groups", groups,
-                  file ? "file" : NULL, file, "top", top, NULL);
+                  LOG_OPT(file, "file"), file, "top", top, NULL);
         for (size_t i = 0; i < d->n_groups && i < SUMMARY_GROUPS; i++) {
                 const struct godump_group *g = &d->groups[i];
                 const struct godump_frame *c = godump_group_culprit(g);
@@ -669,7 +669,7 @@ static void log_dump(const struct actions_service *as, const struct godump *d, c
                         snprintf(creator, sizeof creator, "%s (%s:%u)", g->creator.func,
                                  g->creator.file ? g->creator.file : "?", g->creator.line);
                 log_event(LOG_LEVEL_WARN, "dump_group", "service", as->name, "rank", rank, "count", count, "state", h,
-                          "culprit", c ? c->func : "", "frames", frames, creator[0] ? "created_by" : NULL, creator,
+                          "culprit", c ? c->func : "", "frames", frames, LOG_OPT(creator[0], "created_by"), creator,
                           NULL);
         }
 }

@@ -95,7 +95,7 @@ enum opt_kind { OPT_SHARE, OPT_NUMBER, OPT_PERCENT, OPT_SECONDS, OPT_COUNT, OPT_
 
 static const char *const keys_threshold[] = { "enabled", "metric", "above", "below", "for", "severity", NULL };
 static const char *const keys_leak[] = { "enabled", "metrics", "min_goroutines", "min_threads", "min_bytes",
-                                         "proof", NULL };
+                                         "min_ratio", "bucket", "warmup", "max_window", "proof", NULL };
 static const char *const keys_threads[] = { "enabled", "max", "above", NULL };
 static const char *const keys_throttling[] = { "enabled", "above", "window", "usage", NULL };
 static const char *const keys_memory[] = { "enabled", "above", "for", NULL };
@@ -284,10 +284,46 @@ int detect_config_set(struct detect_config *c, enum detector d, const char *key,
                                 c->leak[key[4] == 'g' ? DETECT_LEAK_GOROUTINES : DETECT_LEAK_THREADS].min_growth = v;
                         return r;
                 }
-                r = parse_opt(OPT_BYTES, key, value, &v, err, err_size);
-                if (r == 0)
-                        c->leak[DETECT_LEAK_RSS].min_growth = c->leak[DETECT_LEAK_HEAP].min_growth = v;
-                return r;
+                if (strcmp(key, "min_bytes") == 0) {
+                        r = parse_opt(OPT_BYTES, key, value, &v, err, err_size);
+                        if (r == 0)
+                                c->leak[DETECT_LEAK_RSS].min_growth = c->leak[DETECT_LEAK_HEAP].min_growth = v;
+                        return r;
+                }
+                /* The time scales (leak.h), for every metric: bucket is the
+                 * shortest sub-window (windows are 4 to 8 of them), warmup
+                 * the stricter time after a start, max_window the longest
+                 * window looked at. Short ones make short tests. */
+                if (strcmp(key, "min_ratio") == 0) {
+                        r = parse_opt(OPT_NUMBER, key, value, &v, err, err_size);
+                        if (r == 0 && !(v >= 0 && v <= 10))
+                                r = bad(err, err_size, key, value, "is not a share of the usual level from 0 to 10");
+                } else if (strcmp(key, "warmup") == 0) {
+                        uint64_t u;
+
+                        if (parse_duration_usec(value, &u) < 0 || u > UINT64_C(86400) * 1000000)
+                                r = bad(err, err_size, key, value, "is not a duration up to 24h (0: none)");
+                        else {
+                                r = 0;
+                                v = (double)u / 1e6;
+                        }
+                } else
+                        r = parse_opt(OPT_SECONDS, key, value, &v, err, err_size);
+                if (r < 0)
+                        return r;
+                for (int m = 0; m < DETECT_LEAK__COUNT; m++) {
+                        struct leak_params *lp = &c->leak[m];
+
+                        if (strcmp(key, "min_ratio") == 0)
+                                lp->min_growth_ratio = v;
+                        else if (strcmp(key, "bucket") == 0)
+                                lp->bucket_seconds = v;
+                        else if (strcmp(key, "warmup") == 0)
+                                lp->warmup_seconds = v;
+                        else
+                                lp->max_window_seconds = v;
+                }
+                return 0;
         case DETECTOR_THREADS:
                 if (strcmp(key, "max") == 0) {
                         r = parse_opt(OPT_COUNT, key, value, &v, err, err_size);

@@ -164,6 +164,8 @@ void log_eventv(enum log_level level, const char *event, va_list ap) {
         while ((k = va_arg(ap, const char *))) {
                 const char *v = va_arg(ap, const char *);
 
+                if (!*k)
+                        continue;       /* an optional field left out (LOG_OPT) */
                 put_field(&l, false, k, v ? v : "");
         }
         finish(&l);

@@ -23,6 +23,9 @@ int log_format_from_string(const char *s);
  *   log_event(LOG_LEVEL_INFO, "spawn", "service", name, "pid", LF_INT(pid), NULL);
  * Values that look like numbers are written as JSON numbers. */
 void log_event(enum log_level level, const char *event, ...) __attribute__((sentinel));
+/* An optional field: LOG_OPT(cond, "key"), value: the pair is left out
+ * when cond is false (an empty key is skipped; NULL ends the list). */
+#define LOG_OPT(cond, key) ((cond) ? (key) : "")
 void log_eventv(enum log_level level, const char *event, va_list ap);
 
 /* A free-text message; err (a -errno or errno, 0 for none) adds err="...". */

@@ -214,6 +214,14 @@ gstatus
 check "(b) ... and gorral status --json lists it (findings[].detector, .since)" \
 	jqe '.services[] | select(.name == "threads") | .findings | any(.detector == "threads" and (.since | length) > 0)' "$d/st.json"
 metrics_get
+# The families of findings and alert destinations are clean Prometheus text.
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$d/metrics.txt" >"$d/promtool.out" 2>&1
+	expect_eq "(b) promtool check metrics on /metrics with findings and alert destinations" \
+		"$? $(head -c 300 "$d/promtool.out")" "0 "
+else
+	fail "(b) promtool check metrics" "promtool is not installed (make deps installs prometheus)"
+fi
 # NAME: gorral_finding_active{service,detector}, gorral_findings_total.
 expect_eq "(b) ... /metrics gorral_finding_active{service=threads,detector=threads}" \
 	"$(metric "$d/metrics.txt" '^gorral_finding_active\{service="threads",detector="threads"\}')" 1

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gorral/detect.h"
 #include "gorral/exporter.h"
 #include "gorral/monitor.h"
 
@@ -116,5 +117,31 @@ Test(exporter, samples_gaps_and_escapes) {
                 }
                 p = e + 1;
         }
+        free(b);
+}
+
+Test(exporter, findings_and_alert_destinations) {
+        unsigned active[DETECTOR__COUNT] = { [DETECTOR_LEAK] = 2, [DETECTOR_THROTTLING] = 1 };
+        uint64_t total[DETECTOR__COUNT] = { [DETECTOR_LEAK] = 5, [DETECTOR_THROTTLING] = 1 };
+        struct exporter_service v[] = {
+                { .name = "api", .up = true, .findings_active = active, .findings_total = total,
+                  .finding_restarts = 4 },
+                { .name = "job", .up = true },
+        };
+        struct exporter_sink sinks[] = { { .name = "am", .kind = "alertmanager", .delivered = 9, .failed = 2 } };
+        struct exporter_self self = { .version = "9", .sinks = sinks, .n_sinks = 1 };
+        char *b = NULL;
+        size_t len = 0;
+
+        cr_assert_eq(exporter_format(v, 2, &self, &b, &len), 0);
+        cr_expect(has_line(b, "# TYPE gorral_finding_active gauge"));
+        cr_expect(has_line(b, "gorral_finding_active{service=\"api\",detector=\"leak\"} 2"));
+        cr_expect(has_line(b, "gorral_finding_active{service=\"api\",detector=\"oom\"} 0"));
+        cr_expect(has_line(b, "# TYPE gorral_findings_total counter"));
+        cr_expect(has_line(b, "gorral_findings_total{service=\"api\",detector=\"throttling\"} 1"));
+        cr_expect(has_line(b, "gorral_finding_restarts_total{service=\"api\"} 4"));
+        cr_expect_null(strstr(b, "service=\"job\",detector="), "job has no detectors: absent, not 0");
+        cr_expect(has_line(b, "gorral_alert_deliveries_total{sink=\"am\",kind=\"alertmanager\",result=\"ok\"} 9"));
+        cr_expect(has_line(b, "gorral_alert_deliveries_total{sink=\"am\",kind=\"alertmanager\",result=\"failed\"} 2"));
         free(b);
 }

@@ -54,6 +54,18 @@ static void service(struct json_writer *w, const char *name, const char *state, 
                 json_key(w, "cpu_throttled_periods");
                 json_real(w, 37);
                 json_end_object(w);
+                /* Its active findings (gorral's findings array). */
+                json_key(w, "findings");
+                json_begin_array(w);
+                json_begin_object(w);
+                json_member_string(w, "detector", "leak");
+                json_member_string(w, "metric", "goroutines");
+                json_end_object(w);
+                json_begin_object(w);
+                json_member_string(w, "detector", "throttling");
+                json_member_string(w, "metric", "cpu_throttled_periods");
+                json_end_object(w);
+                json_end_array(w);
         }
         json_end_object(w);
 }

@@ -107,6 +107,8 @@ chmod +x "$d/hook.sh"
 
 # --- the configuration ---------------------------------------------------------
 p_api=$(free_port) p_api2=$(free_port) p_thr=$(free_port) p_burn=$(free_port) p_ok=$(free_port)
+p_sq=$(free_port) p_proof=$(free_port)
+LEAKPROF=$GOAPPS/goservice126-leakprof
 with_cgroup=
 if is_root && [ -n "$(v1_mount cpu)" ]; then
 	with_cgroup=1
@@ -154,6 +156,22 @@ services:
     restart: "no"
     detect:
       threads: {max: 200, above: 0.25, actions: [log]}
+  sq:
+    command: [$SVC, -listen, "127.0.0.1:$p_sq", -leak-http-every, 200ms, -leak-http-url, "http://127.0.0.1:$BH/"]
+    metrics_url: http://127.0.0.1:$p_sq/metrics
+    sample_interval: 1s
+    restart: always
+    dump: {sigquit: true}
+    detect:
+      leak: {metrics: [goroutines], bucket: 15s, warmup: 30s, actions: [restart]}
+  proof:
+    command: [$LEAKPROF, -listen, "127.0.0.1:$p_proof"]
+    metrics_url: http://127.0.0.1:$p_proof/metrics
+    pprof_url: http://127.0.0.1:$p_proof/debug/pprof/goroutine?debug=1
+    sample_interval: 1s
+    restart: "no"
+    detect:
+      leak: {metrics: [goroutines], bucket: 15s, warmup: 30s}
   healthy:
     command: [$SVC, -listen, "127.0.0.1:$p_ok", -bursts, "2s,500,1s", -noise, "50", -seed, "42"]
     metrics_url: http://127.0.0.1:$p_ok/metrics
@@ -205,6 +223,14 @@ check "gorral runs the services" wait_grep "$d/err" 'event=spawn service=healthy
 done) &
 H_POLL=$!
 BG_PIDS+=($H_POLL)
+# (f) proof: the Go 1.26 leakprof service leaks 10 goroutines a second on
+# channels nothing else can reach: its goroutineleak profile proves them.
+(wait_grep "$d/err" 'event=spawn service=proof ' 100
+while :; do
+	curl -s "http://127.0.0.1:$p_proof/leak/orphans?n=10" >/dev/null 2>&1
+	sleep 1
+done) &
+BG_PIDS+=($!)
 
 # (b) threads: above 0.25 x 200 = 50 threads after about 5 s of leaking.
 check "(b) threads: the threads detector fires" wait_grep "$d/err" 'event=finding service=threads detector=threads( |$)' 600
@@ -244,7 +270,7 @@ if [ -n "$with_cgroup" ]; then
 	# quota (0.5 CPU).
 	cause=$(field "$l" cause)
 	check "(c) ... the cause names GOMAXPROCS 2 above the 0.5-CPU quota (cause=\"$cause\")" \
-		bash -c "grep -q GOMAXPROCS <<<'$cause' && grep -q 2 <<<'$cause' && grep -qE '0\\.5|quota' <<<'$cause'"
+		bash -c 'grep -q "GOMAXPROCS=2" <<<"$1" && grep -qE "0\.5 cores|quota" <<<"$1"' _ "$cause"
 	gstatus
 	check "(c) ... status --json has it with its cause" jqe \
 		'.services[] | select(.name == "burn") | .findings | any(.detector == "throttling" and (.cause // "" | test("GOMAXPROCS")))' \
@@ -380,6 +406,44 @@ check "(a') ... the failing sink is logged ($n_warn warnings naming it), not onc
 	awk -v w="$n_warn" -v f="$n_fail" 'BEGIN { exit !(w >= 1 && w <= 5 && (w < f + 0 || w == 1)) }'
 expect_eq "(a) /metrics gorral_findings_total{service=api,detector=leak}" \
 	"$(metric "$d/metrics.txt" '^gorral_findings_total\{service="api",detector="leak"\}')" 1
+
+# (e) sq: no pprof_url but dump.sigquit: the restart is a SIGQUIT, and the
+# dump Go prints on stderr is kept and grouped.
+check "(e) sq: the leak detector fires" wait_grep "$d/err" 'event=finding service=sq detector=leak' 600
+check "(e) ... the restart is a SIGQUIT (no pprof_url, dump.sigquit)" \
+	wait_grep "$d/err" 'event=finding_restart service=sq .*signal=SIGQUIT' 100
+check "(e) ... Go exits with status 2 and its stderr dump is grouped (event=dump)" \
+	wait_grep "$d/err" 'event=dump service=sq ' 300
+dl=$(grep -m1 'event=dump service=sq ' "$d/err")
+echo "  (e) $dl"
+top=$(field "$dl" top) file=$(field "$dl" file)
+check "(e) ... the top group is main.fetchUpstream (top=\"$top\")" grep -qE '^[0-9]+ main\.fetchUpstream( |$)' <<<"$top"
+check "(e) ... the SIGQUIT dump is saved ($file)" \
+	bash -c "[[ '$file' == '$STATE/dumps/sq/'*.txt ]] && grep -q '^SIGQUIT: quit' '$file'"
+check "(e) ... and the service is started again" wait_grep "$d/err" 'event=spawn service=sq .*start=2' 300
+
+# (f) proof: the finding carries the goroutineleak profile's count.
+if [ -x "$LEAKPROF" ]; then
+	check "(f) proof: the leak of unreachable goroutines is found (Go 1.26 leakprof)" \
+		wait_grep "$d/err" 'event=finding service=proof detector=leak' 600
+	l=$(finding_line proof leak)
+	echo "  (f) $l"
+	lp=$(field "$l" leak_profile)
+	check "(f) ... with the goroutineleak profile's proof: a non-zero count (leak_profile=$lp)" \
+		awk -v n="$lp" 'BEGIN { exit !(n ~ /^[0-9]+$/ && n + 0 > 0) }'
+	# gorral dump NAME: the client asks gorral where the profile is and
+	# groups its debug=2 page.
+	"$G" dump proof --json >"$d/dump-proof.json" 2>"$d/dump-proof.err"
+	check "(f) gorral dump proof --json: the largest group is the leak (main.leakOrphans...)" \
+		jqe '.groups[0].count >= 50 and (.groups[0].culprit // "" | test("^main\\.leakOrphans"))' "$d/dump-proof.json"
+	"$G" dump proof >"$d/dump-proof.txt" 2>&1
+	check "(f) gorral dump proof: the text summary names it" grep -q 'main\.leakOrphans' "$d/dump-proof.txt"
+	"$G" stop proof >/dev/null 2>&1
+else
+	fail "(f) proof" "$LEAKPROF not built (make goapps)"
+fi
+expect_eq "(f) gorral dump of a service without pprof_url exits 2" \
+	"$("$G" dump threads >/dev/null 2>&1; echo $?)" 2
 
 # (d) healthy: nothing over the whole window.
 t_all=$(($(date +%s) - t_start))

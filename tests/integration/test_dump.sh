@@ -108,17 +108,20 @@ check err.not_a_dump_named grep -q "'$TMP/notadump.txt': not a goroutine dump" "
 expect_eq err.empty_stdin_exit_2 "$?" 2
 dump nofile
 expect_eq err.no_file_exit_2 "$rc" 2
-check err.no_file_says_file grep -q -- '--file FILE is required' "$TMP/nofile.err"
-dump name myservice
-expect_eq err.live_name_exit_2 "$rc" 2
-check err.live_name_says_file grep -q -- "'myservice': asking a running gorral is not supported yet; --file FILE is required" "$TMP/name.err"
+check err.no_file_says_name_or_file grep -q -- 'give a service NAME or --file FILE' "$TMP/nofile.err"
+dump name myservice --control "$TMP/no-gorral.sock"
+expect_eq "err.live_name_without_gorral_exit_69 (EX_UNAVAILABLE, as gorral status)" "$rc" 69
+check err.live_name_says_no_gorral grep -q -- "no gorral is listening on $TMP/no-gorral.sock" "$TMP/name.err"
+dump both myservice --file "$FIX/go119-panic.txt"
+expect_eq err.name_and_file_exit_2 "$rc" 2
 dump badcount --file "$FIX/go119-panic.txt" --max-groups many
 expect_eq err.bad_max_groups_exit_2 "$rc" 2
 dump badopt --file "$FIX/go119-panic.txt" --frobnicate
 expect_eq err.unknown_option_exit_2 "$rc" 2
 dump help --help
 expect_eq help.exit_0 "$rc" 0
-check help.usage grep -q '^Usage: gorral dump --file FILE' "$TMP/help.out"
+check help.usage grep -q '^Usage: gorral dump NAME' "$TMP/help.out"
+check help.usage_file grep -q '^       gorral dump --file FILE' "$TMP/help.out"
 "$GORRAL" --help | grep -q '^  dump ' && pass help.listed || fail help.listed "gorral --help does not list dump"
 
 # 6. The static build answers the same.

@@ -473,5 +473,11 @@ echo
 echo "## 10. Prometheus text parse throughput against prometheus/common's expfmt (bench/promparse.sh)"
 echo
 "$HERE/promparse.sh" "$BUILD"
+echo
+"$HERE/detect.sh" "$BUILD"
+echo
+echo "## 12. The detectors' cost per sample, and replay speed (bench/detect_cost.sh)"
+echo
+"$HERE/detect_cost.sh" "$BUILD"
 } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 say "done in $((SECONDS - T0)) s: $OUT"

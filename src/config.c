@@ -1857,7 +1857,7 @@ static void parse_detector(struct parser *p, const char *path, enum detector d, 
 /* detect: {actions: [...], leak: {...}, threshold: {...} or [{...}], ...}
  * or detect: false (no detector at all). */
 static void parse_detect(struct parser *p, const struct rec *r, struct config_service *s) {
-        const struct ynode *m = r->node, *defaults = NULL;
+        const struct ynode *m = r->node;
         struct config_actions dflt = { 0 };
         char err[192];
 
@@ -1883,7 +1883,6 @@ static void parse_detect(struct parser *p, const struct rec *r, struct config_se
 
                 path_join_key(kp, r->path, k->s);
                 if (!strcmp(k->s, "actions")) {
-                        defaults = v;
                         parse_actions(p, kp, v, &dflt);
                         continue;
                 }
@@ -1923,7 +1922,6 @@ static void parse_detect(struct parser *p, const struct rec *r, struct config_se
                 }
                 parse_detector(p, kp, (enum detector)d, v, s);
         }
-        (void)defaults;
         if (dflt.given)
                 for (int d = 0; d < DETECTOR__COUNT; d++)
                         if (!s->actions[d].given)

@@ -412,7 +412,7 @@ enum {
 };
 
 /* Counters at a point, for windowed rates. */
-#define WINDOW_RING 256
+#define WINDOW_RING 64
 struct counters {
         double t, periods, throttled, cpu;
 };
@@ -426,7 +426,9 @@ struct threshold_state {
 struct detect {
         struct detect_config cfg;
         struct detect_context ctx;
-        struct detect_finding slot[SLOT__COUNT];
+        /* A slot's finding is allocated when it first fires: most
+         * services never fire most detectors (600 bytes each). */
+        struct detect_finding *slot[SLOT__COUNT];
         bool active[SLOT__COUNT];
         double last_t;
         bool have_t;
@@ -481,6 +483,8 @@ struct detect *detect_free(struct detect *d) {
                 return NULL;
         for (int m = 0; m < DETECT_LEAK__COUNT; m++)
                 leak_free(d->leak[m]);
+        for (unsigned i = 0; i < SLOT__COUNT; i++)
+                free(d->slot[i]);
         free(d);
         return NULL;
 }
@@ -494,7 +498,7 @@ unsigned detect_slots(const struct detect *d _unused_) {
 }
 
 const struct detect_finding *detect_slot(const struct detect *d, unsigned i) {
-        return i < SLOT__COUNT && d->active[i] ? &d->slot[i] : NULL;
+        return i < SLOT__COUNT && d->active[i] ? d->slot[i] : NULL;
 }
 
 static bool have(double v) {
@@ -502,13 +506,17 @@ static bool have(double v) {
 }
 
 /* Begin a finding in slot i (filled by the caller after), or NULL when it
- * is already active. */
+ * is already active (or its memory cannot be had: then it is not said,
+ * and tried again at the next sample). */
 static struct detect_finding *fire_begin(struct detect *d, unsigned i, enum detector det, int metric,
                                          enum detect_severity sev, double since, double at) {
-        struct detect_finding *f = &d->slot[i];
+        struct detect_finding *f;
 
         if (d->active[i])
                 return NULL;
+        if (!d->slot[i] && !(d->slot[i] = malloc(sizeof *d->slot[i])))
+                return NULL;
+        f = d->slot[i];
         *f = (struct detect_finding){
                 .detector = det, .metric = metric, .slot = i, .severity = sev, .active = true,
                 .since = since, .at = at, .value = NAN, .threshold = NAN, .limit = NAN,
@@ -520,11 +528,11 @@ static struct detect_finding *fire_begin(struct detect *d, unsigned i, enum dete
 
 static void fire_end(struct detect *d, unsigned i, detect_cb cb, void *userdata) {
         d->active[i] = true;
-        cb(userdata, &d->slot[i]);
+        cb(userdata, d->slot[i]);
 }
 
 static void resolve(struct detect *d, unsigned i, double at, double value, detect_cb cb, void *userdata) {
-        struct detect_finding *f = &d->slot[i];
+        struct detect_finding *f = d->slot[i];
 
         if (!d->active[i])
                 return;
@@ -690,10 +698,10 @@ static void feed_leak(struct detect *d, const struct detect_sample *s, detect_cb
                         leak_fill(d, (enum detect_leak_metric)m, s->v, f);
                         fire_end(d, i, cb, ud);
                 } else if (e == LEAK_RESOLVE && d->active[i]) {
-                        leak_fill(d, (enum detect_leak_metric)m, s->v, &d->slot[i]);
+                        leak_fill(d, (enum detect_leak_metric)m, s->v, d->slot[i]);
                         resolve(d, i, s->t, NAN, cb, ud);
                 } else if (d->active[i])
-                        leak_fill(d, (enum detect_leak_metric)m, s->v, &d->slot[i]);
+                        leak_fill(d, (enum detect_leak_metric)m, s->v, d->slot[i]);
         }
 }
 
@@ -832,8 +840,9 @@ static void feed_throttling(struct detect *d, const struct detect_sample *s, det
 
 /* ---- memory, gc, pressure: a share for N samples ---- */
 
-/* Count a condition over samples in a row; true when it should fire
- * (*fire) or resolve (return value of the resolve side). */
+/* Samples in a row that met the condition (*hits) and that did not
+ * (*misses): a detector fires after enough of the one and resolves after
+ * enough of the other. */
 static void count(bool met, unsigned *hits, unsigned *misses) {
         if (met) {
                 (*hits)++;
@@ -944,11 +953,15 @@ static void feed_oom(struct detect *d, const struct detect_sample *s, detect_cb 
                  * restarts in its own cgroup: compare with the last one
                  * seen, whatever the reset; a smaller one is a new cgroup. */
                 if (have(d->oom_kills) && k > d->oom_kills) {
-                        struct detect_finding *f = &d->slot[SLOT_OOM];
+                        struct detect_finding *f = d->slot[SLOT_OOM];
                         bool was = d->active[SLOT_OOM];
 
                         if (!was) {
                                 f = fire_begin(d, SLOT_OOM, DETECTOR_OOM, MON_OOM_KILLS, DETECT_CRITICAL, s->t, s->t);
+                                if (!f) {
+                                        d->oom_kills = k;
+                                        return;
+                                }
                                 f->growth = 0;
                         }
                         f->growth += k - d->oom_kills;

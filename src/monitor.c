@@ -636,10 +636,19 @@ static int client_for(struct mon_service *ms, struct scrape *sc, const char *url
                                                                                   : HTTP_TOTAL_TIMEOUT_USEC,
         };
 
+        _cleanup_free_ char *with_debug = NULL;
+
         sc->ms = ms;
         sc->pprof = pprof;
         if (!url)
                 return 0;
+        /* The count is in the debug=1 page: a bare .../goroutine (the
+         * gzipped protobuf) gets ?debug=1 added. */
+        if (pprof && !strstr(url, "debug=")) {
+                if (asprintf(&with_debug, "%s%sdebug=1", url, strchr(url, '?') ? "&" : "?") < 0)
+                        return -ENOMEM;
+                url = with_debug;
+        }
         return http_client_new(ms->m->loop, url, sock, &o, &sc->client);
 }
 

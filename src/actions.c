@@ -91,27 +91,6 @@ static void sink_done(struct sink *k) {
         strv_free(k->cfg.argv);
 }
 
-static int strv_dup(char *const *v, char ***ret) {
-        size_t n = 0;
-        char **c;
-
-        *ret = NULL;
-        if (!v)
-                return 0;
-        while (v[n])
-                n++;
-        c = calloc(n + 1, sizeof *c);
-        if (!c)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(v[i]))) {
-                        strv_free(c);
-                        return -ENOMEM;
-                }
-        *ret = c;
-        return 0;
-}
-
 static bool strv_same(char *const *a, char *const *b) {
         if (!a || !b)
                 return a == b;
@@ -148,7 +127,7 @@ static int sink_make(struct actions *a, const struct config_sink *c, struct sink
         k->cfg.name = strdup(c->name);
         k->cfg.url = c->url ? strdup(c->url) : NULL;
         k->cfg.argv = NULL;
-        if (!k->cfg.name || (c->url && !k->cfg.url) || strv_dup(c->argv, &k->cfg.argv) < 0) {
+        if (!k->cfg.name || (c->url && !k->cfg.url) || strv_copy(c->argv, &k->cfg.argv) < 0) {
                 sink_done(k);
                 return -ENOMEM;
         }
@@ -179,7 +158,7 @@ int actions_new(struct loop *l, const struct config_sink *sinks, size_t n_sinks,
         a->loop = l;
         a->ops = ops;
         a->userdata = userdata;
-        if (strv_dup(envp, &a->envp) < 0) {
+        if (strv_copy(envp, &a->envp) < 0) {
                 free(a);
                 return -ENOMEM;
         }

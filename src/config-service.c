@@ -43,28 +43,6 @@ void config_service_defaults(struct config_service *s) {
         detect_config_init(&s->detect);
 }
 
-static int strv_copy(char *const *src, char ***ret) {
-        size_t n = 0;
-        char **v;
-
-        if (!src) {
-                *ret = NULL;
-                return 0;
-        }
-        while (src[n])
-                n++;
-        v = calloc(n + 1, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                if (!(v[i] = strdup(src[i]))) {
-                        strv_free(v);
-                        return -ENOMEM;
-                }
-        *ret = v;
-        return 0;
-}
-
 static int str_copy(const char *src, char **ret) {
         *ret = src ? strdup(src) : NULL;
         return src && !*ret ? -ENOMEM : 0;

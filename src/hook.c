@@ -479,21 +479,6 @@ int hook_run(struct hook *h, const char *json, size_t len, const char *const *en
         return 0;
 }
 
-static char **strv_copy(char *const *v) {
-        size_t n = 0;
-        char **c;
-
-        while (v && v[n])
-                n++;
-        c = calloc(n + 1, sizeof *c);
-        if (!c)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                if (!(c[i] = strdup(v[i])))
-                        return strv_free(c);
-        return c;
-}
-
 int hook_new(struct loop *l, const char *name, char *const *argv, char *const *envp, const struct hook_opts *o,
              const struct hook_ops *ops, void *userdata, struct hook **ret) {
         struct hook_opts opt = o ? *o : (struct hook_opts){ 0 };
@@ -520,8 +505,10 @@ int hook_new(struct loop *l, const char *name, char *const *argv, char *const *e
         loop_timer_init(&h->start_timer, on_start_timer, h);
         loop_timer_init(&h->kill_timer, on_kill_timer, h);
         h->name = strdup(name);
-        h->argv = strv_copy(argv);
-        h->envp = strv_copy(envp);
+        if (strv_copy(argv, &h->argv) < 0 || strv_copy(envp ? envp : (char *const[]){ NULL }, &h->envp) < 0) {
+                h->argv = strv_free(h->argv);
+                h->envp = NULL;
+        }
         if (!h->name || !h->argv || !h->envp || output_lines_init(&h->out.lines, NULL, 0, HOOK_OUTPUT_LINE_MAX) < 0 ||
             output_lines_init(&h->err.lines, NULL, 0, HOOK_OUTPUT_LINE_MAX) < 0) {
                 hook_free(h);

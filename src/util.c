@@ -403,6 +403,27 @@ char **strv_free(char **v) {
         return NULL;
 }
 
+int strv_copy(char *const *src, char ***ret) {
+        size_t n = 0;
+        char **v;
+
+        *ret = NULL;
+        if (!src)
+                return 0;
+        while (src[n])
+                n++;
+        v = calloc(n + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(v[i] = strdup(src[i]))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
 const char *env_lookup(char *const *envp, const char *name, size_t len) {
         for (; envp && *envp; envp++)
                 if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')

@@ -148,6 +148,9 @@ char *path_join(const char *a, const char *b);
 /* A NULL-terminated array of malloc'd strings (an environment, an argv):
  * free each string and the array; NULL-safe; returns NULL. */
 char **strv_free(char **v);
+/* A deep copy of a NULL-terminated vector into *ret (NULL for NULL). 0 or
+ * -ENOMEM. */
+int strv_copy(char *const *src, char ***ret);
 /* The value of name[0..len) in a NULL-terminated "K=V" array (the first
  * match), or NULL. envp may be NULL. */
 const char *env_lookup(char *const *envp, const char *name, size_t len);

@@ -727,6 +727,11 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
 
         if (as->fetching_dump || as->awaiting_sigquit)
                 return;          /* one restart at a time */
+        if (as->fetching_proof) {
+                /* After the leak proof in flight (one fetch at a time). */
+                as->restart_after_proof = true;
+                return;
+        }
         if (as->pprof_url && !as->client)
                 url = actions_profile_url(as->pprof_url, "goroutine", "debug=2");
         if (!url && as->sigquit && as->ops->sigquit && as->ops->sigquit(as->userdata, f)) {

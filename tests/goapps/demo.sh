@@ -17,7 +17,10 @@
 #   6. three services from one file under 'gorral run -c' (a one-shot
 #      migration, then both generations, each in its own cgroup with
 #      readiness, start order, status and a reverse-order stop);
-#   7. removes the cgroup.
+#   7. finds a goroutine leak in a service (HTTP calls with no timeout),
+#      takes a grouped goroutine dump and restarts it, then replays the
+#      leak detector over a recorded series;
+#   8. removes the cgroup.
 # Each step is one section_* function; the last lines run them in order.
 # Usage: demo.sh BUILD_DIR (containing gorral, goapps/goservice and
 # goapps/goservice126)
@@ -28,6 +31,7 @@ BUILD=$(cd "$1" && pwd)
 GORRAL=$BUILD/gorral
 SERVICE=$BUILD/goapps/goservice
 SERVICE126=$BUILD/goapps/goservice126
+HERE=$(cd "$(dirname "$0")" && pwd)
 for f in "$GORRAL" "$SERVICE" "$SERVICE126"; do
 	[ -x "$f" ] || { echo "demo: $f is missing: run 'make all goapps' first" >&2; exit 1; }
 done
@@ -350,6 +354,51 @@ section_services() {
 	say "gorral's exit status: $rc; no cgroup is left behind."
 }
 
+section_detect() {
+	local i cfg=$TMP/detect.yaml
+	step "8. Finding a leak and acting on it: detectors, a goroutine dump, a restart"
+	# An upstream that accepts and never answers (the tests' hostile helper).
+	cc -O2 -o "$TMP/hostile" "$HERE/../helpers/hostile.c" || { say "(no cc: section skipped)"; return; }
+	"$TMP/hostile" blackhole >"$TMP/bh.out" 2>&1 &
+	BH_PID=$!
+	for ((i = 0; i < 50; i++)); do grep -q '^port=' "$TMP/bh.out" && break; sleep 0.1; done
+	local bh
+	bh=$(sed -n 's/^port=//p' "$TMP/bh.out")
+	cat >"$cfg" <<-EOF
+	# The service calls an upstream that never answers, with no timeout,
+	# five times a second. The leak detector (short windows for the demo)
+	# finds it; the restart takes the goroutine dump first.
+	state_dir: $TMP/state
+	services:
+	  api:
+	    command: [$SERVICE, -listen, "127.0.0.1:18120", -leak-http-every, 200ms, -leak-http-url, "http://127.0.0.1:$bh/"]
+	    metrics_url: http://127.0.0.1:18120/metrics
+	    pprof_url: http://127.0.0.1:18120/debug/pprof/goroutine
+	    sample_interval: 1s
+	    restart: always
+	    detect:
+	      leak: {metrics: [goroutines], bucket: 15s, warmup: 30s, actions: [log, restart]}
+	EOF
+	sed 's/^/  /' "$cfg"
+	say "$D\$ gorral run -c detect.yaml$R   (about two minutes)"
+	export GORRAL_SOCKET=$TMP/gorral-detect.sock
+	"$GORRAL" run -c "$cfg" >"$TMP/det.out" 2>"$TMP/det.err" &
+	SVC_PID=$!
+	for ((i = 0; i < 2400; i++)); do
+		grep -q 'event=spawn service=api .*start=2' "$TMP/det.err" && break
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -E 'event=(finding|dump|dump_group|finding_restart|finding_resolved) ' "$TMP/det.err" | head -6 | sed 's/^/  /' | cut -c1-220
+	say "The dump it kept: $(ls "$TMP"/state/dumps/api/ 2>/dev/null | head -1)"
+	kill -TERM "$SVC_PID" 2>/dev/null
+	wait "$SVC_PID" 2>/dev/null
+	SVC_PID=
+	kill "$BH_PID" 2>/dev/null
+	say "The same detector over a recorded series, in its own time:"
+	run "$GORRAL" detect --replay "$HERE/../fixtures/series/synth-leak_fast-goroutines-15s.csv"
+}
+
 section_done() {
 	step "Done"
 	if [ "$CG_KIND" != none ]; then
@@ -366,4 +415,5 @@ section_generations
 section_exec
 section_run
 section_services
+section_detect
 section_done

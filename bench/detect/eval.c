@@ -307,6 +307,8 @@ static void report(struct score *sc) {
 
 struct csvctx { struct run *r; const struct synth *s; unsigned nres; };
 
+static double parse_seconds, parse_bytes, parse_samples;
+
 static int csv_cb(void *ctx, double t, double v) {
         struct csvctx *c = ctx;
         bool reset = false;
@@ -326,6 +328,7 @@ static int load_csv(const char *dir, const char *name, const struct synth *s, st
         long len;
         struct csvctx c = { r, s, 0 };
         struct csvseries_error err = { 0 };
+        struct timespec ta, tb;
         int k;
 
         snprintf(path, sizeof(path), "%s/%s.csv", dir, name);
@@ -342,7 +345,13 @@ static int load_csv(const char *dir, const char *name, const struct synth *s, st
                 return -EIO;
         }
         fclose(f);
+        clock_gettime(CLOCK_MONOTONIC, &ta);
         k = csvseries_parse(buf, (size_t)len, CSVSERIES_MAX_SAMPLES, csv_cb, &c, &err);
+        clock_gettime(CLOCK_MONOTONIC, &tb);
+        parse_seconds += (double)(tb.tv_sec - ta.tv_sec) + (double)(tb.tv_nsec - ta.tv_nsec) / 1e9;
+        parse_bytes += (double)len;
+        if (k > 0)
+                parse_samples += k;
         free(buf);
         if (k < 0)
                 fprintf(stderr, "%s: line %zu: %s\n", path, err.line, err.what);
@@ -667,6 +676,9 @@ int main(int argc, char **argv) {
                 printf("| %s | %u | %s | %u | %s | %u | %s | %s |\n", synth_shapes[i], a0->series, t0, a0->fa, t1, a1->fa,
                        ma, md);
         }
+        if (parse_seconds > 0)
+                printf("\nCSV parse (csvseries_parse, callback into an array): %.3g samples/s, %.0f MB/s\n",
+                       parse_samples / parse_seconds, parse_bytes / parse_seconds / 1e6);
         printf("\nleak: resolved %u of %u stopped leaks, median %.0f s after the stop\n", leak_sc.resolved,
                leak_sc.resolves_expected, median(leak_sc.resolve_delays, leak_sc.nres));
         printf("leak false alarms: %s\n", leak_sc.fa_series ? leak_sc.fa_names : "none");

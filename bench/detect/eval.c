@@ -532,7 +532,6 @@ int main(int argc, char **argv) {
                 if (!strcmp(argv[i], "-v"))
                         verbose = true;
                 else if (!strcmp(argv[i], "--real") && i + 1 < argc) {
-                        leak_params_default(&params, 50);
                         return real_mode(argv[i + 1]);
                 } else if (!strcmp(argv[i], "--file") && i + 2 < argc) {
                         return file_mode(argv[i + 1], atof(argv[i + 2]));

@@ -25,7 +25,8 @@
 #ifndef NOISE_LEVEL_RATIO
 #define NOISE_LEVEL_RATIO 0.65
 #endif
-#define NOISE_MIN_D2 3u         /* fewer in the ring: take the level below's (noisier) */
+#define NOISE_MIN_D2 3u
+#define NOISE_MIN_G 0.05        /* the least noise assumed, in G */         /* fewer in the ring: take the level below's (noisier) */
 
 struct level {
         double ring[LEAK_RING];   /* sub-window floors, NaN = no sample */
@@ -273,7 +274,9 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
         if (rise < l->p.min_rise * g)
                 return false;
         /* Above the floors' noise: rise has the noise of two floors. */
-        noise = level_noise(l, k);
+        /* Flat integer floors (threads) have no noise at all: then any
+         * wiggle would be a step. Below 5% of G the noise does not matter. */
+        noise = fmax(level_noise(l, k), NOISE_MIN_G * g);
         if (rise < l->p.min_snr * M_SQRT2 * noise)
                 return false;
         /* Not a step: no increment far above its linear share; and rising

@@ -78,6 +78,15 @@ struct per_shape {
 };
 static struct per_shape per[2][SYNTH_NSHAPES];
 
+/* Per interval (1, 5, 15 s) and detector: in time, episodes, healthy fired, healthy. */
+static unsigned per_dt[2][3][4];
+
+static unsigned *dt_stats(const struct score *sc, double dt) {
+        unsigned d = dt < 2 ? 0 : dt < 10 ? 1 : 2;
+
+        return per_dt[strcmp(sc->name, "leak") != 0][d];
+}
+
 static struct per_shape *shape_stats(const struct score *sc, const char *shape) {
         for (unsigned i = 0; i < SYNTH_NSHAPES; i++)
                 if (!strcmp(synth_shapes[i], shape))
@@ -100,8 +109,11 @@ static void score_series(struct score *sc, const char *name, const struct synth 
 
         struct per_shape *ps = shape_stats(sc, s->shape);
 
+        unsigned *pd = dt_stats(sc, s->dt);
+
         if (ps)
                 ps->series++;
+        pd[3] += s->healthy;
         off += snprintf(line + off, sizeof(line) - (size_t)off, "%-8s %-40s", sc->name, name);
         if (s->healthy)
                 sc->healthy++;
@@ -158,6 +170,7 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                                         ps->allowed[ps->nd++] = allowed;
                                 }
                                 if (d <= allowed) {
+                                        pd[0]++;
                                         sc->in_time++;
                                         if (ps)
                                                 ps->in_time++;
@@ -171,6 +184,7 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                 }
                 if (ps)
                         ps->episodes++;
+                pd[1]++;
                 if (!found) {
                         sc->missed++;
                         off += snprintf(line + off, sizeof(line) - (size_t)off, " MISS (allowed %.0f s)", allowed);
@@ -197,6 +211,7 @@ static void score_series(struct score *sc, const char *name, const struct synth 
                 sc->fa_healthy += s->healthy;
                 if (ps)
                         ps->fa++;
+                pd[2] += s->healthy;
                 sc->fa_fires += fa_n;
                 if (l + strlen(name) + 3 < sizeof(sc->fa_names))
                         snprintf(sc->fa_names + l, sizeof(sc->fa_names) - l, "%s%s", l ? ", " : "", name);
@@ -307,6 +322,8 @@ static void report(struct score *sc) {
 
 struct csvctx { struct run *r; const struct synth *s; unsigned nres; };
 
+static double parse_seconds, parse_bytes, parse_samples;
+
 static int csv_cb(void *ctx, double t, double v) {
         struct csvctx *c = ctx;
         bool reset = false;
@@ -326,6 +343,7 @@ static int load_csv(const char *dir, const char *name, const struct synth *s, st
         long len;
         struct csvctx c = { r, s, 0 };
         struct csvseries_error err = { 0 };
+        struct timespec ta, tb;
         int k;
 
         snprintf(path, sizeof(path), "%s/%s.csv", dir, name);
@@ -342,7 +360,13 @@ static int load_csv(const char *dir, const char *name, const struct synth *s, st
                 return -EIO;
         }
         fclose(f);
+        clock_gettime(CLOCK_MONOTONIC, &ta);
         k = csvseries_parse(buf, (size_t)len, CSVSERIES_MAX_SAMPLES, csv_cb, &c, &err);
+        clock_gettime(CLOCK_MONOTONIC, &tb);
+        parse_seconds += (double)(tb.tv_sec - ta.tv_sec) + (double)(tb.tv_nsec - ta.tv_nsec) / 1e9;
+        parse_bytes += (double)len;
+        if (k > 0)
+                parse_samples += k;
         free(buf);
         if (k < 0)
                 fprintf(stderr, "%s: line %zu: %s\n", path, err.line, err.what);
@@ -523,7 +547,6 @@ int main(int argc, char **argv) {
                 if (!strcmp(argv[i], "-v"))
                         verbose = true;
                 else if (!strcmp(argv[i], "--real") && i + 1 < argc) {
-                        leak_params_default(&params, 50);
                         return real_mode(argv[i + 1]);
                 } else if (!strcmp(argv[i], "--file") && i + 2 < argc) {
                         return file_mode(argv[i + 1], atof(argv[i + 2]));
@@ -667,6 +690,14 @@ int main(int argc, char **argv) {
                 printf("| %s | %u | %s | %u | %s | %u | %s | %s |\n", synth_shapes[i], a0->series, t0, a0->fa, t1, a1->fa,
                        ma, md);
         }
+        printf("\n| interval | leak: in time | leak: healthy fired | naive: in time | naive: healthy fired |\n|---|---|---|---|---|\n");
+        for (unsigned d = 0; d < 3; d++)
+                printf("| %g s | %u / %u | %u / %u | %u / %u | %u / %u |\n", (double[]) { 1, 5, 15 }[d], per_dt[0][d][0],
+                       per_dt[0][d][1], per_dt[0][d][2], per_dt[0][d][3], per_dt[1][d][0], per_dt[1][d][1], per_dt[1][d][2],
+                       per_dt[1][d][3]);
+        if (parse_seconds > 0)
+                printf("\nCSV parse (csvseries_parse, callback into an array): %.3g samples/s, %.0f MB/s\n",
+                       parse_samples / parse_seconds, parse_bytes / parse_seconds / 1e6);
         printf("\nleak: resolved %u of %u stopped leaks, median %.0f s after the stop\n", leak_sc.resolved,
                leak_sc.resolves_expected, median(leak_sc.resolve_delays, leak_sc.nres));
         printf("leak false alarms: %s\n", leak_sc.fa_series ? leak_sc.fa_names : "none");

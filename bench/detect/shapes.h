@@ -239,6 +239,7 @@ static inline double synth_hours(const char *shape) {
         static const struct { const char *shape; double h; } hours[] = {
                 { "diurnal", 24 }, { "restarts", 8 }, { "gaps", 12 }, { "leak_fast", 2 },
                 { "leak_slow", 16 }, { "leak_late", 8 }, { "leak_after_restart", 6 },
+                { "leak_stops", 8 }, /* time after the stop to see it resolve */
         };
 
         for (size_t i = 0; i < sizeof(hours) / sizeof(hours[0]); i++)

@@ -204,7 +204,7 @@ fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
-	tests/fuzz/run.sh 5 $(FUZZ_BINS)
+	tests/fuzz/run.sh 3 $(FUZZ_BINS)
 
 # Everything is built first, on every core (the objects of the four
 # flavours are independent); the tiers then run one after another, each

@@ -172,6 +172,11 @@ struct mon_service {
         struct loop_timer expire_timer;
         char *go_version, *go_module;
         double quota_cores;          /* of this start's quota holder; 0 none */
+        /* Pressure is read every other sample (PSI_EVERY): in between, the
+         * newest row (status, /metrics, the detectors) shows the last values
+         * read, the series a gap. */
+        double psi_last[MON_PSI_IO_FULL_SECONDS - MON_PSI_CPU_SOME_AVG10 + 1];
+        bool psi_have;
         /* dump.sigquit: stderr is read so that a SIGQUIT dump can be kept;
          * while capturing, every byte of it is also copied here. */
         bool capture_allowed, capturing;
@@ -437,6 +442,11 @@ static void sample_cgroup(struct mon_service *ms) {
                 MON_PSI_MEMORY_SOME_SECONDS, MON_PSI_MEMORY_FULL_SECONDS);
         put_psi(ms, &u.pressure[CG_PSI_IO], MON_PSI_IO_SOME_AVG10, MON_PSI_IO_FULL_AVG10, MON_PSI_IO_SOME_SECONDS,
                 MON_PSI_IO_FULL_SECONDS);
+        if (u.pressure[CG_PSI_CPU].has_some || u.pressure[CG_PSI_MEMORY].has_some || u.pressure[CG_PSI_IO].has_some) {
+                memcpy(ms->psi_last, &ms->cur[MON_PSI_CPU_SOME_AVG10], sizeof ms->psi_last);
+                ms->psi_have = true;
+        } else if (ms->psi_have)
+                memcpy(&ms->cur[MON_PSI_CPU_SOME_AVG10], ms->psi_last, sizeof ms->psi_last);
 }
 
 /* The trace lines received since the previous row (older ones are not
@@ -626,6 +636,9 @@ static void on_sample(struct loop *l, void *userdata) {
 
 /* ---- a service ---- */
 
+#define PSI_EVERY 2
+#define PSI_EVERY_MAX_INTERVAL_USEC (10 * UINT64_C(1000000))
+
 static int client_for(struct mon_service *ms, struct scrape *sc, const char *url, const char *sock, bool pprof) {
         /* A scrape ends before the next row begins: a target that never
          * answers costs one sample, not a pile of them. */
@@ -757,6 +770,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         if (!m->self_resolved)
                 resolve_self(m);
         ms->quota_cores = cgroup_subpath ? 0 : m->self.quota_cores;
+        ms->psi_have = false;
         v2 = sub(m->self.v2, cgroup_subpath);
         cpu = sub(m->self.cpu, cgroup_subpath);
         cpuacct = sub(m->self.cpuacct, cgroup_subpath);
@@ -783,9 +797,14 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         } else if (m->self.quota_cpu_stat)
                 quota = strdup(m->self.quota_cpu_stat);
         {
+                /* The pressure files are half of a sample's cost (2.3 us each
+                 * here); their averages are the kernel's own over 10 s and
+                 * more and their totals are counters: at intervals up to
+                 * 10 s, every other sample loses little. */
                 struct cg_sampler_paths p = {
                         .v2_dir = v2, .cpu_dir = cpu, .cpuacct_dir = cpuacct, .memory_dir = memory,
                         .pids_dir = pids, .quota_cpu_stat = quota,
+                        .pressure_every = ms->interval_usec <= PSI_EVERY_MAX_INTERVAL_USEC ? PSI_EVERY : 1,
                 };
 
                 r = cg_sampler_open(&p, &ms->cg);

@@ -12,6 +12,9 @@
  *   cgroup-nopsi  the same without the three pressure files
  *   all       proc + cgroup: one service's sample, as the monitor takes it
  *   all-psi/2 the same with pressure_every = 2
+ *   monitor   what a watched service's sample is by default at intervals up
+ *             to 10 s (monitor.c): proc+ctx with status every 4th sample,
+ *             and the cgroup with pressure every 2nd
  * Output: one line per mode, "MODE N us_per_sample files". Under
  * `valgrind --tool=callgrind --toggle-collect=one_sample` the instruction
  * count of one_sample() over N samples is what bench/sample.sh reports
@@ -96,6 +99,7 @@ int main(int argc, char **argv) {
                 { "cgroup-nopsi", false, false, true, false },
                 { "all", true, false, true, true },
                 { "all-psi/2", true, false, true, true },
+                { "monitor", true, true, true, true },
         };
 
         while ((opt = getopt(argc, argv, "n:m:")) != -1) {
@@ -166,6 +170,8 @@ int main(int argc, char **argv) {
                         if (proc_sampler_open(NULL, child, PROC_SAMPLE_FDS | (modes[m].ctx ? PROC_SAMPLE_CTXSW : 0),
                                               &p) < 0)
                                 return 1;
+                        if (strcmp(modes[m].name, "monitor") == 0)
+                                proc_sampler_status_every(p, 4);
                         files += modes[m].ctx ? 3 : 2;
                 }
                 if (modes[m].cg) {
@@ -176,7 +182,8 @@ int main(int argc, char **argv) {
                                                                         .memory_dir = dirs[1], .pids_dir = dirs[2],
                                                                         .quota_cpu_stat = quota,
                                                                         .no_pressure = !modes[m].psi,
-                                                                        .pressure_every = strchr(modes[m].name, '/') ? 2 : 1 },
+                                                                        .pressure_every = strchr(modes[m].name, '/') ||
+                                                                                          !strcmp(modes[m].name, "monitor") ? 2 : 1 },
                                             &c) < 0)
                                 return 1;
                         files += cg_sampler_files(c, &fl);

@@ -177,6 +177,8 @@ struct mon_service {
          * read, the series a gap. */
         double psi_last[MON_PSI_IO_FULL_SECONDS - MON_PSI_CPU_SOME_AVG10 + 1];
         bool psi_have;
+        double ctx_last[2];          /* the main thread's context switches, last read */
+        bool ctx_have;
         /* dump.sigquit: stderr is read so that a SIGQUIT dump can be kept;
          * while capturing, every byte of it is also copied here. */
         bool capture_allowed, capturing;
@@ -361,6 +363,15 @@ static void sample_proc(struct mon_service *ms) {
                         if (s.present & PROC_HAS_CTXSW) {
                                 put(ms, MON_CTXSW_VOLUNTARY, (double)s.voluntary_ctxt_switches);
                                 put(ms, MON_CTXSW_INVOLUNTARY, (double)s.nonvoluntary_ctxt_switches);
+                                ms->ctx_last[0] = (double)s.voluntary_ctxt_switches;
+                                ms->ctx_last[1] = (double)s.nonvoluntary_ctxt_switches;
+                                ms->ctx_have = true;
+                        } else if (ms->ctx_have) {
+                                /* status is read every CTX_EVERY-th sample:
+                                 * the newest row keeps the last counts
+                                 * (they are not in the series). */
+                                ms->cur[MON_CTXSW_VOLUNTARY] = ms->ctx_last[0];
+                                ms->cur[MON_CTXSW_INVOLUNTARY] = ms->ctx_last[1];
                         }
                 }
         }
@@ -637,6 +648,7 @@ static void on_sample(struct loop *l, void *userdata) {
 /* ---- a service ---- */
 
 #define PSI_EVERY 2
+#define CTX_EVERY 4
 #define PSI_EVERY_MAX_INTERVAL_USEC (10 * UINT64_C(1000000))
 
 static int client_for(struct mon_service *ms, struct scrape *sc, const char *url, const char *sock, bool pprof) {
@@ -770,7 +782,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         if (!m->self_resolved)
                 resolve_self(m);
         ms->quota_cores = cgroup_subpath ? 0 : m->self.quota_cores;
-        ms->psi_have = false;
+        ms->psi_have = ms->ctx_have = false;
         v2 = sub(m->self.v2, cgroup_subpath);
         cpu = sub(m->self.cpu, cgroup_subpath);
         cpuacct = sub(m->self.cpuacct, cgroup_subpath);
@@ -816,6 +828,10 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         if (cgroup_subpath && (v2 || cpu))
                 (void)proc_group_open(m->proc_root, v2 ? v2 : cpu, PROC_SAMPLE_DEFAULT, &ms->group);
         r = proc_sampler_open(m->proc_root, pid, PROC_SAMPLE_CTXSW | (ms->group ? 0 : PROC_SAMPLE_FDS), &ms->main);
+        /* The main thread's status (context switches) is the dearest file
+         * of a sample: every CTX_EVERY-th one at intervals up to 10 s. */
+        if (ms->main)
+                proc_sampler_status_every(ms->main, ms->interval_usec <= PSI_EVERY_MAX_INTERVAL_USEC ? CTX_EVERY : 1);
         if (r < 0 && r != -ESRCH && r != -ENOENT)
                 log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "pid", LF_INT(pid), "error",
                           strerror(-r), NULL);

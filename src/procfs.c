@@ -200,7 +200,13 @@ struct proc_sampler {
         int stat_fd, status_fd, fd_dir;
         bool fd_size_ok;        /* procfs: fstat's st_size is the fd count */
         long clk_tck, page_size;
+        unsigned status_every, until_status;
 };
+
+void proc_sampler_status_every(struct proc_sampler *s, unsigned every) {
+        s->status_every = every ? every : 1;
+        s->until_status = 0;
+}
 
 pid_t proc_sampler_pid(const struct proc_sampler *s) {
         return s->pid;
@@ -361,9 +367,12 @@ int proc_sampler_read(struct proc_sampler *s, struct proc_sample *ret, struct pr
                 out.present |= PROC_HAS_FDS;
         }
 
-        if (s->status_fd >= 0) {
+        if (s->status_fd >= 0 && s->until_status > 0)
+                s->until_status--;
+        else if (s->status_fd >= 0) {
                 struct proc_status ps;
 
+                s->until_status = s->status_every > 1 ? s->status_every - 1 : 0;
                 n = pread_whole(s->status_fd, buf, sizeof buf);
                 if (n < 0)
                         return read_err(ret_err, "status", s->pid, (int)n, NULL);

@@ -124,6 +124,12 @@ int proc_sampler_open(const char *proc_root, pid_t pid, unsigned what, struct pr
  * it outgrew the buffer (4 KiB); -errno. On failure *ret_err (may be NULL)
  * says which file and why. *ret is written only on success. */
 int proc_sampler_read(struct proc_sampler *s, struct proc_sample *ret, struct proc_read_error *ret_err);
+/* PROC_SAMPLE_CTXSW: read status at the next sample and then every
+ * every-th one only (0 or 1: every sample); in between the context
+ * switches are absent (PROC_HAS_CTXSW clear), not stale. status is the
+ * dearest file of a sample (about 12 us here: the kernel formats some 60
+ * lines for two numbers). */
+void proc_sampler_status_every(struct proc_sampler *s, unsigned every);
 pid_t proc_sampler_pid(const struct proc_sampler *s);
 struct proc_sampler *proc_sampler_free(struct proc_sampler *s); /* NULL-safe; returns NULL */
 

@@ -508,3 +508,27 @@ Test(group, live_cgroup2) {
                 usleep(10000);
         cr_assert_eq(access(dir, F_OK), -1);
 }
+
+/* status every 3rd sample: the context switches at reads 1, 4 and 7 only,
+ * absent (never stale) in between. */
+Test(sampler, status_every_nth_sample) {
+        struct proc_sampler *s = NULL;
+        struct proc_sample a;
+        unsigned seen = 0;
+
+        cr_assert_eq(proc_sampler_open(NULL, getpid(), PROC_SAMPLE_CTXSW, &s), 0);
+        proc_sampler_status_every(s, 3);
+        for (unsigned i = 0; i < 7; i++) {
+                cr_assert_eq(proc_sampler_read(s, &a, NULL), 0);
+                cr_expect_eq(!!(a.present & PROC_HAS_CTXSW), i % 3 == 0, "read %u", i + 1);
+                cr_expect_gt(a.threads, 0, "stat is read every time");
+                seen += !!(a.present & PROC_HAS_CTXSW);
+        }
+        cr_expect_eq(seen, 3);
+        proc_sampler_status_every(s, 0);          /* every sample again */
+        cr_assert_eq(proc_sampler_read(s, &a, NULL), 0);
+        cr_expect(a.present & PROC_HAS_CTXSW);
+        cr_assert_eq(proc_sampler_read(s, &a, NULL), 0);
+        cr_expect(a.present & PROC_HAS_CTXSW);
+        proc_sampler_free(s);
+}

@@ -412,7 +412,7 @@ enum {
 };
 
 /* Counters at a point, for windowed rates. */
-#define WINDOW_RING 64
+#define WINDOW_RING 32
 struct counters {
         double t, periods, throttled, cpu;
 };

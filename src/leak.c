@@ -51,7 +51,8 @@ struct leak {
         uint64_t bucket;          /* current level-0 bucket index */
         double bmin;              /* its floor so far (NaN: no sample) */
         double floor;             /* the latest closed bucket's floor */
-        struct level lv[LEAK_LEVELS];
+        unsigned n_levels;        /* levels kept: those whose shortest window fits max_window, and one more
+                                   * (a fire resolves on the next level) */
 
         bool firing;
         bool fired;               /* a finding since the start or reset */
@@ -60,6 +61,7 @@ struct leak {
         bool resolved;            /* the last feed resolved: finding still readable */
         unsigned fire_level, fire_m;
         struct leak_finding f;
+        struct level lv[];        /* n_levels */
 };
 
 static double span(const struct leak *l, unsigned k) {
@@ -136,7 +138,7 @@ static double fmax_nan(double a, double b) {
 }
 
 static void levels_clear(struct leak *l) {
-        for (unsigned k = 0; k < LEAK_LEVELS; k++)
+        for (unsigned k = 0; k < l->n_levels; k++)
                 l->lv[k] = (struct level) { .acc = NAN, .held = NAN, .noise = NAN };
 }
 
@@ -162,7 +164,7 @@ static double held_at(const struct leak *l, unsigned k, double before) {
 static void relearn(struct leak *l) {
         double prior[LEAK_LEVELS];
 
-        for (unsigned k = 0; k < LEAK_LEVELS; k++) {
+        for (unsigned k = 0; k < l->n_levels; k++) {
                 double h = l->started ? held_at(l, k, INFINITY) : NAN;
 
                 if (l->fired)
@@ -173,13 +175,13 @@ static void relearn(struct leak *l) {
                         h = prior[k - 1];
                 prior[k] = h;
         }
-        memcpy(l->prior, prior, sizeof(prior));
+        memcpy(l->prior, prior, l->n_levels * sizeof(prior[0]));
         l->started = false;
         l->fired = false;
         l->bmin = NAN;
         l->floor = NAN;
         levels_clear(l);
-        for (unsigned k = 0; k < LEAK_LEVELS; k++)
+        for (unsigned k = 0; k < l->n_levels; k++)
                 l->lv[k].held = prior[k];
 }
 
@@ -188,9 +190,20 @@ int leak_new(const struct leak_params *p, struct leak **ret) {
 
         if (leak_params_invalid(p))
                 return -EINVAL;
-        l = calloc(1, sizeof(*l));
+        unsigned n = 0;
+
+        /* Level k's windows are MIN_M..LEAK_RING sub-windows of 2^k
+         * buckets: a level whose shortest window is over max_window never
+         * fires, and only the next one above a firing level is read (to
+         * resolve). The default 2 h window at 1 min buckets needs 6 of the
+         * 12. */
+        while (n < LEAK_LEVELS && MIN_M * ldexp(p->bucket_seconds, (int)n) <= p->max_window_seconds)
+                n++;
+        n = n + 1 < LEAK_LEVELS ? n + 1 : LEAK_LEVELS;
+        l = calloc(1, sizeof(*l) + n * sizeof(l->lv[0]));
         if (!l)
                 return -ENOMEM;
+        l->n_levels = n;
         l->p = *p;
         for (unsigned k = 0; k < LEAK_LEVELS; k++)
                 l->prior[k] = l->fire_prior[k] = NAN;
@@ -375,7 +388,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 /* Resolve on the window twice as long as the one that fired:
                  * a leak that fired on a lucky noise draw rises by ~G over
                  * it, so noise alone does not resolve it. */
-                unsigned m = l->fire_m, rk = l->fire_level + 1 < LEAK_LEVELS ? l->fire_level + 1 : l->fire_level;
+                unsigned m = l->fire_m, rk = l->fire_level + 1 < l->n_levels ? l->fire_level + 1 : l->fire_level;
 
                 if (k == l->fire_level || k == 0)
                         update_finding(l, &l->lv[l->fire_level]);
@@ -389,7 +402,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                                 /* The plateau it reached is held now: a later
                                  * fire needs new territory above it, not the
                                  * old growth seen again by a longer window. */
-                                for (unsigned j = 0; j < LEAK_LEVELS; j++)
+                                for (unsigned j = 0; j < l->n_levels; j++)
                                         l->lv[j].held = fmax_nan(l->lv[j].held, b);
                         }
                 }
@@ -401,7 +414,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                         l->fired = true;
                         /* The level held before the growth, for the next
                          * instance; none for a fire in the warm-up. */
-                        for (unsigned j = 0; j < LEAK_LEVELS; j++)
+                        for (unsigned j = 0; j < l->n_levels; j++)
                                 l->fire_prior[j] = window_warm(l, k, m) ? NAN :
                                         held_at(l, j, l->origin + (double)(lv->newest + 1 - m) * span(l, k));
                         l->fire_level = k;
@@ -418,7 +431,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 }
         }
 
-        if (k + 1 < LEAK_LEVELS) {
+        if (k + 1 < l->n_levels) {
                 lv->acc = isnan(lv->acc) ? v : (isnan(v) || lv->acc <= v ? lv->acc : v);
                 if (++lv->acc_n == 2) {
                         double w = lv->acc;
@@ -451,7 +464,7 @@ static enum leak_event bucket_close(struct leak *l, double t) {
 
 /* Fold the rings into what was held and start bucketing again at t. */
 static void restart_buckets(struct leak *l, double t) {
-        for (unsigned k = 0; k < LEAK_LEVELS; k++) {
+        for (unsigned k = 0; k < l->n_levels; k++) {
                 struct level *lv = &l->lv[k];
                 double held = lv->held;
 

@@ -56,8 +56,9 @@
  *
  * Cost: O(1) per sample (a compare and a min); at a bucket close up to 5
  * window tests per level closed, amortised over the bucket's samples (about
- * 20 ns per sample at 1 s). Memory: sizeof(struct leak), about 1.9 KiB,
- * fixed at leak_new. */
+ * 20 ns per sample at 1 s). Memory: fixed at leak_new, the levels whose
+ * shortest window fits max_window_seconds and one more (6 of the 12 at the
+ * defaults: about 1.1 KiB). */
 #pragma once
 
 #include <stdbool.h>

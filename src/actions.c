@@ -91,18 +91,9 @@ static void sink_done(struct sink *k) {
         strv_free(k->cfg.argv);
 }
 
-static bool strv_same(char *const *a, char *const *b) {
-        if (!a || !b)
-                return a == b;
-        for (; *a && *b; a++, b++)
-                if (strcmp(*a, *b))
-                        return false;
-        return !*a && !*b;
-}
-
 static bool sink_same(const struct config_sink *x, const struct config_sink *y) {
         return !strcmp(x->name, y->name) && x->kind == y->kind && !strcmp(x->url ? x->url : "", y->url ? y->url : "") &&
-               strv_same(x->argv, y->argv) && x->timeout_usec == y->timeout_usec && x->resend_usec == y->resend_usec;
+               strv_eq(x->argv, y->argv) && x->timeout_usec == y->timeout_usec && x->resend_usec == y->resend_usec;
 }
 
 static int hook_spawn_cb(void *userdata, const struct hook_spawn *sp, pid_t *ret_pid) {

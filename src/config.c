@@ -3081,15 +3081,6 @@ static bool str_eq(const char *a, const char *b) {
         return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static bool strv_eq(char *const *a, char *const *b) {
-        if (!a || !b)
-                return a == b;
-        for (; *a && *b; a++, b++)
-                if (strcmp(*a, *b) != 0)
-                        return false;
-        return !*a && !*b;
-}
-
 int config_service_equal(const struct config_service *a, const struct config_service *b,
                          bool *ret_only_restart_policy) {
         bool policy = a->restart != b->restart || a->backoff_initial_usec != b->backoff_initial_usec ||

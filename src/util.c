@@ -424,6 +424,15 @@ int strv_copy(char *const *src, char ***ret) {
         return 0;
 }
 
+bool strv_eq(char *const *a, char *const *b) {
+        if (!a || !b)
+                return a == b;
+        for (; *a && *b; a++, b++)
+                if (strcmp(*a, *b) != 0)
+                        return false;
+        return !*a && !*b;
+}
+
 const char *env_lookup(char *const *envp, const char *name, size_t len) {
         for (; envp && *envp; envp++)
                 if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')

@@ -151,6 +151,8 @@ char **strv_free(char **v);
 /* A deep copy of a NULL-terminated vector into *ret (NULL for NULL). 0 or
  * -ENOMEM. */
 int strv_copy(char *const *src, char ***ret);
+/* Both NULL, or the same strings in the same order. */
+bool strv_eq(char *const *a, char *const *b);
 /* The value of name[0..len) in a NULL-terminated "K=V" array (the first
  * match), or NULL. envp may be NULL. */
 const char *env_lookup(char *const *envp, const char *name, size_t len);

@@ -78,7 +78,8 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
 	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace \
-	prometheus prometheus-alertmanager curl jq
+	prometheus prometheus-alertmanager curl jq \
+	debootstrap systemd-container dbus docker.io lintian
 
 all: $(BUILD)/gorral
 
@@ -200,6 +201,12 @@ integration-asan: $(BUILD)/gorral-asan $(BUILD)/gorral-static goapps
 	GOAPPS=$(CURDIR)/$(BUILD)/goapps GORRAL_ASAN=1 \
 	INTEGRATION_TAG=asan tests/integration/run.sh
 
+# The tier of real systems around gorral (tests/system/run.sh): once, not
+# again under ASan.
+system: $(BUILD)/gorral $(BUILD)/gorral-static goapps
+	GORRAL=$(CURDIR)/$(BUILD)/gorral GORRAL_STATIC=$(CURDIR)/$(BUILD)/gorral-static \
+	GOAPPS=$(CURDIR)/$(BUILD)/goapps BUILD_DIR=$(CURDIR)/$(BUILD) tests/system/run.sh
+
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
@@ -214,7 +221,7 @@ check: deps
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	$(MAKE) -j$(JOBS) all static $(UNIT_BINS) $(ASAN_BINS) $(BUILD)/gorral-asan $(FUZZ_BINS)
 	$(MAKE) goapps
-	$(MAKE) -k unit asan integration integration-asan fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
+	$(MAKE) -k unit asan integration integration-asan system fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
 
 # The benchmarks' peers (not needed by make check).
 BENCH_PKGS := runit supervisor valgrind golang-github-prometheus-common-dev
@@ -237,4 +244,4 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all static goapps deps bench-deps unit asan integration integration-asan fuzz fuzz-smoke check bench demo install clean
+.PHONY: all static goapps deps bench-deps unit asan integration integration-asan system fuzz fuzz-smoke check bench demo install clean

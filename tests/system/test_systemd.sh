@@ -74,19 +74,38 @@ while IFS=: read -r _ ctl path; do
 	chown -R "$UIDBASE:$UIDBASE" "$d"
 done <<<"$cg_lines"
 
-NSPAWN_PID=
+NSPAWN_PID= LEADER=
 sd_cleanup() {
 	local i d
 	if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
 		kill -TERM "$NSPAWN_PID" # nspawn halts the container: 1 s
 		for ((i = 0; i < 100; i++)); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$NSPAWN_PID" 2>/dev/null && { echo "warning: nspawn did not halt in 10 s: SIGKILL" >&2; kill -KILL "$NSPAWN_PID"; }
+		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			# A SIGKILLed nspawn leaves its container running: kill the
+			# container's PID 1 first, which ends its whole pid namespace.
+			echo "warning: the container did not halt in 10 s: SIGKILL" >&2
+			[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
+			sleep 0.5
+			kill -KILL "$NSPAWN_PID" 2>/dev/null
+		fi
 		wait "$NSPAWN_PID" 2>/dev/null
 	fi
+	# Whatever still runs in our cgroups is the container's (these cgroups
+	# are this run's alone): kill it, then remove them depth first, the
+	# container's own (system.slice, ...) too.
+	for ((i = 0; i < 20; i++)); do
+		local left=0
+		for d in "${CT_CGS[@]}"; do
+			[ -d "$d" ] || continue
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$d" ] || continue
+			left=1
+			find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+		done
+		[ $left = 0 ] && break
+		sleep 0.1
+	done
 	for d in "${CT_CGS[@]}"; do
-		[ -d "$d" ] || continue
-		# Depth first: the container's own cgroups (system.slice...) too.
-		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 		[ -d "$d" ] && echo "warning: could not remove $d" >&2
 	done
 }
@@ -140,7 +159,9 @@ services:
 EOF
 # min_procs 1: with the default minimum of 2, a 0.5-CPU quota on this
 # 2-CPU machine gives GOMAXPROCS=2, the CPU count, and nothing is exported.
+# state_dir from systemd's StateDirectory= (an unset ${VAR} is an error).
 cat >"$up/etc/gorral/limits.yaml" <<'EOF'
+state_dir: ${STATE_DIRECTORY}
 defaults: {min_procs: 1, restart: "no"}
 services:
   go119: {command: [/opt/goapps/goprobe]}
@@ -198,11 +219,12 @@ if [ -z "$LEADER" ]; then
 fi
 # ct CMD...: in every namespace of the container, as its root, bounded.
 ct() { timeout 20 nsenter -t "$LEADER" -a "$@"; }
-# Until PID 1 has its private socket systemctl says "offline"; then
-# --wait waits out the boot.
+# Until PID 1 has made /run/systemd/system and its private socket,
+# systemctl says "offline" or that the system was not booted with systemd;
+# then --wait waits out the boot.
 for ((i = 0; i < 200; i++)); do
 	state=$(ct systemctl is-system-running --wait 2>&1)
-	case $state in offline* | *"Failed to connect"*) sleep 0.05 ;; *) break ;; esac
+	case $state in running | degraded | maintenance | stopping) break ;; *) sleep 0.05 ;; esac
 done
 t_up=$(date +%s%N)
 if [ "$state" = running ]; then
@@ -286,6 +308,8 @@ main_pid=$(prop gorral.service MainPID)
 check "MainPID is gorral" test "$(ct cat "/proc/$main_pid/comm" 2>/dev/null)" = gorral
 expect_eq "NotifyAccess" "$(prop gorral.service NotifyAccess)" main
 expect_eq "WatchdogUSec (drop-in)" "$(prop gorral.service WatchdogUSec)" 2s
+expect_eq "ProtectSystem applies" "$(prop gorral.service ProtectSystem)" full
+check "/usr is read-only for gorral" bash -c '[ "$(timeout 5 nsenter -t "$1" -a nsenter -t "$2" -m sh -c "touch /usr/x 2>&1")" != "" ]' _ "$LEADER" "$(prop gorral.service MainPID)"
 
 # With Delegate=yes every service's cgroup is below the unit's own.
 unit_cg=$(prop gorral.service ControlGroup)
@@ -297,6 +321,15 @@ for c in cpu memory ""; do
 	*) fail "api's ${c:-cgroup2} cgroup below the unit's" "'$g' is not below '$unit_cg'" ;;
 	esac
 done
+
+# gorral keeps systemd's notify socket and watchdog to itself: a service
+# that saw them would notify or ping for gorral (refused by
+# NotifyAccess=main, but misleading) instead of on the socket gorral gives
+# it with ready: {notify: true}.
+env_api=$(ct cat "/proc/$api_pid/environ" | tr '\0' '\n')
+check "api has systemd's environment (INVOCATION_ID)" grep -q '^INVOCATION_ID=' <<<"$env_api"
+check "api has no NOTIFY_SOCKET, WATCHDOG_USEC or WATCHDOG_PID" \
+	bash -c '! grep -qE "^(NOTIFY_SOCKET|WATCHDOG_USEC|WATCHDOG_PID)=" <<<"$1"' _ "$env_api"
 
 # ---- reload ----------------------------------------------------------------
 ct sh -c 'cat >>/etc/gorral/gorral.yaml' <<'EOF'

@@ -18,8 +18,9 @@
 //	gohelper sleep DUR
 //	    sleep, exit 0.
 //	gohelper zombies
-//	    print "zombies=N": the processes of this PID namespace (/proc) in
-//	    state Z, not counting itself.
+//	    print "zombies=Z procs=P": of the processes of this PID namespace
+//	    (/proc), not counting itself, Z are in state Z and P is how many
+//	    there are in all (so a caller knows when orphans are gone too).
 //	gohelper migrate [-duration DUR] [-exit N]
 //	    log "migrate: start", work DUR (default 300ms), log "migrate: done"
 //	    and exit N (default 0): a one-shot job that must finish first.
@@ -111,20 +112,25 @@ func orphans(args []string) int {
 
 func zombies() int {
 	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	n := 0
+	self := fmt.Sprintf("/proc/%d/stat", os.Getpid())
+	n, procs := 0, 0
 	for _, f := range dirs {
+		if f == self {
+			continue
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue // gone meanwhile
 		}
 		// The state follows the last ')': comm may hold spaces and parens.
+		procs++
 		s := string(b)
 		i := strings.LastIndexByte(s, ')')
 		if i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
 			n++
 		}
 	}
-	fmt.Printf("zombies=%d\n", n)
+	fmt.Printf("zombies=%d procs=%d\n", n, procs)
 	return 0
 }
 

@@ -51,6 +51,7 @@ if [ "$BUILD" = "$BUILD_ABS" ] || [[ $BUILD != build* ]] || [ "$(basename "$GORR
 	fail docker "GORRAL, GORRAL_STATIC and GOAPPS must be BUILD/gorral, BUILD/gorral-static and BUILD/goapps of one build*/ directory of $ROOT (got $GORRAL, $GORRAL_STATIC, $GOAPPS)"
 	exit 0
 fi
+GOAPPS=$BUILD_ABS/goapps # absolute: docker run -v needs it
 for b in gohelper goprobe goprobe126 goservice goservice-nocgo; do
 	if [ ! -x "$GOAPPS/$b" ]; then
 		fail docker "$GOAPPS/$b not built (make goapps)"
@@ -227,7 +228,7 @@ limits_check() {
 		want_p=$(jq -r 'if .gomaxprocs != null then .gomaxprocs
 			elif .go.runtime_sizes_gomaxprocs then .go.runtime_gomaxprocs
 			else .cpu.affinity_cpus end' <<<"$lj")
-		expect_eq "docker $col: gorral limits --json in the container: GOMEMLIMIT is the policy's (0.9 x 256 MiB)" "$want_m" "$WANT_MEM"
+		expect_eq "docker $col: $label: gorral limits --json in the container gives the policy's GOMEMLIMIT (0.9 x 256 MiB)" "$want_m" "$WANT_MEM"
 		expect_eq "docker $col: $label gets gorral's GOMEMLIMIT" "$mem" "$want_m"
 		expect_eq "docker $col: $label GOMAXPROCS is gorral limits' (gomaxprocs ${want_p})" "$(field gomaxprocs "$out")" "$want_p"
 		;;
@@ -236,6 +237,22 @@ limits_check() {
 		expect_eq "docker tini: $label has no GOMEMLIMIT under --init" "$mem" 9223372036854775807
 		;;
 	esac
+}
+
+# limits_minprocs COL PROBE LABEL: where gorral does export GOMAXPROCS. On a
+# 2-CPU machine the default minimum of 2 leaves 0.5 CPU at the CPU count
+# (nothing to export); with --min-procs 1 the target is 1, below both the
+# CPU count and the Go 1.26 runtime's own 2, so it is exported to both.
+limits_minprocs() {
+	local col=$1 probe=$2 label=$3 out want
+	want=$(dk run --rm "${RUN[@]}" "${LIM[@]}" --entrypoint "${GPATH[$col]}" "${IMG[$col]}" \
+		limits --json --min-procs 1 -- "/goapps/$probe" 2>/dev/null | jq -r .gomaxprocs)
+	out=$(dk run --rm "${RUN[@]}" "${LIM[@]}" --entrypoint "${GPATH[$col]}" "${IMG[$col]}" \
+		run --min-procs 1 -- "/goapps/$probe" 2>"$TMP/$col-$probe-min.err")
+	row "$label GOMAXPROCS, --min-procs 1" "$col" "$(field gomaxprocs "$out")"
+	expect_eq "docker $col: --min-procs 1: gorral limits exports GOMAXPROCS=1 for $label" "$want" 1
+	expect_eq "docker $col: --min-procs 1: $label runs with it (gomaxprocs/env)" \
+		"$(field gomaxprocs "$out")/$(field gomaxprocs_env "$out")" "1/used"
 }
 
 # The zombie check: orphans re-parented to the container's PID 1 exit; a
@@ -270,10 +287,36 @@ zombies_check() {
 	fi
 }
 
+# image_default COL: the image as shipped, its own ENTRYPOINT and CMD (the
+# demo service, which dies by SIGTERM without -graceful: 143 passed
+# through); the Debian one keeps no apt package lists or .debs.
+image_default() {
+	local col=$1 c rc left
+	c=$(dk run -d "${RUN[@]}" "${IMG[$col]}")
+	if wait_for 100 logs_have "$c" '^listening=127\.0\.0\.1:8080'; then
+		dk stop -t 10 "$c" >/dev/null
+		rc=$(exit_code "$c")
+		expect_eq "docker $col: the image's own service runs under its ENTRYPOINT; docker stop: 128+SIGTERM" "$rc" 143
+	else
+		fail "docker $col: the image's own service runs" "$(dk logs "$c" 2>&1 | tail -2 | tr '\n' ' ')"
+	fi
+	dk rm -f "$c" >/dev/null
+	if [ $col = debian ]; then
+		left=$(dk run --rm "${RUN[@]}" --entrypoint /bin/sh "${IMG[$col]}" -c \
+			'ls /var/lib/apt/lists /var/cache/apt/archives | grep -v -e "^/" -e "^$" -e "^partial$" -e "^lock$" | wc -l')
+		expect_eq "docker debian: no apt lists or .debs in the image" "$left" 0
+	fi
+}
+
 column() {
 	local col=$1 c t0 dt rc
 	limits_check "$col" goprobe "go1.19"
 	limits_check "$col" goprobe126 "go1.26"
+	if [ $col = scratch ] || [ $col = debian ]; then
+		limits_minprocs "$col" goprobe "go1.19"
+		limits_minprocs "$col" goprobe126 "go1.26"
+		image_default "$col"
+	fi
 
 	# One service: zombies, USR1, then docker stop -> its exit code 3.
 	c=$(crun "$col" -d -- /goapps/gohelper serve -term-exit 3)
@@ -375,6 +418,10 @@ multi() {
 	dk rm "$c" >/dev/null
 }
 if [ $have_multi = 1 ]; then multi; else skip "docker multi" "its image was not built (above)"; fi
+
+# Images rebuilt over earlier runs leave dangling ones in the cached data
+# root: drop those (the tagged ones are the cache).
+dk image prune -f >/dev/null 2>&1
 
 # --- the table ---------------------------------------------------------------------------
 {

@@ -424,8 +424,10 @@ expect_eq "every service stopped by its own exit (graceful lines)" "$graceful" 4
 check "the unit's cgroup is gone" test -z "$(ct sh -c "ls -d /sys/fs/cgroup/systemd$unit_cg 2>/dev/null")"
 
 # ---- gorral@limits: the unit's limits reach the Go runtimes ---------------
+t0=$(date +%s%N)
 out=$(ct systemctl start gorral@limits.service 2>&1)
 rc=$?
+echo "info: systemctl start gorral@limits.service to active: $(ms_since "$t0") ms (three Go services, one with a tcp probe)"
 expect_eq "systemctl start gorral@limits rc ($out)" "$rc" 0
 sock=/run/gorral/limits.sock
 check "gorral@limits answers on its own socket" test -n "$(svc_json $sock api state)"

@@ -244,6 +244,7 @@ demo: deps all goapps
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 UNITS := $(wildcard packaging/systemd/*.service)
 DBUS_POLICY := $(wildcard packaging/dbus/*.conf)
+DBUS_XML := $(wildcard packaging/dbus/*.xml)
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 man:
@@ -259,6 +260,7 @@ install: all
 		install -Dm644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
 	$(if $(UNITS),install -Dm644 -t $(DESTDIR)$(UNITDIR) $(UNITS))
 	$(if $(DBUS_POLICY),install -Dm644 -t $(DESTDIR)$(PREFIX)/share/dbus-1/system.d $(DBUS_POLICY))
+	$(if $(DBUS_XML),install -Dm644 -t $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces $(DBUS_XML))
 
 # A Debian package of the dynamic build in $(BUILD)/ (dpkg-deb on a staged
 # tree, no debhelper: packaging/deb/build.sh says why).

@@ -79,6 +79,12 @@ pass deb_build
 echo "info: make deb took $(( ($(date +%s%N) - start) / 1000000 )) ms"
 echo "info: $(basename "$deb") is $(( $(stat -c %s "$deb") / 1024 )) KiB (installed: $(dpkg-deb -f "$deb" Installed-Size) KiB)"
 
+# Reproducible: a second build of the same tree is the same file (dates
+# come from the last commit, dpkg-deb clamps mtimes to it, gzip -n).
+sum1=$(sha256sum <"$deb")
+env "${env_over[@]}" make -s -C "$repo" BUILD="$build" deb >/dev/null 2>&1
+expect_eq deb_reproducible "$(sha256sum <"$deb")" "$sum1"
+
 # lintian: not one tag (its own note about running as root aside).
 out=$(lintian -I -E --pedantic --tag-display-limit 0 "$deb" 2>&1 | grep -v '^running with root privileges')
 expect_eq deb_lintian_clean "$out" ""

@@ -14,6 +14,11 @@
       tag lines (see page_keys), both ways; and every key the example file uses must be on
       the page.
 
+  mansync.py dbus PAGE.7 INTROSPECTION.XML
+      Every method, signal and property of the XML's interfaces is defined
+      on a tag line of gorral-dbus(7), and every member a tag line of its
+      object sections defines is in the XML.
+
 One line per check, as tests/integration/lib.sh prints them: PASS: NAME,
 FAIL: NAME: why. Exit 0 when nothing failed.
 """
@@ -189,11 +194,41 @@ def check_keys(page, config_c, detect_c, example):
            ([] if ex else ["no key found in the example"]))
 
 
+def check_dbus(page, xml_path):
+    import xml.etree.ElementTree as ET
+    members = set()
+    for iface in ET.parse(xml_path).getroot().iter('interface'):
+        if iface.get('name', '').startswith('org.freedesktop.'):
+            continue
+        for m in iface:
+            if m.tag in ('method', 'signal', 'property'):
+                members.add(m.get('name'))
+    tags, cur, after_tp = set(), None, False
+    for raw in open(page, encoding='utf-8'):
+        m = re.match(r'^\.SH\s+"?(.*?)"?\s*$', raw)
+        if m:
+            cur = m.group(1)
+            continue
+        if raw.startswith('.TP') or raw.startswith('.TQ'):
+            after_tp = True
+            continue
+        if after_tp and cur and cur.startswith('THE ') and not raw.startswith('.\\"'):
+            # .BR Name " s", .BR Start "(), " Stop "(), " Restart ()
+            words = re.findall(r'(?:^\.BR?\s+|"\s+)([A-Z][A-Za-z]+)', raw)
+            tags.update(words)
+        after_tp = False
+    report('man_dbus_members', [f"{n} is in {xml_path}, not in gorral-dbus(7)" for n in sorted(members - tags)] +
+           [f"{n} is in gorral-dbus(7), not in {xml_path}" for n in sorted(tags - members)] +
+           ([] if members else ["no member found in the XML"]))
+
+
 if __name__ == '__main__':
     if len(sys.argv) == 4 and sys.argv[1] == 'options':
         check_options(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 6 and sys.argv[1] == 'keys':
         check_keys(*sys.argv[2:])
+    elif len(sys.argv) == 4 and sys.argv[1] == 'dbus':
+        check_dbus(*sys.argv[2:])
     else:
         sys.exit(__doc__)
     sys.exit(1 if failed else 0)

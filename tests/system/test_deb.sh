@@ -126,7 +126,8 @@ out=$(chroot "$mr" dpkg -i /tmp/gorral.deb 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && ! grep -qiE 'warning|error' <<<"$out"; then pass deb_dpkg_install; else
 	fail deb_dpkg_install "rc=$rc: $(tr '\n' '|' <<<"$out")"; fi
-expect_eq deb_version_inside "$(chroot "$mr" gorral --version 2>&1)" "gorral $version"
+# (its first line: a build with D-Bus says so on a second one)
+expect_eq deb_version_inside "$(chroot "$mr" gorral --version 2>&1 | head -1)" "gorral $version"
 expect_eq deb_status_installed "$(chroot "$mr" dpkg-query -W -f='${Status}' gorral 2>&1)" "install ok installed"
 out=$(chroot "$mr" bash -c '. /usr/share/bash-completion/completions/gorral && complete -p gorral' 2>&1)
 expect_eq deb_completion_inside "$out" "complete -F _gorral gorral"

@@ -39,6 +39,15 @@ python3 "$here/mansync.py" options "$GORRAL" "$man/gorral.1"
 python3 "$here/mansync.py" keys "$man/gorral.yaml.5" "$repo/src/config.c" "$repo/src/detect.c" \
 	"$repo/config/gorral.yaml"
 
+# gorral-dbus(7) against the introspection XML the bus work ships (a test
+# of its own compares that XML with a live gorral).
+xml=$repo/packaging/dbus/org.gorral.Supervisor1.xml
+if [ -f "$xml" ]; then
+	python3 "$here/mansync.py" dbus "$man/gorral-dbus.7" "$xml"
+else
+	skip man_dbus_members "no $xml in this tree yet (the bus work ships it)"
+fi
+
 # The checker itself: an option --help has and the page lacks, and a key
 # the page claims that the code does not accept, are both reported.
 sed 's/^\\fB\\-\\-drain\\-delay\\fR.*/\\fB\\-\\-no\\-such\\-option\\fR/' "$man/gorral.1" >"$TMP/drift.1"

@@ -723,9 +723,12 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
                 as->restart_after_proof = true;
                 return;
         }
-        if (as->pprof_url && !as->client)
+        /* A hung service (its watchdog) will not answer a debug=2 page:
+         * its stacks come with the SIGABRT, on its stderr. */
+        if (as->pprof_url && !as->client && f->detector != DETECTOR_WATCHDOG)
                 url = actions_profile_url(as->pprof_url, "goroutine", "debug=2");
-        if (!url && as->sigquit && as->ops->sigquit && as->ops->sigquit(as->userdata, f)) {
+        if (!url && (as->sigquit || f->detector == DETECTOR_WATCHDOG) && as->ops->sigquit &&
+            as->ops->sigquit(as->userdata, f)) {
                 /* Go prints every goroutine on SIGQUIT and exits 2: the
                  * dump comes with its exit (actions_service_captured). */
                 as->pending = *f;
@@ -829,6 +832,10 @@ void actions_service_row(struct actions_service *as, const double *v, uint64_t t
         struct detect_sample s = { .t = (double)t_usec / 1e6, .reset = reset, .v = v };
 
         detect_feed(as->det, &s, on_finding, as);
+}
+
+void actions_service_watchdog(struct actions_service *as, double interval) {
+        detect_watchdog_missed(as->det, (double)now_usec() / 1e6, interval, on_finding, as);
 }
 
 void actions_service_stopped(struct actions_service *as) {

@@ -16,6 +16,7 @@ static const char *const detector_names[DETECTOR__COUNT] = {
         [DETECTOR_MEMORY] = "memory",         [DETECTOR_GC] = "gc",
         [DETECTOR_OOM] = "oom",               [DETECTOR_PRESSURE] = "pressure",
         [DETECTOR_LIMIT_CHANGE] = "limit_change",
+        [DETECTOR_WATCHDOG] = "watchdog",
 };
 
 const char *detector_name(enum detector d) {
@@ -103,6 +104,7 @@ static const char *const keys_gc[] = { "enabled", "cpu_above", "heap_near", "for
 static const char *const keys_oom[] = { "enabled", "window", NULL };
 static const char *const keys_pressure[] = { "enabled", "above", "for", NULL };
 static const char *const keys_limit_change[] = { "enabled", NULL };
+static const char *const keys_watchdog[] = { "enabled", NULL };
 
 const char *const *detect_option_keys(enum detector d) {
         static const char *const *const keys[DETECTOR__COUNT] = {
@@ -111,6 +113,7 @@ const char *const *detect_option_keys(enum detector d) {
                 [DETECTOR_MEMORY] = keys_memory,         [DETECTOR_GC] = keys_gc,
                 [DETECTOR_OOM] = keys_oom,               [DETECTOR_PRESSURE] = keys_pressure,
                 [DETECTOR_LIMIT_CHANGE] = keys_limit_change,
+                [DETECTOR_WATCHDOG] = keys_watchdog,
         };
         return (unsigned)d < DETECTOR__COUNT ? keys[d] : NULL;
 }
@@ -365,6 +368,7 @@ int detect_config_set(struct detect_config *c, enum detector d, const char *key,
                 }
                 return parse_opt(OPT_PERCENT, key, value, &c->pressure_above, err, err_size);
         case DETECTOR_LIMIT_CHANGE:
+        case DETECTOR_WATCHDOG:
         case DETECTOR__COUNT:
                 break;
         }
@@ -408,6 +412,7 @@ enum {
         SLOT_OOM,
         SLOT_PRESSURE,
         SLOT_LIMIT_CHANGE,
+        SLOT_WATCHDOG,
         SLOT__COUNT
 };
 
@@ -562,7 +567,9 @@ static void human(char *buf, size_t n, double v, bool bytes) {
 }
 
 static void duration(char *buf, size_t n, double s) {
-        if (s < 120)
+        if (s < 10)
+                snprintf(buf, n, "%.3gs", s);
+        else if (s < 120)
                 snprintf(buf, n, "%.0fs", s);
         else if (s < 7200)
                 snprintf(buf, n, "%.0fm", s / 60);
@@ -1038,6 +1045,22 @@ void detect_feed(struct detect *d, const struct detect_sample *s, detect_cb cb, 
                 feed_pressure(d, s, cb, userdata);
         if (d->cfg.enabled[DETECTOR_LIMIT_CHANGE])
                 feed_limit_change(d, s, cb, userdata);
+}
+
+void detect_watchdog_missed(struct detect *d, double t, double interval, detect_cb cb, void *userdata) {
+        struct detect_finding *f;
+        char iv[32];
+
+        if (!d->cfg.enabled[DETECTOR_WATCHDOG])
+                return;
+        f = fire_begin(d, SLOT_WATCHDOG, DETECTOR_WATCHDOG, -1, DETECT_CRITICAL, t - interval, t);
+        if (!f)
+                return;
+        f->threshold = interval;
+        duration(iv, sizeof iv, interval);
+        snprintf(f->summary, sizeof f->summary,
+                 "no WATCHDOG=1 from the service for %s (its watchdog interval): it is hung or too busy to ping", iv);
+        fire_end(d, SLOT_WATCHDOG, cb, userdata);
 }
 
 void detect_stopped(struct detect *d, double t, detect_cb cb, void *userdata) {

@@ -98,6 +98,10 @@ void actions_service_row(struct actions_service *as, const double *v, uint64_t t
 /* What its stderr held after a SIGQUIT restart (the Go runtime's dump of
  * every goroutine): grouped, saved and logged like a debug=2 page. */
 void actions_service_captured(struct actions_service *as, const char *buf, size_t n);
+/* Its watchdog (config `watchdog:`) saw no ping for interval seconds: a
+ * watchdog finding; its action (on_watchdog) restarts it through
+ * ops->sigquit (SIGABRT, stderr captured) or ops->restart. */
+void actions_service_watchdog(struct actions_service *as, double interval);
 /* Its process ended: findings about it resolve. */
 void actions_service_stopped(struct actions_service *as);
 

@@ -61,6 +61,7 @@ struct monitor;
 struct http_server;
 struct actions;
 struct config_sink;
+struct sdnotify;
 
 struct supervisor {
         struct loop *loop;
@@ -93,6 +94,7 @@ struct supervisor {
         struct monitor *monitor;      /* the samplers (watched services) */
         struct http_server *metrics;  /* /metrics and /healthz, or NULL */
         struct actions *actions;      /* alert destinations and hooks */
+        struct sdnotify *sdnotify;    /* the service manager above (NOTIFY_SOCKET), or NULL */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

@@ -239,7 +239,8 @@ demo: deps all goapps
 	tests/goapps/demo.sh $(CURDIR)/$(BUILD)
 
 # The manual pages are written in man(7) macros by hand (no generator);
-# `make man` checks them the way tests/system/test_man.sh does. Units and
+# `make man` runs groff -ww over them (tests/system/test_man.sh checks more:
+# man --warnings, and --help and the config keys in step). Units and
 # the D-Bus policy are installed by wildcard: whatever packaging/ holds.
 MAN_PAGES := $(wildcard packaging/man/*.[1-8])
 UNITS := $(wildcard packaging/systemd/*.service)

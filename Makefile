@@ -249,7 +249,8 @@ DBUS_XML := $(wildcard packaging/dbus/*.xml)
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 man:
-	@for m in $(MAN_PAGES); do LC_ALL=C.UTF-8 groff -ww -man -z $$m || exit 1; done
+	@for m in $(MAN_PAGES); do out=$$(LC_ALL=C.UTF-8 groff -ww -man -z $$m 2>&1); \
+		[ -z "$$out" ] || { echo "$$out"; exit 1; }; done
 
 install: all
 	install -Dm755 $(BUILD)/gorral $(DESTDIR)$(PREFIX)/bin/gorral

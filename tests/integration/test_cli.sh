@@ -9,7 +9,7 @@ ok_with() { [ "$1" -eq 0 ] && grep -qi -- "$2" <<<"$3"; }
 
 for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	kind=${v%%:*} G=${v#*:}
-	[ -x "$G" ] || { skip "$kind: cli" "binary $G not built"; continue; }
+	[ -x "$G" ] || { skip_static "$kind: cli" "binary $G not built"; continue; }
 	want_version="gorral $(sed -n 's/^VERSION := //p' "$(dirname "$0")/../../Makefile")"
 	expect_eq "$kind: gorral --version" "$("$G" --version)" "$want_version"
 	expect_eq "$kind: gorral -V" "$("$G" -V)" "$want_version"

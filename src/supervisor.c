@@ -1738,15 +1738,16 @@ static int reload_apply(struct supervisor *s) {
                                 goto oom;
                         config_service_done(&u->spec);
                         u->spec = copy;
+                        /* Detection changed (or came with the policy): new
+                         * detectors, from the next row on, at once (the old
+                         * ones read their options from u->spec). */
+                        unit_detect(u);
                         service_config_of(&u->spec, &sc);
                         /* The state machine borrows the name and argv. */
                         u->svc.cfg.name = u->spec.name;
                         u->svc.cfg.argv = u->spec.argv;
                         if (service_set_policy(&u->svc, &sc) < 0)
                                 goto oom;
-                        /* Detection changed (or came with the policy): new
-                         * detectors, from the next row on. */
-                        unit_detect(u);
                         if (service_has_main(&u->svc))
                                 unit_findings_started(u);
                         policy++;

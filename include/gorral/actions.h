@@ -84,8 +84,10 @@ struct actions_service_ops {
         bool (*sigquit)(void *userdata, const struct detect_finding *f);
 };
 
-/* The findings of spec's service (spec->detect, spec->actions,
- * spec->dump_*, spec->pprof_url, spec->scrape_socket; copied). 0 with
+/* The findings of spec's service (spec->detect and spec->actions are
+ * read in place: spec must outlive the actions_service and change only
+ * before a new one is made, as a unit's own copy of its settings does;
+ * spec->dump_*, spec->pprof_url, spec->scrape_socket are copied). 0 with
  * *ret NULL when no detector is on; -EINVAL (a bad option: cannot happen
  * after config_parse), -ENOMEM. */
 int actions_service_new(struct actions *a, const struct config_service *spec, const struct actions_service_ops *ops,

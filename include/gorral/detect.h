@@ -171,7 +171,10 @@ struct detect_finding {
 typedef void (*detect_cb)(void *userdata, const struct detect_finding *f);
 
 struct detect;
-/* 0, -EINVAL (detect_config_check failed), -ENOMEM. c is copied. */
+/* 0, -EINVAL (detect_config_check failed), -ENOMEM. c is not copied: it
+ * must outlive the detectors and not change under them (a unit's own copy
+ * of its settings, which a reload overwrites only before it makes new ones;
+ * the replay's options): 808 bytes less per watched service. */
 int detect_new(const struct detect_config *c, struct detect **ret);
 struct detect *detect_free(struct detect *d);     /* NULL-safe; returns NULL */
 void detect_set_context(struct detect *d, const struct detect_context *ctx);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gorral/bus.h"
 #include "gorral/commands.h"
 #include "gorral/exitcodes.h"
 #include "gorral/log.h"
@@ -56,7 +57,7 @@ int main(int argc, char **argv) {
                 exit(GR_EXIT_OK);
         }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
-                printf("gorral %s\n", GORRAL_VERSION);
+                printf("gorral %s\nD-Bus: %s\n", GORRAL_VERSION, bus_lib_describe());
                 exit(GR_EXIT_OK);
         }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gorral/bus.h"
 #include "gorral/cgsvc.h"
 #include "gorral/control.h"
 #include "gorral/exitcodes.h"
@@ -1029,6 +1030,7 @@ static void on_row(void *userdata, const double *v, uint64_t t_usec, bool reset)
 
         if (u->findings)
                 actions_service_row(u->findings, v, t_usec, reset);
+        bus_changed(u->sup->bus);
 }
 
 /* A finding asked for a restart (its dump is taken): a stop with the stop
@@ -1303,6 +1305,7 @@ static void settle(struct supervisor *s) {
                                   "services", LF_U64(s->n_units), NULL);
                 loop_quit(s->loop, code);
         }
+        bus_changed(s->bus);
 }
 
 static void service_timer_cb(struct loop *l, void *userdata) {
@@ -1861,6 +1864,101 @@ static void open_control(struct supervisor *s) {
         log_event(LOG_LEVEL_INFO, "control", "socket", control_path(s->control), NULL);
 }
 
+/* ---- D-Bus (bus.h): the control socket's commands and a view of each service ---- */
+
+static void copy_str(char *dst, size_t n, const char *src) {
+        snprintf(dst, n, "%s", src ? src : "");
+}
+
+static uint64_t sample_u64(const double *v, uint64_t t, enum mon_metric m) {
+        return t && !isnan(v[m]) && v[m] >= 0 ? (uint64_t)v[m] : BUS_UNKNOWN;
+}
+
+/* Whose cgroups a service runs in: "own" (cgsvc.h's below gorral's own),
+ * "none" (gorral's own cgroup). "scope" and "delegated" come with the
+ * systemd host's detection. */
+static const char *unit_cgroup_mode(const struct unit *u) {
+        return u->cg ? "own" : "none";
+}
+
+static size_t bus_services(void *userdata, struct bus_service_view *views, size_t max) {
+        struct supervisor *s = userdata;
+        size_t n = 0;
+
+        for (struct unit *u = s->units; u; u = u->next, n++) {
+                struct bus_service_view *v = &views[n];
+                const double *sv = NULL;
+                uint64_t t = 0;
+
+                if (n >= max)
+                        continue;      /* counted only: the caller grows its buffer */
+                memset(v, 0, sizeof *v);
+                copy_str(v->name, sizeof v->name, u->spec.name);
+                copy_str(v->state, sizeof v->state,
+                         u->dep_failed ? "dependency-failed" : service_state_to_string(u->svc.state));
+                copy_str(v->sub_state, sizeof v->sub_state,
+                         u->held ? "held" : u->ready ? "ready" : u->removing ? "removing" : "");
+                v->main_pid = service_has_main(&u->svc) ? (uint32_t)u->svc.pid : 0;
+                v->restarts = (uint32_t)unit_restarts(&u->svc);
+                if (u->mon)
+                        sv = mon_service_sample(u->mon, &t);
+                v->threads = sv ? sample_u64(sv, t, MON_THREADS) : BUS_UNKNOWN;
+                v->goroutines = sv ? sample_u64(sv, t, MON_GOROUTINES) : BUS_UNKNOWN;
+                v->rss_bytes = sv ? sample_u64(sv, t, MON_RSS_BYTES) : BUS_UNKNOWN;
+                copy_str(v->cgroup_mode, sizeof v->cgroup_mode, unit_cgroup_mode(u));
+                copy_str(v->pprof_url, sizeof v->pprof_url, u->spec.pprof_url);
+                copy_str(v->scrape_socket, sizeof v->scrape_socket, u->spec.scrape_socket);
+                if (u->findings) {
+                        const struct detect *d = actions_service_detect(u->findings);
+
+                        for (unsigned i = 0; i < detect_slots(d) && v->n_findings < BUS_MAX_FINDINGS; i++) {
+                                const struct detect_finding *f = detect_slot(d, i);
+
+                                if (!f)
+                                        continue;
+                                copy_str(v->findings[v->n_findings].detector, sizeof v->findings[0].detector,
+                                         detector_name(f->detector));
+                                copy_str(v->findings[v->n_findings].summary, sizeof v->findings[0].summary,
+                                         f->summary);
+                                v->n_findings++;
+                        }
+                }
+        }
+        return n;
+}
+
+static const char *bus_state_dir(void *userdata) {
+        struct supervisor *s = userdata;
+
+        return s->actions ? actions_state_dir(s->actions) : NULL;
+}
+
+static const struct bus_ops sup_bus_ops = {
+        .services = bus_services,
+        .command = ctl_command,
+        .state_dir = bus_state_dir,
+};
+
+/* The bus: by default (running from a file) the system bus when root and
+ * it exists, said once when that fails; an explicit --dbus that fails is
+ * an error at start. */
+static int open_bus(struct supervisor *s) {
+        _cleanup_free_ char *err = NULL;
+        struct bus_options o = { .kind = s->opt.dbus_kind, .address = s->opt.dbus_address,
+                                 .version = GORRAL_VERSION };
+        int r;
+
+        if (o.kind == BUS_KIND_DEFAULT && !s->opt.config_path)
+                return 0;
+        r = bus_open(s->loop, &o, &sup_bus_ops, s, &s->bus, &err);
+        if (r < 0 && o.kind != BUS_KIND_DEFAULT)
+                return log_error_errno(r, "--dbus %s: %s", s->opt.dbus_address ? s->opt.dbus_address : "",
+                                       err ? err : "cannot open the bus");
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "no D-Bus API: %s, proceeding without it", err ? err : "cannot open the bus");
+        return 0;
+}
+
 /* Per-service cgroups, when running from a file: said once when the host
  * allows none, and the services run in gorral's own cgroup. */
 static void open_cgroups(struct supervisor *s) {
@@ -2140,6 +2238,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 s->units = u->next;
                 unit_free(s, u);
         }
+        bus_free(s->bus);
         control_free(s->control);
         http_server_free(s->metrics);
         actions_free(s->actions);
@@ -2177,6 +2276,8 @@ int supervisor_run(struct supervisor *s) {
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
         open_control(s);
+        if (open_bus(s) < 0)
+                return GR_EXIT_USAGE;
         open_cgroups(s);
         open_metrics(s);
         if (s->opt.output_prefix && s->n_units > 0)

@@ -987,13 +987,18 @@ static int p_findings_total(sd_bus *bus _unused_, const char *path _unused_, con
         return sd.sd_bus_message_append(reply, "u", n);
 }
 
+/* Every method is SD_BUS_VTABLE_UNPRIVILEGED: without it sd-bus checks
+ * CAP_SYS_ADMIN itself with a synchronous call to the bus daemon, and
+ * would refuse even the reads. The mutating ones are checked by
+ * begin_mutating() (the caller's uid, asynchronously) and by the bus
+ * policy (packaging/dbus/org.gorral.Supervisor1.conf). */
 static sd_bus_vtable supervisor_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", p_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Services", "ao", p_services, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Findings", "u", p_findings_total, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListServices", SD_BUS_NO_ARGS,
-                                SD_BUS_RESULT("a(ssuu)", services), m_list, 0),
+                                SD_BUS_RESULT("a(ssuu)", services), m_list, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StartService", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, m_start,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("StopService", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, m_stop,

@@ -333,18 +333,31 @@ const char *bus_lib_describe(void) {
 
 struct pending;
 
-struct bus {
+/* One connection on the loop: the API's, and the one to systemd's manager
+ * for scopes. */
+struct conn {
         struct loop *loop;
         sd_bus *bus;
         int fd;
         uint32_t watched;             /* epoll events registered */
-        struct loop_timer io_timer;   /* sd_bus_get_timeout(), or "process again" after the budget */
+        /* sd_bus_get_timeout(), "process again" after the budget, or the
+         * close after a failure (never from inside sd_bus_process()). */
+        struct loop_timer io_timer;
+        bool dead;
+        char what[160];               /* "D-Bus (system)", for the log */
+        void (*closing)(void *userdata);  /* before the close: drop what refers to it */
+        void *userdata;
+};
+
+struct bus {
+        struct loop *loop;
+        struct conn c;
         struct loop_timer diff_timer; /* bus_changed(): diff once per iteration */
         const struct bus_ops *ops;
         void *userdata;
         char *describe;
         char *version;
-        bool dirty, diffing, dead;
+        bool dirty, diffing;
         bool primed;                  /* the first view is taken (silently) */
         struct bus_service_view *views; /* the last view, the one the objects show */
         size_t n_views, cap_views;
@@ -369,16 +382,14 @@ struct pending {
         struct pending *next;
 };
 
-static void bus_update_io(struct bus *b);
+static void conn_update_io(struct conn *c);
 
-static void bus_kill(struct bus *b, int r, const char *why) {
-        if (b->dead)
+static void conn_kill(struct conn *c, int r, const char *why) {
+        if (c->dead)
                 return;
-        log_msg(LOG_LEVEL_WARN, r, "D-Bus (%s): %s; gorral goes on without it", b->describe, why);
-        b->dead = true;
-        /* The connection is closed from a timer: this may run inside
-         * sd_bus_process(). */
-        (void)loop_timer_arm_in(b->loop, &b->io_timer, 0);
+        log_msg(LOG_LEVEL_WARN, r, "%s: %s; gorral goes on without it", c->what, why);
+        c->dead = true;
+        (void)loop_timer_arm_in(c->loop, &c->io_timer, 0);
 }
 
 static void pending_free(struct pending *p) {
@@ -437,7 +448,7 @@ static void bus_diff(struct bus *b) {
         char path[SERVICE_PATH_MAX];
 
         b->dirty = false;
-        if (!b->bus || b->dead || b->diffing)
+        if (!b->c.bus || b->c.dead || b->diffing)
                 return;
         b->diffing = true;
         for (;;) {
@@ -489,10 +500,10 @@ static void bus_diff(struct bus *b) {
                         continue;
                 set_changed = true;
                 for (size_t k = 0; k < o->n_findings; k++)
-                        (void)sd.sd_bus_emit_signal(b->bus, BUS_PATH, BUS_IFACE, "FindingResolved", "ss", o->name,
+                        (void)sd.sd_bus_emit_signal(b->c.bus, BUS_PATH, BUS_IFACE, "FindingResolved", "ss", o->name,
                                                     o->findings[k].detector);
                 if (service_path(o->name, path, sizeof path) == 0)
-                        (void)sd.sd_bus_emit_object_removed(b->bus, path);
+                        (void)sd.sd_bus_emit_object_removed(b->c.bus, path);
         }
 
         /* Swap: the new view is the one the objects show from here on. */
@@ -520,9 +531,9 @@ static void bus_diff(struct bus *b) {
                         continue;
                 if (!o) {
                         set_changed = true;
-                        (void)sd.sd_bus_emit_object_added(b->bus, path);
+                        (void)sd.sd_bus_emit_object_added(b->c.bus, path);
                         for (size_t k = 0; k < v->n_findings; k++)
-                                (void)sd.sd_bus_emit_signal(b->bus, BUS_PATH, BUS_IFACE, "FindingRaised", "sss",
+                                (void)sd.sd_bus_emit_signal(b->c.bus, BUS_PATH, BUS_IFACE, "FindingRaised", "sss",
                                                             v->name, v->findings[k].detector, v->findings[k].summary);
                         continue;
                 }
@@ -547,14 +558,14 @@ static void bus_diff(struct bus *b) {
                         props[np++] = "CgroupMode";
                 props[np] = NULL;
                 if (np)
-                        (void)sd.sd_bus_emit_properties_changed_strv(b->bus, path, BUS_SERVICE_IFACE, (char **)props);
+                        (void)sd.sd_bus_emit_properties_changed_strv(b->c.bus, path, BUS_SERVICE_IFACE, (char **)props);
                 for (size_t k = 0; k < o->n_findings; k++)
                         if (!bus_view_has_finding(v, o->findings[k].detector))
-                                (void)sd.sd_bus_emit_signal(b->bus, BUS_PATH, BUS_IFACE, "FindingResolved", "ss",
+                                (void)sd.sd_bus_emit_signal(b->c.bus, BUS_PATH, BUS_IFACE, "FindingResolved", "ss",
                                                             v->name, o->findings[k].detector);
                 for (size_t k = 0; k < v->n_findings; k++)
                         if (!bus_view_has_finding(o, v->findings[k].detector))
-                                (void)sd.sd_bus_emit_signal(b->bus, BUS_PATH, BUS_IFACE, "FindingRaised", "sss",
+                                (void)sd.sd_bus_emit_signal(b->c.bus, BUS_PATH, BUS_IFACE, "FindingRaised", "sss",
                                                             v->name, v->findings[k].detector, v->findings[k].summary);
         }
         {
@@ -568,10 +579,10 @@ static void bus_diff(struct bus *b) {
                 props[np] = NULL;
                 b->findings_total = total;
                 if (np)
-                        (void)sd.sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_IFACE, (char **)props);
+                        (void)sd.sd_bus_emit_properties_changed_strv(b->c.bus, BUS_PATH, BUS_IFACE, (char **)props);
         }
         b->diffing = false;
-        bus_update_io(b);
+        conn_update_io(&b->c);
 }
 
 /* A property or method wants the view of now. */
@@ -585,7 +596,7 @@ static void diff_timer_cb(struct loop *l _unused_, void *userdata) {
 }
 
 void bus_changed(struct bus *b) {
-        if (!b || !b->bus || b->dead)
+        if (!b || !b->c.bus || b->c.dead)
                 return;
         if (!b->dirty) {
                 b->dirty = true;
@@ -595,79 +606,101 @@ void bus_changed(struct bus *b) {
 
 /* ---- the loop ---- */
 
-static void on_bus_fd(struct loop *l, int fd, uint32_t events, void *userdata);
-
-static void bus_process(struct bus *b) {
+static void conn_process(struct conn *c) {
         int r = 0;
 
-        for (unsigned i = 0; i < BUS_BUDGET && b->bus && !b->dead; i++) {
-                r = sd.sd_bus_process(b->bus, NULL);
+        for (unsigned i = 0; i < BUS_BUDGET && c->bus && !c->dead; i++) {
+                r = sd.sd_bus_process(c->bus, NULL);
                 if (r < 0) {
-                        bus_kill(b, r, "the connection failed");
+                        conn_kill(c, r, "the connection failed");
                         return;
                 }
                 if (r == 0)
                         break;
         }
-        if (r > 0 && !b->dead) {
+        if (r > 0 && !c->dead) {
                 /* Budget spent with work left: again after the others. */
-                (void)loop_timer_arm_in(b->loop, &b->io_timer, 0);
+                (void)loop_timer_arm_in(c->loop, &c->io_timer, 0);
                 return;
         }
-        bus_update_io(b);
+        conn_update_io(c);
 }
 
-static void bus_close(struct bus *b) {
-        pending_free_all(b);
-        if (b->fd >= 0)
-                (void)loop_del_fd(b->loop, b->fd);
-        b->fd = -1;
-        loop_timer_disarm(b->loop, &b->io_timer);
-        loop_timer_disarm(b->loop, &b->diff_timer);
-        if (b->bus)
-                sd.sd_bus_close_unref(b->bus);
-        b->bus = NULL;
+static void conn_close(struct conn *c) {
+        if (c->closing)
+                c->closing(c->userdata);
+        if (c->fd >= 0)
+                (void)loop_del_fd(c->loop, c->fd);
+        c->fd = -1;
+        if (c->loop)
+                loop_timer_disarm(c->loop, &c->io_timer);
+        if (c->bus)
+                sd.sd_bus_close_unref(c->bus);
+        c->bus = NULL;
 }
 
-static void io_timer_cb(struct loop *l _unused_, void *userdata) {
-        struct bus *b = userdata;
+static void conn_io_timer_cb(struct loop *l _unused_, void *userdata) {
+        struct conn *c = userdata;
 
-        if (b->dead) {
-                bus_close(b);
+        if (c->dead) {
+                conn_close(c);
                 return;
         }
-        bus_process(b);
+        conn_process(c);
 }
 
-static void on_bus_fd(struct loop *l _unused_, int fd _unused_, uint32_t events _unused_, void *userdata) {
-        bus_process(userdata);
+static void conn_on_fd(struct loop *l _unused_, int fd _unused_, uint32_t events _unused_, void *userdata) {
+        conn_process(userdata);
 }
 
 /* Follow what sd-bus wants: its fd's events and its next timeout. */
-static void bus_update_io(struct bus *b) {
+static void conn_update_io(struct conn *c) {
         uint32_t ev = 0;
         uint64_t t;
         int r;
 
-        if (!b->bus || b->dead)
+        if (!c->bus || c->dead)
                 return;
-        r = sd.sd_bus_get_events(b->bus);
+        r = sd.sd_bus_get_events(c->bus);
         if (r < 0) {
-                bus_kill(b, r, "the connection is closed");
+                conn_kill(c, r, "the connection is closed");
                 return;
         }
         if (r & POLLIN)
                 ev |= EPOLLIN;
         if (r & POLLOUT)
                 ev |= EPOLLOUT;
-        if (ev != b->watched) {
-                if (loop_mod_fd(b->loop, b->fd, ev) == 0)
-                        b->watched = ev;
+        if (ev != c->watched) {
+                if (loop_mod_fd(c->loop, c->fd, ev) == 0)
+                        c->watched = ev;
         }
-        if (loop_timer_armed(&b->io_timer))
+        if (loop_timer_armed(&c->io_timer))
                 return;         /* a "process again" is due anyway */
-        if (sd.sd_bus_get_timeout(b->bus, &t) >= 0 && t != UINT64_MAX)
-                (void)loop_timer_arm(b->loop, &b->io_timer, t);
+        if (sd.sd_bus_get_timeout(c->bus, &t) >= 0 && t != UINT64_MAX)
+                (void)loop_timer_arm(c->loop, &c->io_timer, t);
+}
+
+static void conn_init(struct conn *c, struct loop *l, void (*closing)(void *), void *userdata) {
+        c->loop = l;
+        c->fd = -1;
+        c->closing = closing;
+        c->userdata = userdata;
+        loop_timer_init(&c->io_timer, conn_io_timer_cb, c);
+}
+
+/* c->bus is connected: watch it. 0 or -errno. */
+static int conn_attach(struct conn *c) {
+        int r;
+
+        c->fd = sd.sd_bus_get_fd(c->bus);
+        r = c->fd < 0 ? c->fd : loop_add_fd(c->loop, c->fd, EPOLLIN, conn_on_fd, c);
+        if (r < 0) {
+                c->fd = -1;
+                return r;
+        }
+        c->watched = EPOLLIN;
+        conn_update_io(c);
+        return 0;
 }
 
 /* ---- answers ---- */
@@ -793,7 +826,7 @@ done:
                 struct bus *b = p->b;
 
                 pending_free(p);
-                bus_update_io(b);
+                conn_update_io(&b->c);
         }
 }
 
@@ -882,7 +915,7 @@ static int begin_mutating(sd_bus_message *m, struct bus *b, const char *cmd, con
         p->next = b->pending;
         b->pending = p;
         b->n_pending++;
-        r = sd.sd_bus_call_method_async(b->bus, &p->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+        r = sd.sd_bus_call_method_async(b->c.bus, &p->slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                         "org.freedesktop.DBus", "GetConnectionUnixUser", on_caller_uid, p, "s",
                                         sender);
         if (r < 0) {
@@ -1142,7 +1175,7 @@ static int on_name(sd_bus_message *m, void *userdata, sd_bus_error *ret_error _u
                 log_event(LOG_LEVEL_ERROR, "dbus", "bus", b->describe, "name", BUS_NAME, "error", e->name,
                           "msg", e->message ? e->message : "cannot own the name (the bus policy: "
                                                            "packaging/dbus/" BUS_NAME ".conf)", NULL);
-                bus_kill(b, -EACCES, "the name " BUS_NAME " is not ours");
+                conn_kill(&b->c, -EACCES, "the name " BUS_NAME " is not ours");
                 return 0;
         }
         log_event(LOG_LEVEL_INFO, "dbus", "bus", b->describe, "name", BUS_NAME, "object", BUS_PATH, NULL);
@@ -1189,6 +1222,8 @@ static bool default_applies(void) {
         return (a && *a) || access("/run/dbus/system_bus_socket", F_OK) == 0;
 }
 
+static void bus_closing(void *userdata);
+
 int bus_open(struct loop *l, const struct bus_options *o, const struct bus_ops *ops, void *userdata,
              struct bus **ret, char **ret_err) {
         struct bus *b;
@@ -1210,10 +1245,9 @@ int bus_open(struct loop *l, const struct bus_options *o, const struct bus_ops *
         if (!b)
                 return -ENOMEM;
         b->loop = l;
-        b->fd = -1;
         b->ops = ops;
         b->userdata = userdata;
-        loop_timer_init(&b->io_timer, io_timer_cb, b);
+        conn_init(&b->c, l, bus_closing, b);
         loop_timer_init(&b->diff_timer, diff_timer_cb, b);
         b->describe = strdup(o->kind == BUS_KIND_ADDRESS ? o->address : o->kind == BUS_KIND_SESSION ? "session" : "system");
         b->version = strdup(o->version ? o->version : "");
@@ -1221,41 +1255,39 @@ int bus_open(struct loop *l, const struct bus_options *o, const struct bus_ops *
                 r = -ENOMEM;
                 goto fail;
         }
-        r = connect_bus(o, &b->bus);
+        snprintf(b->c.what, sizeof b->c.what, "D-Bus (%s)", b->describe);
+        r = connect_bus(o, &b->c.bus);
         if (r < 0) {
                 if (asprintf(ret_err, "cannot connect to the %s bus: %s", b->describe, strerror(-r)) < 0)
                         *ret_err = NULL;
                 goto fail;
         }
-        (void)sd.sd_bus_set_description(b->bus, "gorral");
-        r = sd.sd_bus_add_object_vtable(b->bus, NULL, BUS_PATH, BUS_IFACE, supervisor_vtable, b);
+        (void)sd.sd_bus_set_description(b->c.bus, "gorral");
+        r = sd.sd_bus_add_object_vtable(b->c.bus, NULL, BUS_PATH, BUS_IFACE, supervisor_vtable, b);
         if (r >= 0)
-                r = sd.sd_bus_add_fallback_vtable(b->bus, NULL, BUS_SERVICE_PREFIX, BUS_SERVICE_IFACE, service_vtable,
+                r = sd.sd_bus_add_fallback_vtable(b->c.bus, NULL, BUS_SERVICE_PREFIX, BUS_SERVICE_IFACE, service_vtable,
                                                   service_find, b);
         if (r >= 0)
-                r = sd.sd_bus_add_node_enumerator(b->bus, NULL, BUS_SERVICE_PREFIX, service_enumerate, b);
+                r = sd.sd_bus_add_node_enumerator(b->c.bus, NULL, BUS_SERVICE_PREFIX, service_enumerate, b);
         if (r >= 0)
-                r = sd.sd_bus_add_object_manager(b->bus, NULL, BUS_PATH);
+                r = sd.sd_bus_add_object_manager(b->c.bus, NULL, BUS_PATH);
         if (r >= 0)
-                r = sd.sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, on_name, b);
+                r = sd.sd_bus_request_name_async(b->c.bus, NULL, BUS_NAME, 0, on_name, b);
         if (r < 0) {
                 if (asprintf(ret_err, "cannot set up the objects on the %s bus: %s", b->describe, strerror(-r)) < 0)
                         *ret_err = NULL;
                 goto fail;
         }
-        b->fd = sd.sd_bus_get_fd(b->bus);
-        r = b->fd < 0 ? b->fd : loop_add_fd(l, b->fd, EPOLLIN, on_bus_fd, b);
+        r = conn_attach(&b->c);
         if (r < 0) {
-                b->fd = -1;
                 if (asprintf(ret_err, "cannot watch the %s bus: %s", b->describe, strerror(-r)) < 0)
                         *ret_err = NULL;
                 goto fail;
         }
-        b->watched = EPOLLIN;
         /* The first view: what the objects show before any change. */
         b->dirty = true;
         bus_diff(b);
-        bus_update_io(b);
+        conn_update_io(&b->c);
         *ret = b;
         return 0;
 fail:
@@ -1263,10 +1295,17 @@ fail:
         return r;
 }
 
+static void bus_closing(void *userdata) {
+        struct bus *b = userdata;
+
+        pending_free_all(b);
+        loop_timer_disarm(b->loop, &b->diff_timer);
+}
+
 struct bus *bus_free(struct bus *b) {
         if (!b)
                 return NULL;
-        bus_close(b);
+        conn_close(&b->c);
         free(b->views);
         free(b->scratch);
         free(b->describe);

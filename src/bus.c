@@ -167,6 +167,40 @@ int bus_label_unescape(const char *label, char *buf, size_t n) {
         return (int)o;
 }
 
+const char *bus_cgroup_mode_name(enum bus_cgroup_mode m) {
+        switch (m) {
+        case BUS_CGROUP_NONE: return "none";
+        case BUS_CGROUP_OWN: return "own";
+        case BUS_CGROUP_DELEGATED: return "delegated";
+        case BUS_CGROUP_SCOPE: return "scope";
+        }
+        return "none";
+}
+
+int bus_parse_scopes(const char *s, enum bus_scopes_kind *ret) {
+        if (!s)
+                return -EINVAL;
+        if (strcmp(s, "auto") == 0)
+                *ret = BUS_SCOPES_AUTO;
+        else if (strcmp(s, "no") == 0 || strcmp(s, "off") == 0)
+                *ret = BUS_SCOPES_NO;
+        else if (strcmp(s, "system") == 0)
+                *ret = BUS_SCOPES_SYSTEM;
+        else if (strcmp(s, "user") == 0)
+                *ret = BUS_SCOPES_USER;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* Service names are [A-Za-z0-9_-] (cgsvc_name_valid()): every byte is
+ * allowed in a unit name as it is. */
+int bus_scope_unit_name(const char *service, pid_t pid, char *buf, size_t n) {
+        int r = snprintf(buf, n, "gorral-%s-%d.scope", service, (int)pid);
+
+        return r < 0 || (size_t)r >= n ? -ENOBUFS : r;
+}
+
 #ifdef GORRAL_STATIC
 
 /* The static build has no libsystemd: no bus, said in --version. */
@@ -205,6 +239,30 @@ struct bus *bus_free(struct bus *b) {
 const char *bus_describe(const struct bus *b) {
         (void)b;
         return "none";
+}
+
+int bus_scopes_open(struct loop *l, enum bus_scopes_kind kind, const struct bus_scopes_ops *ops, void *userdata,
+                    struct bus_scopes **ret, char **ret_why) {
+        (void)l, (void)ops, (void)userdata;
+        *ret = NULL;
+        *ret_why = strdup(kind == BUS_SCOPES_NO ? "--scopes no" : "the static build cannot talk to systemd");
+        return kind == BUS_SCOPES_SYSTEM || kind == BUS_SCOPES_USER ? -EOPNOTSUPP : 0;
+}
+
+int bus_scope_start(struct bus_scopes *sc, const char *service, pid_t pid, uint64_t cpu_quota_per_sec_usec,
+                    uint64_t memory_max, char *unit) {
+        (void)sc, (void)service, (void)pid, (void)cpu_quota_per_sec_usec, (void)memory_max, (void)unit;
+        return -EOPNOTSUPP;
+}
+
+const char *bus_scopes_describe(const struct bus_scopes *sc) {
+        (void)sc;
+        return "none";
+}
+
+struct bus_scopes *bus_scopes_free(struct bus_scopes *sc) {
+        (void)sc;
+        return NULL;
 }
 
 #else /* !GORRAL_STATIC */
@@ -277,6 +335,7 @@ static const unsigned *sd_vtable_format;   /* libsystemd's, once loaded */
         X(sd_bus_error_setf)                          \
         X(sd_bus_error_free)                          \
         X(sd_bus_send)                                \
+        X(sd_bus_error_has_name)                      \
         X(sd_bus_slot_unref)
 
 static struct {
@@ -1316,6 +1375,346 @@ struct bus *bus_free(struct bus *b) {
 
 const char *bus_describe(const struct bus *b) {
         return b ? b->describe : "none";
+}
+
+/* ---- transient scopes ---- */
+
+struct bus_scopes;
+
+struct scope_job {
+        struct bus_scopes *sc;
+        bool used;
+        char unit[BUS_SCOPE_UNIT_MAX];
+        char service[BUS_SERVICE_NAME_MAX + 1];
+        pid_t pid;
+        sd_bus_slot *slot;            /* the StartTransientUnit call */
+};
+
+struct bus_scopes {
+        struct conn c;
+        const struct bus_scopes_ops *ops;
+        void *userdata;
+        bool explicit_kind;           /* --scopes system|user */
+        bool decided;
+        struct loop_timer decide_timer;
+        sd_bus_slot *decide_slot;     /* the step of the decision in flight */
+        char manager[8];              /* "system", "user" */
+        char unit_id[256];            /* gorral's own unit */
+        char unit_path[512];          /* its object */
+        struct scope_job jobs[BUS_SCOPES_PENDING];
+};
+
+const char *bus_scopes_describe(const struct bus_scopes *sc) {
+        return sc ? sc->manager : "none";
+}
+
+static void scopes_decide(struct bus_scopes *sc, enum bus_cgroup_mode mode, const char *fmt, ...) _printf_(3, 4);
+static void scopes_decide(struct bus_scopes *sc, enum bus_cgroup_mode mode, const char *fmt, ...) {
+        char why[512];
+        va_list ap;
+
+        if (sc->decided)
+                return;
+        sc->decided = true;
+        loop_timer_disarm(sc->c.loop, &sc->decide_timer);
+        if (sc->decide_slot)
+                sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        sc->ops->decided(sc->userdata, mode, why);
+        conn_update_io(&sc->c);
+}
+
+static void decide_timer_cb(struct loop *l _unused_, void *userdata) {
+        struct bus_scopes *sc = userdata;
+
+        scopes_decide(sc, BUS_CGROUP_OWN, "the %s manager did not answer within %llu s: gorral makes its own cgroups",
+                      sc->manager, (unsigned long long)(BUS_SCOPES_DECIDE_USEC / 1000000));
+}
+
+static int on_delegate(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct bus_scopes *sc = userdata;
+        const sd_bus_error *err = sd.sd_bus_message_get_error(m);
+        int delegate = 0;
+
+        sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+        if (err || sd.sd_bus_message_read(m, "v", "b", &delegate) < 0)
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "the Delegate of %s cannot be read (%s): a transient scope per service",
+                              sc->unit_id, err && err->message ? err->message : "?");
+        else if (delegate)
+                scopes_decide(sc, BUS_CGROUP_DELEGATED,
+                              "%s has Delegate=yes: gorral makes the services' cgroups below its own", sc->unit_id);
+        else
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "%s has no Delegate=yes: a transient scope per service", sc->unit_id);
+        return 0;
+}
+
+static int on_unit_id(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct bus_scopes *sc = userdata;
+        const sd_bus_error *err = sd.sd_bus_message_get_error(m);
+        const char *id = NULL, *iface = NULL, *dot;
+        int r;
+
+        sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+        if (err || sd.sd_bus_message_read(m, "v", "s", &id) < 0 || !id) {
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "gorral's unit has no readable Id (%s): a transient scope per service",
+                              err && err->message ? err->message : "?");
+                return 0;
+        }
+        snprintf(sc->unit_id, sizeof sc->unit_id, "%s", id);
+        dot = strrchr(id, '.');
+        if (dot && strcmp(dot, ".service") == 0)
+                iface = "org.freedesktop.systemd1.Service";
+        else if (dot && strcmp(dot, ".scope") == 0)
+                iface = "org.freedesktop.systemd1.Scope";
+        if (!iface) {
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "gorral runs in %s, which delegates nothing: a transient scope per service",
+                              sc->unit_id);
+                return 0;
+        }
+        r = sd.sd_bus_call_method_async(sc->c.bus, &sc->decide_slot, "org.freedesktop.systemd1", sc->unit_path,
+                                        "org.freedesktop.DBus.Properties", "Get", on_delegate, sc, "ss", iface,
+                                        "Delegate");
+        if (r < 0)
+                scopes_decide(sc, BUS_CGROUP_OWN, "cannot ask the %s manager (%s): gorral makes its own cgroups",
+                              sc->manager, strerror(-r));
+        return 0;
+}
+
+static int on_unit_by_pid(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct bus_scopes *sc = userdata;
+        const sd_bus_error *err = sd.sd_bus_message_get_error(m);
+        const char *path = NULL;
+        int r;
+
+        sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+        if (err || sd.sd_bus_message_read(m, "o", &path) < 0 || !path) {
+                /* In no unit of a manager that runs: systemd still owns the
+                 * tree (gorral started from a shell, a test's manager). */
+                if (sc->explicit_kind || (err && sd.sd_bus_error_has_name(err, "org.freedesktop.systemd1.NoUnitForPID")))
+                        scopes_decide(sc, BUS_CGROUP_SCOPE, "gorral is in no unit of the %s manager (%s): a transient scope per service",
+                                      sc->manager, err && err->message ? err->message : "?");
+                else
+                        scopes_decide(sc, BUS_CGROUP_OWN, "the %s manager does not say gorral's unit (%s): gorral makes its own cgroups",
+                                      sc->manager, err && err->message ? err->message : "?");
+                return 0;
+        }
+        snprintf(sc->unit_path, sizeof sc->unit_path, "%s", path);
+        r = sd.sd_bus_call_method_async(sc->c.bus, &sc->decide_slot, "org.freedesktop.systemd1", sc->unit_path,
+                                        "org.freedesktop.DBus.Properties", "Get", on_unit_id, sc, "ss",
+                                        "org.freedesktop.systemd1.Unit", "Id");
+        if (r < 0)
+                scopes_decide(sc, BUS_CGROUP_OWN, "cannot ask the %s manager (%s): gorral makes its own cgroups",
+                              sc->manager, strerror(-r));
+        return 0;
+}
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct bus_scopes *sc = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+
+        if (sd.sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        for (size_t i = 0; i < BUS_SCOPES_PENDING; i++) {
+                struct scope_job *j = &sc->jobs[i];
+
+                if (!j->used || strcmp(j->unit, unit) != 0)
+                        continue;
+                {
+                        struct scope_job done = *j;
+
+                        j->slot = NULL;        /* the reply, if still due, finds no job */
+                        if (done.slot)
+                                sd.sd_bus_slot_unref(done.slot);
+                        memset(j, 0, sizeof *j);
+                        j->sc = sc;
+                        sc->ops->scope_done(sc->userdata, done.service, done.pid, done.unit,
+                                            strcmp(result, "done") == 0, result);
+                }
+                break;
+        }
+        return 0;
+}
+
+static int on_scope_reply(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct scope_job *j = userdata;
+        struct bus_scopes *sc = j->sc;
+        const sd_bus_error *err = sd.sd_bus_message_get_error(m);
+        struct scope_job done;
+
+        if (!j->used)
+                return 0;
+        j->slot = sd.sd_bus_slot_unref(j->slot);
+        if (!err)
+                return 0;      /* JobRemoved tells the rest */
+        done = *j;
+        memset(j, 0, sizeof *j);
+        j->sc = sc;
+        sc->ops->scope_done(sc->userdata, done.service, done.pid, done.unit, false,
+                            err->message ? err->message : err->name);
+        return 0;
+}
+
+int bus_scope_start(struct bus_scopes *sc, const char *service, pid_t pid, uint64_t cpu_quota_per_sec_usec,
+                    uint64_t memory_max, char *unit) {
+        sd_bus_message *m = NULL;
+        struct scope_job *j = NULL;
+        char desc[128];
+        int r;
+
+        if (!sc || !sc->c.bus || sc->c.dead)
+                return -ENOTCONN;
+        r = bus_scope_unit_name(service, pid, unit, BUS_SCOPE_UNIT_MAX);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < BUS_SCOPES_PENDING && !j; i++)
+                if (!sc->jobs[i].used)
+                        j = &sc->jobs[i];
+        if (!j)
+                return -EBUSY;     /* 64 scopes still being made: this start runs without one */
+        snprintf(desc, sizeof desc, "gorral service %s", service);
+        r = sd.sd_bus_message_new_method_call(sc->c.bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                              "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+        if (r >= 0)
+                r = sd.sd_bus_message_append(m, "ss", unit, "fail");
+        if (r >= 0)
+                r = sd.sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = sd.sd_bus_message_append(m, "(sv)", "Description", "s", desc);
+        if (r >= 0)
+                r = sd.sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, (uint32_t)pid);
+        if (r >= 0 && cpu_quota_per_sec_usec)
+                r = sd.sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", cpu_quota_per_sec_usec);
+        if (r >= 0 && memory_max)
+                r = sd.sd_bus_message_append(m, "(sv)", "MemoryMax", "t", memory_max);
+        /* A failed scope is collected too, not left for `systemctl reset-failed`. */
+        if (r >= 0)
+                r = sd.sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");
+        if (r >= 0)
+                r = sd.sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd.sd_bus_message_append(m, "a(sa(sv))", 0);
+        if (r >= 0)
+                r = sd.sd_bus_call_async(sc->c.bus, &j->slot, m, on_scope_reply, j, 0);
+        sd.sd_bus_message_unref(m);
+        if (r < 0)
+                return r;
+        j->used = true;
+        j->pid = pid;
+        snprintf(j->unit, sizeof j->unit, "%s", unit);
+        snprintf(j->service, sizeof j->service, "%s", service);
+        conn_update_io(&sc->c);
+        return 0;
+}
+
+static void scopes_closing(void *userdata) {
+        struct bus_scopes *sc = userdata;
+
+        for (size_t i = 0; i < BUS_SCOPES_PENDING; i++)
+                if (sc->jobs[i].slot)
+                        sc->jobs[i].slot = sd.sd_bus_slot_unref(sc->jobs[i].slot);
+        if (sc->decide_slot)
+                sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+}
+
+/* The manager's bus: the system bus, or systemd's private socket where
+ * no dbus-daemon runs; the user bus. */
+static int connect_manager(bool user, sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r;
+
+        if (user)
+                return sd.sd_bus_open_user(ret);
+        r = sd.sd_bus_open_system(ret);
+        if (r >= 0 || access("/run/systemd/private", F_OK) < 0)
+                return r;
+        r = sd.sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd.sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+        if (r >= 0)
+                r = sd.sd_bus_start(bus);
+        if (r < 0) {
+                if (bus)
+                        sd.sd_bus_close_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
+int bus_scopes_open(struct loop *l, enum bus_scopes_kind kind, const struct bus_scopes_ops *ops, void *userdata,
+                    struct bus_scopes **ret, char **ret_why) {
+        struct bus_scopes *sc;
+        const char *lib_err;
+        bool user;
+        int r;
+
+        *ret = NULL;
+        *ret_why = NULL;
+        if (kind == BUS_SCOPES_NO) {
+                *ret_why = strdup("--scopes no");
+                return 0;
+        }
+        if (kind == BUS_SCOPES_AUTO && access("/run/systemd/system", F_OK) < 0) {
+                *ret_why = strdup("systemd is not running (no /run/systemd/system)");
+                return 0;
+        }
+        user = kind == BUS_SCOPES_USER || (kind == BUS_SCOPES_AUTO && geteuid() != 0);
+        r = bus_lib_load(&lib_err);
+        if (r < 0) {
+                *ret_why = strdup(lib_err);
+                return kind == BUS_SCOPES_AUTO ? 0 : r;
+        }
+        sc = calloc(1, sizeof *sc);
+        if (!sc)
+                return -ENOMEM;
+        sc->ops = ops;
+        sc->userdata = userdata;
+        sc->explicit_kind = kind != BUS_SCOPES_AUTO;
+        snprintf(sc->manager, sizeof sc->manager, "%s", user ? "user" : "system");
+        snprintf(sc->c.what, sizeof sc->c.what, "the systemd %s manager's bus", sc->manager);
+        conn_init(&sc->c, l, scopes_closing, sc);
+        for (size_t i = 0; i < BUS_SCOPES_PENDING; i++)
+                sc->jobs[i].sc = sc;
+        loop_timer_init(&sc->decide_timer, decide_timer_cb, sc);
+        r = connect_manager(user, &sc->c.bus);
+        if (r < 0) {
+                if (asprintf(ret_why, "cannot connect to the systemd %s manager: %s", sc->manager, strerror(-r)) < 0)
+                        *ret_why = NULL;
+                bus_scopes_free(sc);
+                return kind == BUS_SCOPES_AUTO ? 0 : r;
+        }
+        (void)sd.sd_bus_set_description(sc->c.bus, "gorral-scopes");
+        r = sd.sd_bus_match_signal_async(sc->c.bus, NULL, NULL, "/org/freedesktop/systemd1",
+                                         "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, NULL, sc);
+        if (r >= 0)
+                r = sd.sd_bus_call_method_async(sc->c.bus, &sc->decide_slot, "org.freedesktop.systemd1",
+                                                "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                                "GetUnitByPID", on_unit_by_pid, sc, "u", (uint32_t)getpid());
+        if (r >= 0)
+                r = conn_attach(&sc->c);
+        if (r >= 0)
+                r = loop_timer_arm_in(l, &sc->decide_timer, BUS_SCOPES_DECIDE_USEC);
+        if (r < 0) {
+                if (asprintf(ret_why, "cannot ask the systemd %s manager: %s", sc->manager, strerror(-r)) < 0)
+                        *ret_why = NULL;
+                bus_scopes_free(sc);
+                return kind == BUS_SCOPES_AUTO ? 0 : r;
+        }
+        *ret = sc;
+        return 0;
+}
+
+struct bus_scopes *bus_scopes_free(struct bus_scopes *sc) {
+        if (!sc)
+                return NULL;
+        conn_close(&sc->c);
+        if (sc->c.loop)
+                loop_timer_disarm(sc->c.loop, &sc->decide_timer);
+        free(sc);
+        return NULL;
 }
 
 #endif /* !GORRAL_STATIC */

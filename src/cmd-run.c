@@ -44,6 +44,10 @@ static const char run_help[] =
         "                           an address (unix:path=...), or no. Default: the\n"
         "                           system bus when root and it exists (a failure is\n"
         "                           logged); an explicit BUS that fails stops gorral\n"
+        "      --scopes MODE        auto (default) | system | user | no: under systemd,\n"
+        "                           where gorral's unit has no Delegate=yes, each service\n"
+        "                           runs in a transient scope (StartTransientUnit) of the\n"
+        "                           system manager (root) or the user manager\n"
         "Child:\n"
         "  -g, --group              forward signals to the child's whole process group\n"
         "      --setsid             start the child in a new session (default: a new\n"
@@ -139,7 +143,7 @@ static const char *const valued[] = {
         "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
         "--sample-interval", "--metrics-url", "--pprof-url", "--metrics-socket", "--schedtrace", "--metrics-listen",
         "--detect", "--detect-option", "--on-finding", "--alertmanager", "--webhook", "--hook", "--state-dir",
-        "--dbus",
+        "--dbus", "--scopes",
 };
 
 /* Options that take none. */
@@ -363,6 +367,9 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                 if (bus_parse_kind(v, &so->dbus_kind) < 0)
                         return bad_because(name, v, "expected system, session, no or an address (unix:path=...)");
                 so->dbus_address = v;
+        } else if (!strcmp(name, "--scopes")) {
+                if (bus_parse_scopes(v, &so->scopes) < 0)
+                        return bad_because(name, v, "expected auto, system, user or no");
         }
         else if (!strcmp(name, "--sample-interval")) {
                 sc->watch = true;

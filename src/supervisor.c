@@ -79,6 +79,10 @@ struct unit {
         /* output.prefix: its stdout and stderr, line by line (stderr alone
          * when only its traces are read). */
         struct output_stream *out[2];
+        /* Its transient scope under systemd (cg_mode scope): the unit of
+         * its current start, and whether systemd said it was made. */
+        char scope_unit[BUS_SCOPE_UNIT_MAX];
+        bool in_scope;
         struct mon_service *mon;       /* its samplers; NULL when not watched */
         struct actions_service *findings; /* its detectors and what they do; NULL: none (or not watched) */
         struct unit *next;
@@ -516,6 +520,18 @@ static void unit_cgroup_release(struct unit *u) {
         u->cg = cgsvc_free(u->cg);
 }
 
+/* Whose cgroups a service runs in now: "own" (cgsvc.h's below gorral's
+ * own), "delegated" (the same under a systemd unit with Delegate=yes),
+ * "scope" (a transient scope systemd made), "none" (gorral's own cgroup).
+ * For `gorral status` ("cgroup_mode") and the bus. */
+static const char *unit_cgroup_mode(const struct unit *u) {
+        if (u->sup->cg_mode == BUS_CGROUP_SCOPE)
+                return u->in_scope && service_has_main(&u->svc) ? "scope" : "none";
+        if (!u->cg)
+                return "none";
+        return u->sup->cg_mode == BUS_CGROUP_DELEGATED ? "delegated" : "own";
+}
+
 /* ---- output.prefix ---- */
 
 /* Which of its streams gorral reads: both with output.prefix, stderr
@@ -621,6 +637,8 @@ static bool unit_take_tty(struct unit *u) {
         return s->setsid_tty > 0;
 }
 
+static void unit_scope_start(struct unit *u, pid_t pid);
+
 static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct unit *u = unit_of(svc);
         struct supervisor *s = u->sup;
@@ -714,6 +732,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                  * starts now (the callbacks run from the loop, after). */
                 u->svc.pid = u->svc.pgid = res.pid;
                 begin_readiness(u);
+                unit_scope_start(u, res.pid);
                 mon_service_started(u->mon, res.pid, u->cg ? cgsvc_subpath(u->cg) : NULL);
                 unit_findings_started(u);
         }
@@ -1641,6 +1660,8 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         else
                 json_null(w);
         json_member_string(w, "cgroup", u->cg ? cgsvc_path(u->cg) : NULL);
+        json_member_string(w, "cgroup_mode", unit_cgroup_mode(u));
+        json_member_string(w, "scope", u->in_scope ? u->scope_unit : NULL);
         json_key(w, "gomaxprocs");
         if (u->has_gomaxprocs)
                 json_uint(w, u->gomaxprocs);
@@ -1874,13 +1895,6 @@ static uint64_t sample_u64(const double *v, uint64_t t, enum mon_metric m) {
         return t && !isnan(v[m]) && v[m] >= 0 ? (uint64_t)v[m] : BUS_UNKNOWN;
 }
 
-/* Whose cgroups a service runs in: "own" (cgsvc.h's below gorral's own),
- * "none" (gorral's own cgroup). "scope" and "delegated" come with the
- * systemd host's detection. */
-static const char *unit_cgroup_mode(const struct unit *u) {
-        return u->cg ? "own" : "none";
-}
-
 static size_t bus_services(void *userdata, struct bus_service_view *views, size_t max) {
         struct supervisor *s = userdata;
         size_t n = 0;
@@ -1961,7 +1975,7 @@ static int open_bus(struct supervisor *s) {
 
 /* Per-service cgroups, when running from a file: said once when the host
  * allows none, and the services run in gorral's own cgroup. */
-static void open_cgroups(struct supervisor *s) {
+static void open_own_cgroups(struct supervisor *s) {
         _cleanup_free_ char *reason = NULL;
         const char *const *notes;
         size_t n;
@@ -1981,6 +1995,78 @@ static void open_cgroups(struct supervisor *s) {
         n = cgsvc_host_notes(s->cg_host, &notes);
         for (size_t i = 0; i < n; i++)
                 log_event(LOG_LEVEL_INFO, "cgroups", "note", notes[i], NULL);
+}
+
+/* ---- transient scopes (bus.h): systemd owns the cgroup tree ---- */
+
+static void unit_scope_start(struct unit *u, pid_t pid) {
+        const struct config_service *c = &u->spec;
+        uint64_t period = c->cpu_period_us ? c->cpu_period_us : 100000;
+        uint64_t quota = c->has_cpu ? c->cpu_quota_us * UINT64_C(1000000) / period : 0;
+        int r;
+
+        u->in_scope = false;
+        u->scope_unit[0] = '\0';
+        if (u->sup->cg_mode != BUS_CGROUP_SCOPE || !u->sup->scopes)
+                return;
+        r = bus_scope_start(u->sup->scopes, c->name, pid, quota, c->has_memory ? c->memory_bytes : 0, u->scope_unit);
+        if (r < 0) {
+                u->scope_unit[0] = '\0';
+                log_msg(LOG_LEVEL_WARN, r, "service %s: no transient scope, running in gorral's cgroup", c->name);
+        }
+}
+
+static void scope_done(void *userdata, const char *service, pid_t pid, const char *unit, bool ok, const char *why) {
+        struct supervisor *s = userdata;
+        struct unit *u = find_unit(s, service);
+
+        if (ok)
+                log_event(LOG_LEVEL_INFO, "scope", "service", service, "unit", unit, "pid", LF_INT(pid), NULL);
+        else
+                log_event(LOG_LEVEL_WARN, "scope", "service", service, "unit", unit, "pid", LF_INT(pid), "result", why,
+                          "msg", "no transient scope: the service runs in gorral's cgroup", NULL);
+        if (u && u->svc.pid == pid && strcmp(u->scope_unit, unit) == 0)
+                u->in_scope = ok;
+        bus_changed(s->bus);
+}
+
+static void scopes_decided(void *userdata, enum bus_cgroup_mode mode, const char *why) {
+        struct supervisor *s = userdata;
+
+        s->scopes_deciding = false;
+        s->cg_mode = mode;
+        log_event(LOG_LEVEL_INFO, "cgroups", "mode", bus_cgroup_mode_name(mode), "manager",
+                  bus_scopes_describe(s->scopes), "why", why, NULL);
+        if (mode != BUS_CGROUP_SCOPE)
+                open_own_cgroups(s);
+        if (!loop_quitting(s->loop))
+                settle(s);
+}
+
+static const struct bus_scopes_ops sup_scopes_ops = { .decided = scopes_decided, .scope_done = scope_done };
+
+/* How services get cgroups, when running from a file: on a systemd host,
+ * ask systemd (the services start once it answered); elsewhere, gorral's
+ * own below its cgroup. An explicit --scopes whose manager cannot be
+ * reached is an error at start. */
+static int open_cgroups(struct supervisor *s) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!s->opt.config_path)
+                return 0;
+        r = bus_scopes_open(s->loop, s->opt.scopes, &sup_scopes_ops, s, &s->scopes, &why);
+        if (r < 0)
+                return log_error_errno(r, "--scopes: %s", why ? why : "cannot reach systemd");
+        if (s->scopes) {
+                s->scopes_deciding = true;
+                return 0;
+        }
+        if (s->opt.scopes != BUS_SCOPES_NO)
+                log_event(LOG_LEVEL_DEBUG, "cgroups", "scopes", "false", "why", why ? why : "", NULL);
+        s->cg_mode = BUS_CGROUP_OWN;
+        open_own_cgroups(s);
+        return 0;
 }
 
 static void open_output(struct supervisor *s) {
@@ -2239,6 +2325,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 unit_free(s, u);
         }
         bus_free(s->bus);
+        bus_scopes_free(s->scopes);
         control_free(s->control);
         http_server_free(s->metrics);
         actions_free(s->actions);
@@ -2276,13 +2363,13 @@ int supervisor_run(struct supervisor *s) {
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
         open_control(s);
-        if (open_bus(s) < 0)
+        if (open_bus(s) < 0 || open_cgroups(s) < 0)
                 return GR_EXIT_USAGE;
-        open_cgroups(s);
         open_metrics(s);
         if (s->opt.output_prefix && s->n_units > 0)
                 open_output(s);
-        settle(s);
+        if (!s->scopes_deciding)
+                settle(s);
         r = loop_run(s->loop);
         if (s->output)
                 (void)output_flush(s->output, 1000000);

@@ -157,3 +157,76 @@ void bus_changed(struct bus *b);
 struct bus *bus_free(struct bus *b);
 /* "system", "session" or the address, for the log. */
 const char *bus_describe(const struct bus *b);
+
+/* ---- Transient scopes: per-service cgroups where systemd owns the tree ----
+ *
+ * Under systemd, the cgroup tree is systemd's: where gorral's unit has no
+ * Delegate=yes, each service becomes a transient scope instead of a cgroup
+ * gorral makes itself. The decision, once at start, asynchronously (the
+ * services start when it is made, at most BUS_SCOPES_DECIDE_USEC later):
+ * GetUnitByPID(gorral) on the manager, the unit's Id, then its Delegate
+ * property (org.freedesktop.systemd1.Service or .Scope; other unit kinds
+ * have none). Delegate=yes: "delegated" (gorral makes its cgroups below its
+ * own, cgsvc.h). No Delegate: "scope". Where systemd is not running
+ * (/run/systemd/system is missing) nothing is asked: "own".
+ *
+ * A scope per start of a service: right after the spawn,
+ * StartTransientUnit("gorral-NAME-PID.scope", "fail", PIDs=[pid],
+ * CPUQuotaPerSecUSec, MemoryMax, Description, CollectMode=inactive-or-failed)
+ * with sd_bus_call_async, its JobRemoved followed by unit name. The child
+ * runs in gorral's cgroup until systemd moved it (a few ms); its GOMAXPROCS
+ * and GOMEMLIMIT come from gorral's own limits, not the scope's. The
+ * scope ends by itself once its processes are gone. */
+
+enum bus_cgroup_mode {
+        BUS_CGROUP_NONE,           /* gorral's own cgroup */
+        BUS_CGROUP_OWN,            /* cgsvc.h below gorral's own cgroup (no systemd) */
+        BUS_CGROUP_DELEGATED,      /* the same, under a systemd unit with Delegate=yes */
+        BUS_CGROUP_SCOPE,          /* a transient scope per service */
+};
+/* "none", "own", "delegated", "scope". */
+const char *bus_cgroup_mode_name(enum bus_cgroup_mode m);
+
+/* --scopes auto|system|user|no. auto: the system manager as root (the
+ * user manager otherwise) when /run/systemd/system exists. system / user:
+ * that manager, and a failure to reach it is an error at start; gorral in
+ * no unit of it (GetUnitByPID fails) gets scopes too. */
+enum bus_scopes_kind {
+        BUS_SCOPES_AUTO,
+        BUS_SCOPES_NO,
+        BUS_SCOPES_SYSTEM,
+        BUS_SCOPES_USER,
+};
+int bus_parse_scopes(const char *s, enum bus_scopes_kind *ret);   /* pure; 0 or -EINVAL */
+
+#define BUS_SCOPES_DECIDE_USEC (3 * UINT64_C(1000000))
+#define BUS_SCOPES_PENDING 64      /* scopes whose job is followed at once */
+
+struct bus_scopes;
+struct bus_scopes_ops {
+        /* The decision, exactly once, from the loop. why: a sentence for the log. */
+        void (*decided)(void *userdata, enum bus_cgroup_mode mode, const char *why);
+        /* A scope's job finished: ok (result "done"), or not and why. */
+        void (*scope_done)(void *userdata, const char *service, pid_t pid, const char *unit, bool ok,
+                           const char *why);
+};
+
+/* 0 with *ret NULL and *ret_why (malloc'd) when scopes do not apply
+ * (kind no; auto without systemd or without libsystemd): the caller goes
+ * on with its own cgroups at once. 0 with *ret set: the decision comes
+ * through ops->decided. -errno with *ret_why for an explicit kind whose
+ * manager cannot be reached. */
+int bus_scopes_open(struct loop *l, enum bus_scopes_kind kind, const struct bus_scopes_ops *ops, void *userdata,
+                    struct bus_scopes **ret, char **ret_why);
+/* Ask for a scope for pid (asynchronously; the outcome comes through
+ * ops->scope_done and the log). cpu_quota_per_sec_usec: 0 none (1 CPU is
+ * 1000000); memory_max: 0 none. The unit's name goes to unit (at least
+ * BUS_SCOPE_UNIT_MAX bytes). 0, or -errno (then no scope). */
+#define BUS_SCOPE_UNIT_MAX 96
+int bus_scope_start(struct bus_scopes *sc, const char *service, pid_t pid, uint64_t cpu_quota_per_sec_usec,
+                    uint64_t memory_max, char *unit);
+/* Pure: the scope's unit name, "gorral-NAME-PID.scope". -ENOBUFS. */
+int bus_scope_unit_name(const char *service, pid_t pid, char *buf, size_t n);
+/* The manager ("system", "user"). */
+const char *bus_scopes_describe(const struct bus_scopes *sc);
+struct bus_scopes *bus_scopes_free(struct bus_scopes *sc);   /* NULL-safe; returns NULL */

@@ -46,6 +46,7 @@ struct supervisor_options {
         const char *control_path;    /* the control socket; NULL: the default */
         enum bus_kind dbus_kind;     /* --dbus (bus.h); BUS_KIND_DEFAULT: system when root and it exists */
         const char *dbus_address;    /* BUS_KIND_ADDRESS */
+        enum bus_scopes_kind scopes; /* --scopes: transient systemd scopes per service (bus.h) */
         bool output_prefix;          /* "NAME | " before each line of each service */
         const char *metrics_listen;  /* the /metrics exporter's address; NULL: none */
         /* Where findings go (alerts: of the file, or gorral run's
@@ -97,6 +98,9 @@ struct supervisor {
         struct http_server *metrics;  /* /metrics and /healthz, or NULL */
         struct actions *actions;      /* alert destinations and hooks */
         struct bus *bus;              /* org.gorral.Supervisor1 on D-Bus, or NULL */
+        struct bus_scopes *scopes;    /* systemd's manager, for transient scopes, or NULL */
+        enum bus_cgroup_mode cg_mode; /* how services get cgroups (decided at start) */
+        bool scopes_deciding;         /* services wait for that decision */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

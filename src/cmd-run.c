@@ -566,7 +566,7 @@ int cmd_run(int argc, char **argv) {
                         return GR_EXIT_OK;
                 }
                 if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 }
                 r = limits_options_parse(&so.limits, a, i + 1 < argc ? argv[i + 1] : NULL);

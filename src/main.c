@@ -40,6 +40,10 @@ static void usage(FILE *f) {
                    "             GORRAL_SOCKET (the control socket of status, start, stop...).\n");
 }
 
+void print_version(void) {
+        printf("gorral %s\nD-Bus: %s\n", GORRAL_VERSION, bus_lib_describe());
+}
+
 int main(int argc, char **argv) {
         const char *e;
 
@@ -57,7 +61,7 @@ int main(int argc, char **argv) {
                 exit(GR_EXIT_OK);
         }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
-                printf("gorral %s\nD-Bus: %s\n", GORRAL_VERSION, bus_lib_describe());
+                print_version();
                 exit(GR_EXIT_OK);
         }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gorral/bus.h"
 #include "gorral/commands.h"
 #include "gorral/exitcodes.h"
 #include "gorral/log.h"
@@ -38,10 +37,6 @@ static void usage(FILE *f) {
                    "Environment: GORRAL_LOG_LEVEL (debug|info|warn|error), GORRAL_LOG_FORMAT (logfmt|json),\n"
                    "             GORRAL_SYSROOT (read /proc and /sys under this directory),\n"
                    "             GORRAL_SOCKET (the control socket of status, start, stop...).\n");
-}
-
-void print_version(void) {
-        printf("gorral %s\nD-Bus: %s\n", GORRAL_VERSION, bus_lib_describe());
 }
 
 int main(int argc, char **argv) {

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-/* main.c: what --version prints, for every command: gorral's version and
+/* version.c: what --version prints, for every command: gorral's version and
  * whether this build has D-Bus ("D-Bus: yes (libsystemd, loaded at run
  * time)" or "D-Bus: no (static build)"). */
 void print_version(void);

@@ -31,8 +31,8 @@ if "$GORRAL" --version | grep -q 'D-Bus: no'; then
 	exit 0
 fi
 
-BUS_PIDS=()
-# start_bus DIR MODE: a dbus-daemon on DIR/bus; prints its address.
+# start_bus DIR MODE: a dbus-daemon on DIR/bus; prints its address (its
+# pid is line 2 of DIR/out: this runs in a command substitution).
 start_bus() {
 	local dir=$1 mode=$2 policy
 	# nobody connects too: the socket's directories must be searchable.
@@ -43,7 +43,6 @@ start_bus() {
 	POLICY=$policy DIR=$dir python3 -c 'import os, sys; t = sys.stdin.read(); print(t.replace("@DIR@", os.environ["DIR"]).replace("@POLICY@", os.environ["POLICY"]))' \
 		<"$fix/test-bus.conf.in" >"$dir/bus.conf"
 	dbus-daemon --config-file="$dir/bus.conf" --fork --print-address=1 --print-pid=1 --nopidfile >"$dir/out" 2>"$dir/err" || return 1
-	BUS_PIDS+=("$(sed -n 2p "$dir/out")")
 	chmod 777 "$dir/bus" 2>/dev/null
 	head -1 "$dir/out"
 }
@@ -52,7 +51,7 @@ stop_all() {
 	local p
 	for p in "${GPIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${GPIDS[@]}"; do wait "$p" 2>/dev/null; done
-	for p in "${BUS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "$TMP"/*/out; do [ -e "$p" ] && kill "$(sed -n 2p "$p")" 2>/dev/null; done
 }
 trap 'stop_all; cleanup' EXIT
 
@@ -261,3 +260,9 @@ expect_eq "dbus: web still running on the open bus" \
 expect_eq "dbus: --dbus ADDRESS unreachable: exit 2" "$?" 2
 check "dbus: ... and says why" grep -q 'cannot connect' "$TMP/log3"
 check "dbus: gorral alive after all of it" kill -0 "${GPIDS[0]}"
+
+# The bus goes away: gorral says so once and supervises on.
+kill "$(sed -n 2p "$TMP/sys/out")"
+wait_grep "$TMP/log" 'D-Bus .*the connection failed; gorral goes on without it' 50
+check "dbus: the bus gone: said in the log" grep -q 'the connection failed; gorral goes on without it' "$TMP/log"
+check "dbus: the bus gone: gorral still supervises" bash -c "GORRAL_SOCKET='$TMP/ctl.sock' '$GORRAL' status web >/dev/null"

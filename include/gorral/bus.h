@@ -83,7 +83,7 @@ struct bus_finding_view {
 struct bus_service_view {
         char name[65];
         char state[32];            /* service_state_to_string(), or "dependency-failed" */
-        char sub_state[32];        /* "ready", "starting", "held" (stopped by an operator), "" */
+        char sub_state[32];        /* "ready", "held" (stopped by an operator), "removing", "" */
         uint32_t main_pid;         /* 0: none */
         uint32_t restarts;
         uint64_t threads, goroutines, rss_bytes;   /* BUS_UNKNOWN when not known */

@@ -26,6 +26,10 @@ if ! is_root; then
 	skip "dbus" "needs root (the refused call is made as nobody, gorral owns the name as root)"
 	exit 0
 fi
+if [ ! -x "$GOAPPS/goservice" ]; then
+	skip "dbus" "no $GOAPPS/goservice (make goapps): the Dump check needs a Go service"
+	exit 0
+fi
 if "$GORRAL" --version | grep -q 'D-Bus: no'; then
 	skip "dbus" "this gorral has no D-Bus support: $("$GORRAL" --version | tail -1)"
 	exit 0

@@ -6,7 +6,9 @@
 # from its resources, checked in the cgroup files (cgroup v1 here:
 # cpu.cfs_quota_us, memory.limit_in_bytes) and enforced (CPU time of a busy
 # loop; a memory hog killed). Then: status and the D-Bus CgroupMode say
-# "scope", a restart makes a new scope, a stop leaves none, and --scopes
+# "scope", a restart makes a new scope, a stop leaves none, gorral as a
+# unit of the manager with Delegate=yes (delegated) and without (scopes,
+# decided from its unit), and --scopes
 # auto as root (the system manager, not reachable here) falls back to
 # gorral's own cgroups.
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,6 +119,32 @@ check "scope: a stopped service leaves no scope" test ! -d "$root_cpu/app.slice/
 expect_eq "scope: status of the stopped one" \
 	"$("$GORRAL" status --json | jq -r '.services[] | select(.name == "burn") | .cgroup_mode')" none
 kill $GPID; wait $GPID 2>/dev/null; GPID=
+
+# gorral as a unit of the manager: Delegate=yes -> its own cgroups below
+# its unit's ("delegated"); without -> scopes, decided from the unit.
+cat >"$TMP/g3.yaml" <<EOF
+services:
+  web:
+    command: [sleep, "1000"]
+    watch: false
+EOF
+for u in gd:yes gn:no; do
+	unit=${u%%:*} del=${u#*:}
+	um_run systemd-run --user --unit=$unit -p Delegate=$del -p StandardOutput=file:$TMP/$unit.log \
+		-p StandardError=file:$TMP/$unit.log "$GORRAL" run -c "$TMP/g3.yaml" --control "$TMP/$unit.sock" \
+		--scopes user --dbus no >/dev/null 2>&1
+done
+wait_grep "$TMP/gd.log" 'event=cgroup service=web' 50
+wait_grep "$TMP/gn.log" 'event=scope service=web' 50
+check "scope: a unit with Delegate=yes: delegated, own cgroups below the unit's" \
+	grep -qE 'event=cgroups mode=delegated manager=user why="gd.service has Delegate=yes' "$TMP/gd.log"
+check "scope: ... its service's cgroup is below gd.service" grep -qE 'event=cgroup service=web path=.*/app.slice/gd.service/gorral/web' "$TMP/gd.log"
+expect_eq "scope: ... status cgroup_mode" \
+	"$(GORRAL_SOCKET=$TMP/gd.sock "$GORRAL" status --json | jq -r '.services[0].cgroup_mode')" delegated
+check "scope: a unit without Delegate=yes: scopes" \
+	grep -qE 'event=cgroups mode=scope manager=user why="gn.service has no Delegate=yes' "$TMP/gn.log"
+check "scope: ... the service's scope made" grep -qE 'event=scope service=web unit=gorral-web-[0-9]+.scope' "$TMP/gn.log"
+um_run systemctl --user stop gd.service gn.service
 
 # auto, as root: the system manager; none is reachable in the namespace,
 # so gorral makes its own cgroups (and says so at debug level).

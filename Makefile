@@ -6,6 +6,7 @@
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 60)
 #   make bench      benchmarks against tini and dumb-init -> bench/RESULTS.md
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        build/gorral_VERSION-1_ARCH.deb (the dynamic build)
 .DELETE_ON_ERROR:
 .SUFFIXES:
 SHELL := /bin/bash
@@ -79,7 +80,7 @@ DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-to
 	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace \
 	prometheus prometheus-alertmanager curl jq \
-	debootstrap systemd-container dbus docker.io lintian
+	debootstrap systemd-container dbus docker.io lintian dpkg-dev man-db groff-base
 
 all: $(BUILD)/gorral
 
@@ -194,10 +195,11 @@ integration: $(BUILD)/gorral $(BUILD)/gorral-static goapps
 	GORRAL=$(CURDIR)/$(BUILD)/gorral GORRAL_STATIC=$(CURDIR)/$(BUILD)/gorral-static \
 	GOAPPS=$(CURDIR)/$(BUILD)/goapps tests/integration/run.sh
 
-# The same tier with the sanitized build in place of the dynamic one (the
-# static build's checks run again beside it). Every report fails a test.
-integration-asan: $(BUILD)/gorral-asan $(BUILD)/gorral-static goapps
-	GORRAL=$(CURDIR)/$(BUILD)/gorral-asan GORRAL_STATIC=$(CURDIR)/$(BUILD)/gorral-static \
+# The same tier with the sanitized build in place of the dynamic one. The
+# static build's checks are left out (they ran in the first pass against
+# the same binary). Every sanitizer report fails a test.
+integration-asan: $(BUILD)/gorral-asan goapps
+	GORRAL=$(CURDIR)/$(BUILD)/gorral-asan \
 	GOAPPS=$(CURDIR)/$(BUILD)/goapps GORRAL_ASAN=1 \
 	INTEGRATION_TAG=asan tests/integration/run.sh
 
@@ -237,11 +239,38 @@ bench: bench-deps all static goapps
 demo: deps all goapps
 	tests/goapps/demo.sh $(CURDIR)/$(BUILD)
 
+# The manual pages are written in man(7) macros by hand (no generator);
+# `make man` runs groff -ww over them (tests/system/test_man.sh checks more:
+# man --warnings, and --help and the config keys in step). Units and
+# the D-Bus policy are installed by wildcard: whatever packaging/ holds.
+MAN_PAGES := $(wildcard packaging/man/*.[1-8])
+UNITS := $(wildcard packaging/systemd/*.service)
+DBUS_POLICY := $(wildcard packaging/dbus/*.conf)
+DBUS_XML := $(wildcard packaging/dbus/*.xml)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+man:
+	@for m in $(MAN_PAGES); do out=$$(LC_ALL=C.UTF-8 groff -ww -man -z $$m 2>&1); \
+		[ -z "$$out" ] || { echo "$$out"; exit 1; }; done
+
 install: all
 	install -Dm755 $(BUILD)/gorral $(DESTDIR)$(PREFIX)/bin/gorral
 	install -Dm644 README.md $(DESTDIR)$(PREFIX)/share/doc/gorral/README.md
+	install -Dm644 config/gorral.yaml $(DESTDIR)$(PREFIX)/share/doc/gorral/examples/gorral.yaml
+	install -Dm644 packaging/completion/gorral $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gorral
+	@set -e; for m in $(MAN_PAGES); do \
+		echo install -Dm644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; \
+		install -Dm644 $$m $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$${m##*/}; done
+	$(if $(UNITS),install -Dm644 -t $(DESTDIR)$(UNITDIR) $(UNITS))
+	$(if $(DBUS_POLICY),install -Dm644 -t $(DESTDIR)$(PREFIX)/share/dbus-1/system.d $(DBUS_POLICY))
+	$(if $(DBUS_XML),install -Dm644 -t $(DESTDIR)$(PREFIX)/share/dbus-1/interfaces $(DBUS_XML))
+
+# A Debian package of the dynamic build in $(BUILD)/ (dpkg-deb on a staged
+# tree, no debhelper: packaging/deb/build.sh says why).
+deb: $(BUILD)/gorral
+	packaging/deb/build.sh $(BUILD) $(VERSION)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all static goapps deps bench-deps unit asan integration integration-asan system fuzz fuzz-smoke check bench demo install clean
+.PHONY: all static goapps deps bench-deps unit asan integration integration-asan system fuzz fuzz-smoke check bench demo man install deb clean

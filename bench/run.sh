@@ -479,5 +479,9 @@ echo
 echo "## 12. The detectors' cost per sample, and replay speed (bench/detect_cost.sh)"
 echo
 "$HERE/detect_cost.sh" "$BUILD"
+echo
+echo "## 13. The watchdog: CPU per WATCHDOG=1 (bench/watchdog.sh)"
+echo
+"$HERE/watchdog.sh" "$BUILD"
 } >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 say "done in $((SECONDS - T0)) s: $OUT"

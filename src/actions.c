@@ -49,7 +49,7 @@ struct actions_service {
         struct actions *a;
         char *name;
         struct detect *det;
-        struct config_actions act[DETECTOR__COUNT];
+        const struct config_actions *act;       /* [DETECTOR__COUNT], the spec's (it outlives us) */
         char *pprof_url, *socket;
         unsigned keep;
         const struct actions_service_ops *ops;
@@ -61,12 +61,12 @@ struct actions_service {
          * the dump a restart waits for. */
         struct http_client *client;
         bool fetching_proof, fetching_dump;
-        struct detect_finding pending;          /* the finding the fetch is for */
+        struct detect_finding *pending;         /* the finding the fetch is for (allocated at the first) */
         bool restart_after_proof;
         bool resolved_during_proof;             /* and its resolution, which came meanwhile */
         bool sigquit;                           /* dump.sigquit */
         bool awaiting_sigquit;                  /* stopped with SIGQUIT: its stderr holds the dump */
-        struct detect_finding resolution;
+        struct detect_finding *resolution;      /* (allocated at the first) */
 };
 
 /* ---- time ---- */
@@ -288,7 +288,7 @@ int actions_service_new(struct actions *a, const struct config_service *spec, co
         as->userdata = userdata;
         as->keep = spec->dump_keep ? spec->dump_keep : 5;
         as->sigquit = spec->dump_sigquit;
-        memcpy(as->act, spec->actions, sizeof as->act);
+        as->act = spec->actions;
         as->name = strdup(spec->name);
         as->pprof_url = spec->pprof_url ? strdup(spec->pprof_url) : NULL;
         as->socket = spec->scrape_socket ? strdup(spec->scrape_socket) : NULL;
@@ -310,6 +310,8 @@ struct actions_service *actions_service_free(struct actions_service *as) {
                 return NULL;
         http_client_free(as->client);
         detect_free(as->det);
+        free(as->pending);
+        free(as->resolution);
         free(as->name);
         free(as->pprof_url);
         free(as->socket);
@@ -698,12 +700,12 @@ void actions_service_captured(struct actions_service *as, const char *buf, size_
                           NULL);
                 return;
         }
-        keep_dump(as, &as->pending, buf, n);
+        keep_dump(as, as->pending, buf, n);
 }
 
 static void dump_done(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
         struct actions_service *as = userdata;
-        struct detect_finding f = as->pending;
+        struct detect_finding f = *as->pending;
 
         as->fetching_dump = false;
         if (r->error != HTTP_OK || r->status != 200)
@@ -722,17 +724,26 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
 
         if (as->fetching_dump || as->awaiting_sigquit)
                 return;          /* one restart at a time */
+        /* The finding a dump is for is kept while it comes: allocated at
+         * the first, since most services never need it (616 bytes). */
+        if (!as->pending && !(as->pending = malloc(sizeof *as->pending))) {
+                note_restart(as, f);
+                return;
+        }
         if (as->fetching_proof) {
                 /* After the leak proof in flight (one fetch at a time). */
                 as->restart_after_proof = true;
                 return;
         }
-        if (as->pprof_url && !as->client)
+        /* A hung service (its watchdog) will not answer a debug=2 page:
+         * its stacks come with the SIGABRT, on its stderr. */
+        if (as->pprof_url && !as->client && f->detector != DETECTOR_WATCHDOG)
                 url = actions_profile_url(as->pprof_url, "goroutine", "debug=2");
-        if (!url && as->sigquit && as->ops->sigquit && as->ops->sigquit(as->userdata, f)) {
+        if (!url && (as->sigquit || f->detector == DETECTOR_WATCHDOG) && as->ops->sigquit &&
+            as->ops->sigquit(as->userdata, f)) {
                 /* Go prints every goroutine on SIGQUIT and exits 2: the
                  * dump comes with its exit (actions_service_captured). */
-                as->pending = *f;
+                *as->pending = *f;
                 as->awaiting_sigquit = true;
                 count_restart(as, f);
                 return;
@@ -754,7 +765,7 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
                 note_restart(as, f);
                 return;
         }
-        as->pending = *f;
+        *as->pending = *f;
         as->fetching_dump = true;
 }
 
@@ -762,7 +773,7 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
 
 static void proof_done(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
         struct actions_service *as = userdata;
-        struct detect_finding f = as->pending;
+        struct detect_finding f = *as->pending;
         _cleanup_(godump_freep) struct godump *d = NULL;
         bool restart = as->restart_after_proof;
         int status = r->error == HTTP_OK ? r->status : -1;
@@ -778,7 +789,7 @@ static void proof_done(struct http_client *c _unused_, const struct http_result 
         dispatch(as, &f, d, status);
         if (as->resolved_during_proof) {
                 as->resolved_during_proof = false;
-                dispatch(as, &as->resolution, NULL, 0);
+                dispatch(as, as->resolution, NULL, 0);
                 restart = false;      /* the trouble is over: nothing to restart for */
         }
         if (restart)
@@ -792,6 +803,8 @@ static bool begin_proof(struct actions_service *as, const struct detect_finding 
         if (!as->pprof_url || as->client || f->detector != DETECTOR_LEAK || f->metric_name == NULL ||
             strcmp(f->metric_name, "goroutines") != 0)
                 return false;
+        if (!as->pending && !(as->pending = malloc(sizeof *as->pending)))
+                return false;
         url = actions_profile_url(as->pprof_url, "goroutineleak", "debug=1");
         if (!url || http_client_new(as->a->loop, url, as->socket, &o, &as->client) < 0)
                 return false;
@@ -799,7 +812,7 @@ static bool begin_proof(struct actions_service *as, const struct detect_finding 
                 as->client = http_client_free(as->client);
                 return false;
         }
-        as->pending = *f;
+        *as->pending = *f;
         as->fetching_proof = true;
         as->resolved_during_proof = false;
         as->restart_after_proof = restart;
@@ -817,12 +830,16 @@ static void on_finding(void *userdata, const struct detect_finding *f) {
         restart = f->active && as->act[f->detector].restart;
         if (f->active && f->detector == DETECTOR_LEAK && begin_proof(as, f, restart))
                 return;
-        if (!f->active && as->fetching_proof && as->pending.slot == f->slot) {
+        if (!f->active && as->fetching_proof && as->pending->slot == f->slot) {
                 /* Resolved before its proof came back: the fire goes out
                  * first, then this. */
-                as->resolution = *f;
-                as->resolved_during_proof = true;
-                return;
+                if (!as->resolution)
+                        as->resolution = malloc(sizeof *as->resolution);
+                if (as->resolution) {
+                        *as->resolution = *f;
+                        as->resolved_during_proof = true;
+                        return;
+                }
         }
         dispatch(as, f, NULL, 0);
         if (restart)
@@ -833,6 +850,10 @@ void actions_service_row(struct actions_service *as, const double *v, uint64_t t
         struct detect_sample s = { .t = (double)t_usec / 1e6, .reset = reset, .v = v };
 
         detect_feed(as->det, &s, on_finding, as);
+}
+
+void actions_service_watchdog(struct actions_service *as, double interval) {
+        detect_watchdog_missed(as->det, (double)now_usec() / 1e6, interval, on_finding, as);
 }
 
 void actions_service_stopped(struct actions_service *as) {

@@ -32,6 +32,8 @@ static void usage(FILE *f) {
               "  --OPTION VALUE    the detector's options, named as in the config file's\n"
               "                    detect: section (--min-goroutines 50, --above 5000, --for 10)\n"
               "  --json            one JSON object per event\n"
+              "  -h, --help        this text\n"
+              "  -V, --version     gorral's version\n"
               "\n"
               "Prints event=fire detector=... at=SECONDS ... and event=resolve ...; exit 0\n"
               "whether or not anything fired, 2 for a usage or input error.\n",
@@ -134,6 +136,10 @@ int cmd_detect(int argc, char **argv) {
 
                 if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
                         usage(stdout);
+                        return 0;
+                }
+                if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
+                        printf("gorral %s\n", GORRAL_VERSION);
                         return 0;
                 }
                 if (!strcmp(a, "--json")) {

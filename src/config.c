@@ -995,7 +995,7 @@ enum field {
         F_CPU, F_MEMORY, F_GOMAXPROCS, F_GOMEMLIMIT, F_ROUNDING, F_MIN_PROCS, F_MEM_RATIO,
         F_READY, F_DEPS, F_CPUS, F_STRICT,
         F_WATCH, F_SAMPLE_INTERVAL, F_METRICS_URL, F_PPROF_URL, F_SOCKET, F_SCHEDTRACE, F_GCTRACE,
-        F_PASSTHROUGH, F_DETECT, F_DUMP, F_ON_LIMIT_CHANGE,
+        F_PASSTHROUGH, F_DETECT, F_DUMP, F_ON_LIMIT_CHANGE, F_WATCHDOG, F_ON_WATCHDOG,
         _F_MAX,
         /* Groups: a key whose value is a mapping of fields. */
         G_BACKOFF, G_BUDGET, G_RESOURCES, G_GO, G_NO_LIMITS, G_GODEBUG,
@@ -1029,6 +1029,7 @@ static const struct key service_keys[] = {
         { "socket", F_SOCKET, false },           { "godebug", G_GODEBUG, false },
         { "detect", F_DETECT, false },           { "dump", F_DUMP, false },
         { "on_limit_change", F_ON_LIMIT_CHANGE, false },
+        { "watchdog", F_WATCHDOG, false },       { "on_watchdog", F_ON_WATCHDOG, false },
         /* gorral run's flags, for those who think in them: */
         { "no_gomaxprocs", F_GOMAXPROCS, true }, { "no_gomemlimit", F_GOMEMLIMIT, true },
         { "no_limits", G_NO_LIMITS, true },
@@ -1970,6 +1971,22 @@ static void parse_detection(struct parser *p, const struct recs *rs, struct conf
                 if (i >= 0) {
                         s->actions[DETECTOR_LIMIT_CHANGE].given = true;
                         s->actions[DETECTOR_LIMIT_CHANGE].restart = i == 1;
+                }
+        }
+        /* watchdog: DURATION, systemd's WatchdogSec= for one service: it
+         * gets NOTIFY_SOCKET and WATCHDOG_USEC and must ping WATCHDOG=1;
+         * a missed ping is a finding and, unless on_watchdog: log, a
+         * restart by SIGABRT (as systemd does: Go prints its stacks). */
+        if ((r = &rs->f[F_WATCHDOG])->node)
+                duration_value(p, r->path, r->node, 10000, 3600000000ULL, "1h", &s->watchdog_usec);
+        s->actions[DETECTOR_WATCHDOG].restart = true;
+        if ((r = &rs->f[F_ON_WATCHDOG])->node) {
+                static const char *const words[] = { "log", "restart" };
+                int i = enum_value(p, r->path, r->node, words, 2, "log or restart");
+
+                if (i >= 0) {
+                        s->actions[DETECTOR_WATCHDOG].given = true;
+                        s->actions[DETECTOR_WATCHDOG].restart = i == 1;
                 }
         }
 }
@@ -3095,6 +3112,7 @@ int config_service_equal(const struct config_service *a, const struct config_ser
                      a->has_umask != b->has_umask || (a->has_umask && a->umask != b->umask) ||
                      a->stop_signal != b->stop_signal || a->stop_timeout_usec != b->stop_timeout_usec ||
                      a->group != b->group || a->setsid != b->setsid || a->pdeathsig != b->pdeathsig ||
+                     a->watchdog_usec != b->watchdog_usec ||
                      a->critical != b->critical || a->has_cpu != b->has_cpu ||
                      (a->has_cpu && (a->cpu_quota_us != b->cpu_quota_us || a->cpu_period_us != b->cpu_period_us)) ||
                      a->has_memory != b->has_memory || (a->has_memory && a->memory_bytes != b->memory_bytes) ||

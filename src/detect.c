@@ -16,6 +16,7 @@ static const char *const detector_names[DETECTOR__COUNT] = {
         [DETECTOR_MEMORY] = "memory",         [DETECTOR_GC] = "gc",
         [DETECTOR_OOM] = "oom",               [DETECTOR_PRESSURE] = "pressure",
         [DETECTOR_LIMIT_CHANGE] = "limit_change",
+        [DETECTOR_WATCHDOG] = "watchdog",
 };
 
 const char *detector_name(enum detector d) {
@@ -103,6 +104,7 @@ static const char *const keys_gc[] = { "enabled", "cpu_above", "heap_near", "for
 static const char *const keys_oom[] = { "enabled", "window", NULL };
 static const char *const keys_pressure[] = { "enabled", "above", "for", NULL };
 static const char *const keys_limit_change[] = { "enabled", NULL };
+static const char *const keys_watchdog[] = { "enabled", NULL };
 
 const char *const *detect_option_keys(enum detector d) {
         static const char *const *const keys[DETECTOR__COUNT] = {
@@ -111,6 +113,7 @@ const char *const *detect_option_keys(enum detector d) {
                 [DETECTOR_MEMORY] = keys_memory,         [DETECTOR_GC] = keys_gc,
                 [DETECTOR_OOM] = keys_oom,               [DETECTOR_PRESSURE] = keys_pressure,
                 [DETECTOR_LIMIT_CHANGE] = keys_limit_change,
+                [DETECTOR_WATCHDOG] = keys_watchdog,
         };
         return (unsigned)d < DETECTOR__COUNT ? keys[d] : NULL;
 }
@@ -365,6 +368,7 @@ int detect_config_set(struct detect_config *c, enum detector d, const char *key,
                 }
                 return parse_opt(OPT_PERCENT, key, value, &c->pressure_above, err, err_size);
         case DETECTOR_LIMIT_CHANGE:
+        case DETECTOR_WATCHDOG:
         case DETECTOR__COUNT:
                 break;
         }
@@ -408,6 +412,7 @@ enum {
         SLOT_OOM,
         SLOT_PRESSURE,
         SLOT_LIMIT_CHANGE,
+        SLOT_WATCHDOG,
         SLOT__COUNT
 };
 
@@ -424,7 +429,7 @@ struct threshold_state {
 };
 
 struct detect {
-        struct detect_config cfg;
+        const struct detect_config *cfg;  /* the caller's: it outlives us (detect_new) */
         struct detect_context ctx;
         /* A slot's finding is allocated when it first fires: most
          * services never fire most detectors (600 bytes each). */
@@ -460,7 +465,7 @@ int detect_new(const struct detect_config *c, struct detect **ret) {
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        d->cfg = *c;
+        d->cfg = c;
         d->ctx = (struct detect_context){ .gomaxprocs = NAN, .gomemlimit_bytes = NAN, .host_cpus = NAN };
         d->oom_kills = NAN;
         d->mem_limit_at_start = NAN;
@@ -562,7 +567,9 @@ static void human(char *buf, size_t n, double v, bool bytes) {
 }
 
 static void duration(char *buf, size_t n, double s) {
-        if (s < 120)
+        if (s < 10)
+                snprintf(buf, n, "%.3gs", s);
+        else if (s < 120)
                 snprintf(buf, n, "%.0fs", s);
         else if (s < 7200)
                 snprintf(buf, n, "%.0fm", s / 60);
@@ -575,8 +582,8 @@ static void duration(char *buf, size_t n, double s) {
 /* ---- threshold ---- */
 
 static void feed_threshold(struct detect *d, const struct detect_sample *s, detect_cb cb, void *ud) {
-        for (unsigned i = 0; i < d->cfg.n_threshold; i++) {
-                const struct detect_threshold *t = &d->cfg.threshold[i];
+        for (unsigned i = 0; i < d->cfg->n_threshold; i++) {
+                const struct detect_threshold *t = &d->cfg->threshold[i];
                 struct threshold_state *st = &d->th[i];
                 const struct mon_metric_info *info = mon_metric_info((enum mon_metric)t->metric);
                 double v = s->v[t->metric], x = v;
@@ -632,7 +639,7 @@ static double leak_limit(const struct detect *d, enum detect_leak_metric m, cons
 
         switch (m) {
         case DETECT_LEAK_THREADS:
-                lim = d->cfg.threads_max;
+                lim = d->cfg->threads_max;
                 if (have(v[MON_PIDS_MAX]) && v[MON_PIDS_MAX] < lim)
                         lim = v[MON_PIDS_MAX];
                 break;
@@ -708,7 +715,7 @@ static void feed_leak(struct detect *d, const struct detect_sample *s, detect_cb
 /* ---- threads ---- */
 
 static void feed_threads(struct detect *d, const struct detect_sample *s, detect_cb cb, void *ud) {
-        double n = s->v[MON_THREADS], lim = d->cfg.threads_max, bound;
+        double n = s->v[MON_THREADS], lim = d->cfg->threads_max, bound;
         const char *what = "Go's thread limit";
 
         if (!have(n))
@@ -717,7 +724,7 @@ static void feed_threads(struct detect *d, const struct detect_sample *s, detect
                 lim = s->v[MON_PIDS_MAX];
                 what = "pids.max";
         }
-        bound = d->cfg.threads_above * lim;
+        bound = d->cfg->threads_above * lim;
         if (n >= bound) {
                 struct detect_finding *f = fire_begin(d, SLOT_THREADS, DETECTOR_THREADS, MON_THREADS, DETECT_CRITICAL,
                                                       s->t, s->t);
@@ -781,12 +788,12 @@ static void feed_throttling(struct detect *d, const struct detect_sample *s, det
         for (unsigned k = d->ring_len; k-- > 0;) {
                 const struct counters *c = ring_at(d, k);
 
-                if (s->t - c->t >= d->cfg.throttle_window) {
+                if (s->t - c->t >= d->cfg->throttle_window) {
                         old = c;
                         break;
                 }
         }
-        if (!old && d->ring_len > 0 && s->t - ring_at(d, 0)->t >= 0.75 * d->cfg.throttle_window)
+        if (!old && d->ring_len > 0 && s->t - ring_at(d, 0)->t >= 0.75 * d->cfg->throttle_window)
                 old = ring_at(d, 0);
         ring_push(d, &now);
         if (!old)
@@ -801,7 +808,7 @@ static void feed_throttling(struct detect *d, const struct detect_sample *s, det
         ratio = (now.throttled - old->throttled) / dp;
         if (d->ctx.quota_cores > 0 && have(now.cpu) && have(old->cpu) && now.t > old->t)
                 usage = (now.cpu - old->cpu) / (now.t - old->t) / d->ctx.quota_cores;
-        if (ratio > d->cfg.throttle_above && (!have(usage) || usage >= d->cfg.throttle_usage)) {
+        if (ratio > d->cfg->throttle_above && (!have(usage) || usage >= d->cfg->throttle_usage)) {
                 struct detect_finding *f = fire_begin(d, SLOT_THROTTLING, DETECTOR_THROTTLING, MON_CPU_THROTTLED_PERIODS,
                                                       DETECT_WARNING, old->t, s->t);
                 int w;
@@ -809,7 +816,7 @@ static void feed_throttling(struct detect *d, const struct detect_sample *s, det
                 if (!f)
                         return;
                 f->value = ratio;
-                f->threshold = d->cfg.throttle_above;
+                f->threshold = d->cfg->throttle_above;
                 f->limit = d->ctx.quota_cores > 0 ? d->ctx.quota_cores : NAN;
                 w = snprintf(f->summary, sizeof f->summary, "throttled in %.0f%% of CPU periods over the last %.0fs",
                              100 * ratio, now.t - old->t);
@@ -834,7 +841,7 @@ static void feed_throttling(struct detect *d, const struct detect_sample *s, det
                         snprintf(f->cause + w, sizeof f->cause - (size_t)w, "%srun queue %.0f (schedtrace)",
                                  w ? "; " : "", v[MON_SCHED_RUNQUEUE]);
                 fire_end(d, SLOT_THROTTLING, cb, ud);
-        } else if (ratio < d->cfg.throttle_above / 2)
+        } else if (ratio < d->cfg->throttle_above / 2)
                 resolve(d, SLOT_THROTTLING, s->t, ratio, cb, ud);
 }
 
@@ -859,8 +866,8 @@ static void feed_memory(struct detect *d, const struct detect_sample *s, detect_
         if (!have(use) || !have(lim) || !(lim > 0) || lim > 9e18)
                 return;
         share = use / lim;
-        count(share >= d->cfg.memory_above, &d->mem_hits, &d->mem_misses);
-        if (d->mem_hits >= d->cfg.memory_for) {
+        count(share >= d->cfg->memory_above, &d->mem_hits, &d->mem_misses);
+        if (d->mem_hits >= d->cfg->memory_for) {
                 struct detect_finding *f = fire_begin(d, SLOT_MEMORY, DETECTOR_MEMORY, MON_MEM_BYTES, DETECT_WARNING,
                                                       s->t, s->t);
                 char u[32], l[32];
@@ -868,13 +875,13 @@ static void feed_memory(struct detect *d, const struct detect_sample *s, detect_
                 if (!f)
                         return;
                 f->value = use;
-                f->threshold = d->cfg.memory_above * lim;
+                f->threshold = d->cfg->memory_above * lim;
                 f->limit = lim;
                 human(u, sizeof u, use, true);
                 human(l, sizeof l, lim, true);
                 snprintf(f->summary, sizeof f->summary, "memory %s is %.0f%% of the limit %s", u, 100 * share, l);
                 fire_end(d, SLOT_MEMORY, cb, ud);
-        } else if (d->mem_misses >= d->cfg.memory_for && share < d->cfg.memory_above - 0.05)
+        } else if (d->mem_misses >= d->cfg->memory_for && share < d->cfg->memory_above - 0.05)
                 resolve(d, SLOT_MEMORY, s->t, use, cb, ud);
 }
 
@@ -899,8 +906,8 @@ static void feed_gc(struct detect *d, const struct detect_sample *s, detect_cb c
         limit = have(v[MON_RT_GOMEMLIMIT_BYTES]) ? v[MON_RT_GOMEMLIMIT_BYTES] : d->ctx.gomemlimit_bytes;
         if (!have(recent) || !have(heap) || !have(limit) || !(limit > 0))
                 return;
-        count(recent > d->cfg.gc_cpu_above && heap >= d->cfg.gc_heap_near * limit, &d->gc_hits, &d->gc_misses);
-        if (d->gc_hits >= d->cfg.gc_for) {
+        count(recent > d->cfg->gc_cpu_above && heap >= d->cfg->gc_heap_near * limit, &d->gc_hits, &d->gc_misses);
+        if (d->gc_hits >= d->cfg->gc_for) {
                 struct detect_finding *f = fire_begin(d, SLOT_GC, DETECTOR_GC, MON_GC_CPU_FRACTION, DETECT_CRITICAL,
                                                       s->t, s->t);
                 char h[32], l[32];
@@ -908,7 +915,7 @@ static void feed_gc(struct detect *d, const struct detect_sample *s, detect_cb c
                 if (!f)
                         return;
                 f->value = recent;
-                f->threshold = d->cfg.gc_cpu_above;
+                f->threshold = d->cfg->gc_cpu_above;
                 f->limit = limit;
                 human(h, sizeof h, heap, true);
                 human(l, sizeof l, limit, true);
@@ -917,7 +924,7 @@ static void feed_gc(struct detect *d, const struct detect_sample *s, detect_cb c
                          "or the memory, or find what holds the heap",
                          100 * recent, h, 100 * heap / limit, l);
                 fire_end(d, SLOT_GC, cb, ud);
-        } else if (d->gc_misses >= d->cfg.gc_for)
+        } else if (d->gc_misses >= d->cfg->gc_for)
                 resolve(d, SLOT_GC, s->t, recent, cb, ud);
 }
 
@@ -926,20 +933,20 @@ static void feed_pressure(struct detect *d, const struct detect_sample *s, detec
 
         if (!have(p))
                 return;     /* read every other sample at most: a gap holds the count */
-        count(p > d->cfg.pressure_above, &d->psi_hits, &d->psi_misses);
-        if (d->psi_hits >= d->cfg.pressure_for) {
+        count(p > d->cfg->pressure_above, &d->psi_hits, &d->psi_misses);
+        if (d->psi_hits >= d->cfg->pressure_for) {
                 struct detect_finding *f = fire_begin(d, SLOT_PRESSURE, DETECTOR_PRESSURE, MON_PSI_MEMORY_SOME_AVG10,
                                                       DETECT_WARNING, s->t, s->t);
 
                 if (!f)
                         return;
                 f->value = p;
-                f->threshold = d->cfg.pressure_above;
+                f->threshold = d->cfg->pressure_above;
                 snprintf(f->summary, sizeof f->summary,
                          "memory pressure: some task stalled on memory %.1f%% of the last 10s (above %.3g%%)", p,
-                         d->cfg.pressure_above);
+                         d->cfg->pressure_above);
                 fire_end(d, SLOT_PRESSURE, cb, ud);
-        } else if (d->psi_misses >= d->cfg.pressure_for)
+        } else if (d->psi_misses >= d->cfg->pressure_for)
                 resolve(d, SLOT_PRESSURE, s->t, p, cb, ud);
 }
 
@@ -976,7 +983,7 @@ static void feed_oom(struct detect *d, const struct detect_sample *s, detect_cb 
                 }
                 d->oom_kills = k;
         }
-        if (d->active[SLOT_OOM] && s->t - d->oom_last_t >= d->cfg.oom_window)
+        if (d->active[SLOT_OOM] && s->t - d->oom_last_t >= d->cfg->oom_window)
                 resolve(d, SLOT_OOM, s->t, NAN, cb, ud);
 }
 
@@ -1020,24 +1027,40 @@ void detect_feed(struct detect *d, const struct detect_sample *s, detect_cb cb, 
                 d->start_t = s->t;
         d->have_t = true;
         d->last_t = s->t;
-        if (d->cfg.enabled[DETECTOR_THRESHOLD])
+        if (d->cfg->enabled[DETECTOR_THRESHOLD])
                 feed_threshold(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_LEAK])
+        if (d->cfg->enabled[DETECTOR_LEAK])
                 feed_leak(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_THREADS])
+        if (d->cfg->enabled[DETECTOR_THREADS])
                 feed_threads(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_THROTTLING])
+        if (d->cfg->enabled[DETECTOR_THROTTLING])
                 feed_throttling(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_MEMORY])
+        if (d->cfg->enabled[DETECTOR_MEMORY])
                 feed_memory(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_GC])
+        if (d->cfg->enabled[DETECTOR_GC])
                 feed_gc(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_OOM])
+        if (d->cfg->enabled[DETECTOR_OOM])
                 feed_oom(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_PRESSURE])
+        if (d->cfg->enabled[DETECTOR_PRESSURE])
                 feed_pressure(d, s, cb, userdata);
-        if (d->cfg.enabled[DETECTOR_LIMIT_CHANGE])
+        if (d->cfg->enabled[DETECTOR_LIMIT_CHANGE])
                 feed_limit_change(d, s, cb, userdata);
+}
+
+void detect_watchdog_missed(struct detect *d, double t, double interval, detect_cb cb, void *userdata) {
+        struct detect_finding *f;
+        char iv[32];
+
+        if (!d->cfg->enabled[DETECTOR_WATCHDOG])
+                return;
+        f = fire_begin(d, SLOT_WATCHDOG, DETECTOR_WATCHDOG, -1, DETECT_CRITICAL, t - interval, t);
+        if (!f)
+                return;
+        f->threshold = interval;
+        duration(iv, sizeof iv, interval);
+        snprintf(f->summary, sizeof f->summary,
+                 "no WATCHDOG=1 from the service for %s (its watchdog interval): it is hung or too busy to ping", iv);
+        fire_end(d, SLOT_WATCHDOG, cb, userdata);
 }
 
 void detect_stopped(struct detect *d, double t, detect_cb cb, void *userdata) {
@@ -1051,6 +1074,6 @@ void detect_stopped(struct detect *d, double t, detect_cb cb, void *userdata) {
                 if (i != SLOT_OOM)
                         resolve(d, i, t, NAN, cb, userdata);
         d->mem_hits = d->gc_hits = d->psi_hits = 0;
-        for (unsigned i = 0; i < d->cfg.n_threshold; i++)
+        for (unsigned i = 0; i < d->cfg->n_threshold; i++)
                 d->th[i].hits = 0;
 }

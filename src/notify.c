@@ -496,28 +496,52 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *userdata)
         (void)notify_socket_process(userdata, NOTIFY_READS_PER_WAKEUP);
 }
 
+int notify_target_open(const char *address, struct notify_target *ret) {
+        int r;
+
+        if (!address || !ret)
+                return -EINVAL;
+        ret->fd = -1;
+        r = make_sockaddr(address, &ret->sa, &ret->len);
+        if (r < 0)
+                return r;
+        ret->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        return ret->fd < 0 ? negative_errno() : 0;
+}
+
+int notify_target_send(const struct notify_target *t, const char *text, size_t n) {
+        if (!t || t->fd < 0 || (!text && n > 0))
+                return -EINVAL;
+        if (n > NOTIFY_DATAGRAM_MAX)
+                return -EMSGSIZE;
+        for (;;) {
+                if (sendto(t->fd, text, n, MSG_NOSIGNAL | MSG_DONTWAIT, (const struct sockaddr *)&t->sa, t->len) >= 0)
+                        return 0;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
+void notify_target_close(struct notify_target *t) {
+        if (t && t->fd >= 0) {
+                close(t->fd);
+                t->fd = -1;
+        }
+}
+
 int notify_send(const char *address, const char *text, size_t n) {
-        struct sockaddr_un sa;
-        socklen_t len;
-        _cleanup_close_ int fd = -1;
+        struct notify_target t;
         int r;
 
         if (!address || (!text && n > 0))
                 return -EINVAL;
         if (n > NOTIFY_DATAGRAM_MAX)
                 return -EMSGSIZE;
-        r = make_sockaddr(address, &sa, &len);
-        if (r < 0)
-                return r;
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return negative_errno();
-        for (;;) {
-                if (sendto(fd, text, n, MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&sa, len) >= 0)
-                        return 0;
-                if (errno != EINTR)
-                        return negative_errno();
-        }
+        r = notify_target_open(address, &t);
+        if (r >= 0)
+                r = notify_target_send(&t, text, n);
+        notify_target_close(&t);
+        return r;
 }
 
 /* ---- who may speak for a service ---- */

@@ -27,6 +27,7 @@
 #include "gorral/monitor.h"
 #include "gorral/output.h"
 #include "gorral/probe.h"
+#include "gorral/sdnotify.h"
 #include "gorral/spawn.h"
 #include "gorral/supervisor.h"
 
@@ -72,6 +73,12 @@ struct unit {
         char **probe_env;              /* the exec probe's environment (the service's) */
         char status_text[256];
         bool ready_failed;             /* its readiness failed this start */
+        /* watchdog: (systemd's WatchdogSec= for one service): armed at each
+         * spawn, pushed back by every WATCHDOG=1 from it. */
+        struct loop_timer watchdog_timer;
+        uint64_t watchdog_usec;        /* this start's interval (WATCHDOG_USEC=N may change it) */
+        bool watchdog_expired;         /* this start missed a ping */
+        uint64_t watchdog_timeouts;
         /* Its own cgroup (the stop boundary; the budget its Go runtime is
          * sized by), kept across restarts, removed when it finishes. */
         struct cgsvc *cg;
@@ -216,7 +223,7 @@ static int unit_base_env(const struct unit *u, char ***ret) {
                 if (strncmp(base[n], "GODEBUG=", 8) == 0)
                         godebug = base[n] + 8; /* the last one is the one getenv() and Go see */
         }
-        env = calloc(n + 5, sizeof *env);
+        env = calloc(n + 6, sizeof *env);
         if (!env)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
@@ -230,6 +237,12 @@ static int unit_base_env(const struct unit *u, char ***ret) {
 
                 if (notify_socket_env(u->notify, buf, sizeof buf) < 0 || !(env[k++] = strdup(buf)))
                         goto oom;
+                /* No WATCHDOG_PID: its pid is not known before the fork,
+                 * and without it sd_watchdog_enabled(3) and go-systemd
+                 * take the interval for whoever reads it. */
+                if (u->spec.watchdog_usec &&
+                    asprintf(&env[k++], "WATCHDOG_USEC=%llu", (unsigned long long)u->spec.watchdog_usec) < 0)
+                        goto oom_last;
         }
         if (u->spec.gomaxprocs_mode == CONFIG_GO_FIXED && !has_procs &&
             asprintf(&env[k++], "GOMAXPROCS=%u", u->spec.gomaxprocs) < 0)
@@ -264,15 +277,20 @@ oom:
 /* ---- readiness ---- */
 
 static void settle(struct supervisor *s);
+static void notify_manager(struct supervisor *s);
 static void unit_findings_started(struct unit *u);
 static void stop_unit(struct unit *u, int sig);
 static bool someone_needs_ready(const struct supervisor *s, const struct unit *u);
+
+static void watchdog_arm(struct unit *u);
 
 static void became_ready(struct unit *u, const char *how) {
         if (u->ready)
                 return;
         u->ready = u->ever_ready = true;
         loop_timer_disarm(u->sup->loop, &u->ready_timer);
+        if (u->spec.ready != CONFIG_PROBE_NONE && !loop_timer_armed(&u->watchdog_timer))
+                watchdog_arm(u);
         log_event(LOG_LEVEL_INFO, "ready", "service", u->spec.name, "how", how, NULL);
 }
 
@@ -414,6 +432,58 @@ static void begin_readiness(struct unit *u) {
         }
 }
 
+/* ---- a service's watchdog ---- */
+
+static void watchdog_arm(struct unit *u) {
+        if (u->watchdog_usec && !u->watchdog_expired)
+                (void)loop_timer_arm_in(u->sup->loop, &u->watchdog_timer, u->watchdog_usec);
+        else
+                loop_timer_disarm(u->sup->loop, &u->watchdog_timer);
+}
+
+static void watchdog_expire(struct unit *u, const char *how);
+
+/* WATCHDOG=1 pushes the deadline back; WATCHDOG_USEC=N sets a new
+ * interval from now (0: off until the next start); WATCHDOG=trigger is
+ * "treat me as hung now", as in systemd. */
+static void watchdog_notified(struct unit *u, const struct notify_message *m) {
+        if (m->fields & NOTIFY_WATCHDOG_USEC) {
+                u->watchdog_usec = m->watchdog_usec;
+                log_event(LOG_LEVEL_INFO, "watchdog_interval", "service", u->spec.name, "interval_ms",
+                          LF_MS(m->watchdog_usec), NULL);
+        }
+        if (m->fields & NOTIFY_WATCHDOG_TRIGGER)
+                watchdog_expire(u, "the service asked for it (WATCHDOG=trigger)");
+        else if (m->fields & (NOTIFY_WATCHDOG | NOTIFY_WATCHDOG_USEC))
+                watchdog_arm(u);
+}
+
+static void restart_by_abort(struct unit *u);
+
+static void watchdog_expire(struct unit *u, const char *how) {
+        struct supervisor *s = u->sup;
+
+        if (u->watchdog_expired || !service_has_main(&u->svc))
+                return;
+        u->watchdog_expired = true;
+        u->watchdog_timeouts++;
+        loop_timer_disarm(s->loop, &u->watchdog_timer);
+        log_event(LOG_LEVEL_ERROR, "watchdog_timeout", "service", u->spec.name, "interval_ms", LF_MS(u->watchdog_usec),
+                  "pid", LF_INT(u->svc.pid), "msg", how, NULL);
+        /* A finding where it has detectors (alerts, hooks, status and
+         * /metrics, a restart through them); else the restart here. */
+        if (u->findings)
+                actions_service_watchdog(u->findings, (double)u->watchdog_usec / 1e6);
+        else if (u->spec.actions[DETECTOR_WATCHDOG].restart)
+                restart_by_abort(u);
+        settle(s);
+}
+
+static void watchdog_timer_cb(struct loop *l, void *userdata) {
+        (void)l;
+        watchdog_expire(userdata, "no WATCHDOG=1 within the interval");
+}
+
 /* sd_notify from a service. Only its own processes may speak for it: the
  * main process, a member of its process group or of its cgroup. */
 static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, const struct notify_message *m,
@@ -443,6 +513,8 @@ static void on_notify(struct notify_socket *ns, const struct notify_peer *peer, 
                 log_event(LOG_LEVEL_INFO, "notify_stopping", "service", u->spec.name, NULL);
         if ((m->fields & NOTIFY_READY) && u->spec.ready == CONFIG_PROBE_NOTIFY)
                 became_ready(u, "notify");
+        if (u->spec.watchdog_usec)
+                watchdog_notified(u, m);
         settle(u->sup);
 }
 
@@ -653,7 +725,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         p.setsid = c->setsid;
         p.take_tty = unit_take_tty(u);
         p.pdeathsig = c->pdeathsig;
-        if (c->ready == CONFIG_PROBE_NOTIFY && !u->notify) {
+        if ((c->ready == CONFIG_PROBE_NOTIFY || c->watchdog_usec) && !u->notify) {
                 char addr[NOTIFY_ADDRESS_MAX + 1];
 
                 /* One socket per service, kept across its restarts: the
@@ -662,8 +734,8 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 if (r >= 0)
                         r = notify_socket_new(s->loop, addr, on_notify, u, &u->notify);
                 if (r < 0)
-                        log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot open its notify socket; it cannot report ready",
-                                c->name);
+                        log_msg(LOG_LEVEL_ERROR, r, "service %s: cannot open its notify socket; it cannot report ready "
+                                "or ping its watchdog", c->name);
         }
         unit_cgroup_prepare(u, &p);
         r = unit_base_env(u, &base);
@@ -733,6 +805,14 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 u->svc.pid = u->svc.pgid = res.pid;
                 begin_readiness(u);
                 unit_scope_start(u, res.pid);
+                /* The watchdog runs from the spawn, or, with a readiness
+                 * check, from ready (as systemd's starts after READY=1: the
+                 * ready timeout covers the start). */
+                u->watchdog_usec = u->spec.watchdog_usec;
+                u->watchdog_expired = false;
+                loop_timer_disarm(s->loop, &u->watchdog_timer);
+                if (u->spec.ready == CONFIG_PROBE_NONE)
+                        watchdog_arm(u);
                 mon_service_started(u->mon, res.pid, u->cg ? cgsvc_subpath(u->cg) : NULL);
                 unit_findings_started(u);
         }
@@ -974,6 +1054,8 @@ static void begin_shutdown(struct supervisor *s, int sig, const char *why) {
 
         s->shutting_down = true;
         s->shutdown_signal = sig;
+        if (first)
+                sdnotify_stopping(s->sdnotify);
         if (sig == 0) {
                 /* Nothing is sent: every unit just stops restarting. */
                 for (struct unit *u = s->units; u; u = u->next)
@@ -994,6 +1076,7 @@ static struct unit *unit_free(struct supervisor *s, struct unit *u) {
                 return NULL;
         loop_timer_disarm(s->loop, &u->timer);
         loop_timer_disarm(s->loop, &u->ready_timer);
+        loop_timer_disarm(s->loop, &u->watchdog_timer);
         if (u->watched_pid > 0)
                 reaper_unwatch(&s->reaper, u->watched_pid);
         end_probe(u);
@@ -1047,8 +1130,10 @@ static void unit_watch(struct unit *u) {
 static void on_row(void *userdata, const double *v, uint64_t t_usec, bool reset) {
         struct unit *u = userdata;
 
-        if (u->findings)
+        if (u->findings) {
                 actions_service_row(u->findings, v, t_usec, reset);
+                notify_manager(u->sup);
+        }
         bus_changed(u->sup->bus);
 }
 
@@ -1062,10 +1147,28 @@ static void finding_restart(void *userdata, const struct detect_finding *f) {
         if (s->shutting_down || u->removing || u->next_spec ||
             (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING))
                 return;
+        if (f->detector == DETECTOR_WATCHDOG) {
+                restart_by_abort(u);
+                settle(s);
+                return;
+        }
         log_event(LOG_LEVEL_WARN, "finding_restart", "service", u->spec.name, "detector", detector_name(f->detector),
                   "summary", f->summary, NULL);
         service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .group = u->spec.group });
         settle(s);
+}
+
+/* A hung service: SIGABRT to its main process first, as systemd's
+ * watchdog does (a Go runtime prints every goroutine's stack to stderr
+ * and exits 2), then the stop timeout's SIGKILL; it starts again. */
+static void restart_by_abort(struct unit *u) {
+        struct supervisor *s = u->sup;
+
+        if (s->shutting_down || u->removing || u->next_spec ||
+            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING))
+                return;
+        log_event(LOG_LEVEL_WARN, "watchdog_restart", "service", u->spec.name, "signal", "SIGABRT", NULL);
+        service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .signal = SIGABRT });
 }
 
 /* The same by SIGQUIT to the main process (Go prints every goroutine to
@@ -1078,9 +1181,11 @@ static bool finding_sigquit(void *userdata, const struct detect_finding *f) {
             (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING) || !u->out[1] ||
             !mon_service_capture_begin(u->mon))
                 return false;
+        bool by_abort = f->detector == DETECTOR_WATCHDOG;
+
         log_event(LOG_LEVEL_WARN, "finding_restart", "service", u->spec.name, "detector", detector_name(f->detector),
-                  "signal", "SIGQUIT", "summary", f->summary, NULL);
-        service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .signal = SIGQUIT });
+                  "signal", by_abort ? "SIGABRT" : "SIGQUIT", "summary", f->summary, NULL);
+        service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .signal = by_abort ? SIGABRT : SIGQUIT });
         settle(s);
         return true;
 }
@@ -1139,6 +1244,7 @@ static int unit_new(struct supervisor *s, const struct config_service *spec, str
         u->cg_fd = -1;
         loop_timer_init(&u->timer, service_timer_cb, u);
         loop_timer_init(&u->ready_timer, ready_timer_cb, u);
+        loop_timer_init(&u->watchdog_timer, watchdog_timer_cb, u);
         r = config_service_copy(&u->spec, spec);
         if (r < 0) {
                 free(u);
@@ -1218,6 +1324,77 @@ static void record_end(struct supervisor *s, struct unit *u) {
         }
 }
 
+/* ---- the service manager above gorral (systemd) ---- */
+
+/* Is u where its start leads: started, and ready where readiness is
+ * asked or awaited; or finished for good? */
+static bool unit_up(const struct supervisor *s, const struct unit *u) {
+        if (service_is_terminal(&u->svc))
+                return true;
+        if (!service_has_main(&u->svc) || u->svc.state == SERVICE_STOPPING || u->svc.state == SERVICE_KILLING)
+                return false;
+        if (u->spec.ready != CONFIG_PROBE_NONE || someone_needs_ready(s, u))
+                return u->ready;
+        return true;
+}
+
+static unsigned unit_active_findings(const struct unit *u) {
+        const struct detect *d;
+        unsigned n = 0;
+
+        if (!u->findings)
+                return 0;
+        d = actions_service_detect(u->findings);
+        for (unsigned i = 0; i < detect_slots(d); i++)
+                n += detect_slot(d, i) != NULL;
+        return n;
+}
+
+/* READY=1 when every service is up and no reload is in flight, and the
+ * summary line whenever it changes. */
+static void notify_manager(struct supervisor *s) {
+        struct sdnotify_summary sum = { .up = !s->reload_in_flight, .stopping = s->shutting_down };
+
+        if (!s->sdnotify)
+                return;
+        for (const struct unit *u = s->units; u; u = u->next) {
+                if (u->removing)
+                        continue;
+                sum.services++;
+                sum.running += service_has_main(&u->svc);
+                sum.failed += u->svc.state == SERVICE_FAILED || u->dep_failed;
+                sum.findings += unit_active_findings(u);
+                if (!unit_up(s, u))
+                        sum.up = false;
+        }
+        sdnotify_update(s->sdnotify, &sum);
+}
+
+/* The watchdog pings only while no critical service is down: crashing
+ * and waiting to restart, failed its readiness, or hung (its own
+ * watchdog). A stuck loop pings nothing at all. */
+static bool sup_healthy(void *userdata, char *why, size_t why_size) {
+        const struct supervisor *s = userdata;
+
+        for (const struct unit *u = s->units; u; u = u->next) {
+                const char *what = NULL;
+
+                if (!u->spec.critical || u->removing)
+                        continue;
+                if (u->svc.state == SERVICE_BACKOFF)
+                        what = "exited and waits to restart";
+                else if (u->ready_failed)
+                        what = "failed its readiness check";
+                else if (u->watchdog_expired)
+                        what = "missed its watchdog";
+                if (what) {
+                        snprintf(why, why_size, "critical service %s %s", u->spec.name, what);
+                        return false;
+                }
+        }
+        return true;
+}
+
 /* After anything that may change a unit: feed pending exits, check the
  * groups of units waiting for leftovers, start what may start, move the
  * shutdown on, apply reloads, keep the group poll timer armed only while
@@ -1234,6 +1411,7 @@ static void settle(struct supervisor *s) {
                                         (void)notify_socket_process(u->notify, 64);
                                 u->exit_pending = false;
                                 loop_timer_disarm(s->loop, &u->ready_timer);
+                                loop_timer_disarm(s->loop, &u->watchdog_timer);
                                 end_probe(u);
                                 unit_output_end(u);
                                 if (u->findings) {
@@ -1309,6 +1487,7 @@ static void settle(struct supervisor *s) {
                 }
         } else
                 loop_timer_disarm(s->loop, &s->group_poll_timer);
+        notify_manager(s);
 
         if (all_done && !loop_quitting(s->loop) && !(s->opt.config_path && s->n_units == 0 && !s->shutting_down)) {
                 int code = s->have_exit ? s->exit_status : 0;
@@ -1490,7 +1669,28 @@ static void on_signal(struct loop *l, const struct signalfd_siginfo *si, void *u
 
 /* ---- reload ---- */
 
+static int reload_apply(struct supervisor *s);
+
+/* The manager above hears RELOADING=1 first, and READY=1 once the new
+ * configuration settled (notify_manager()), or at once when it was
+ * refused. */
 int supervisor_reload(struct supervisor *s) {
+        int r;
+
+        if (!s->opt.config_path)
+                return -ENOTSUP;
+        if (s->shutting_down)
+                return -ESHUTDOWN;
+        sdnotify_reloading(s->sdnotify);
+        r = reload_apply(s);
+        if (r < 0)
+                sdnotify_reload_failed(s->sdnotify, r == -EBUSY ? "the previous reload is still being applied"
+                                                    : r == -ENOSPC ? "too many services"
+                                                                   : "the configuration has errors, nothing changed");
+        return r;
+}
+
+static int reload_apply(struct supervisor *s) {
         struct config_context ctx = { .environ = environ, .root = "/" };
         struct config_diags diags = { 0 };
         struct config *c = NULL;
@@ -1560,15 +1760,16 @@ int supervisor_reload(struct supervisor *s) {
                                 goto oom;
                         config_service_done(&u->spec);
                         u->spec = copy;
+                        /* Detection changed (or came with the policy): new
+                         * detectors, from the next row on, at once (the old
+                         * ones read their options from u->spec). */
+                        unit_detect(u);
                         service_config_of(&u->spec, &sc);
                         /* The state machine borrows the name and argv. */
                         u->svc.cfg.name = u->spec.name;
                         u->svc.cfg.argv = u->spec.argv;
                         if (service_set_policy(&u->svc, &sc) < 0)
                                 goto oom;
-                        /* Detection changed (or came with the policy): new
-                         * detectors, from the next row on. */
-                        unit_detect(u);
                         if (service_has_main(&u->svc))
                                 unit_findings_started(u);
                         policy++;
@@ -1675,6 +1876,10 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         json_member_bool(w, "ready", u->ready);
         json_member_string(w, "status", u->status_text[0] ? u->status_text : NULL);
         json_member_bool(w, "critical", u->spec.critical);
+        if (u->spec.watchdog_usec) {
+                json_member_uint(w, "watchdog_usec", u->watchdog_usec ? u->watchdog_usec : u->spec.watchdog_usec);
+                json_member_uint(w, "watchdog_timeouts", u->watchdog_timeouts);
+        }
         if (u->mon)
                 write_sample(w, u->mon);
         /* Where its goroutines can be asked for (gorral dump NAME). */
@@ -2296,6 +2501,21 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                                 "neither PID 1 nor a child subreaper: orphans of the service will not be reaped by gorral, proceeding anyway");
         }
         s->take_tty = spawn_we_own_tty();
+        {
+                struct sdnotify_env env;
+
+                sdnotify_parse_env(getenv("NOTIFY_SOCKET"), getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid(),
+                                   &env);
+                if (env.ignored)
+                        log_event(LOG_LEVEL_INFO, "sd_notify", "msg", env.ignored, NULL);
+                r = sdnotify_new(s->loop, &env, sup_healthy, s, &s->sdnotify);
+                if (r < 0)
+                        log_msg(LOG_LEVEL_WARN, r, "cannot use NOTIFY_SOCKET=%s; the service manager is not told "
+                                "gorral's state", env.socket);
+                else if (env.watchdog_usec)
+                        log_event(LOG_LEVEL_INFO, "watchdog", "interval_ms", LF_MS(env.watchdog_usec), "msg",
+                                  "pinging the service manager at half the interval", NULL);
+        }
         r = monitor_new(s->loop, s->opt.limits.sysroot, &s->monitor);
         if (r < 0) {
                 log_error_errno(r, "cannot set up the samplers");
@@ -2329,6 +2549,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
         bus_free(s->bus);
         bus_scopes_free(s->scopes);
         control_free(s->control);
+        sdnotify_free(s->sdnotify);
         http_server_free(s->metrics);
         actions_free(s->actions);
         monitor_free(s->monitor);

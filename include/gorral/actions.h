@@ -86,8 +86,10 @@ struct actions_service_ops {
         bool (*sigquit)(void *userdata, const struct detect_finding *f);
 };
 
-/* The findings of spec's service (spec->detect, spec->actions,
- * spec->dump_*, spec->pprof_url, spec->scrape_socket; copied). 0 with
+/* The findings of spec's service (spec->detect and spec->actions are
+ * read in place: spec must outlive the actions_service and change only
+ * before a new one is made, as a unit's own copy of its settings does;
+ * spec->dump_*, spec->pprof_url, spec->scrape_socket are copied). 0 with
  * *ret NULL when no detector is on; -EINVAL (a bad option: cannot happen
  * after config_parse), -ENOMEM. */
 int actions_service_new(struct actions *a, const struct config_service *spec, const struct actions_service_ops *ops,
@@ -100,6 +102,10 @@ void actions_service_row(struct actions_service *as, const double *v, uint64_t t
 /* What its stderr held after a SIGQUIT restart (the Go runtime's dump of
  * every goroutine): grouped, saved and logged like a debug=2 page. */
 void actions_service_captured(struct actions_service *as, const char *buf, size_t n);
+/* Its watchdog (config `watchdog:`) saw no ping for interval seconds: a
+ * watchdog finding; its action (on_watchdog) restarts it through
+ * ops->sigquit (SIGABRT, stderr captured) or ops->restart. */
+void actions_service_watchdog(struct actions_service *as, double interval);
 /* Its process ended: findings about it resolve. */
 void actions_service_stopped(struct actions_service *as);
 

@@ -102,6 +102,7 @@ struct config_service {
         bool setsid;
         int pdeathsig;                   /* 0: none */
         bool critical;                   /* its end ends gorral */
+        uint64_t watchdog_usec;          /* watchdog: it pings WATCHDOG=1 at least this often; 0 none */
         bool has_cpu;
         uint64_t cpu_quota_us, cpu_period_us;  /* resources.cpu: 0.5 -> 50000/100000 */
         bool has_memory;

@@ -47,6 +47,7 @@ enum detector {
         DETECTOR_OOM,
         DETECTOR_PRESSURE,
         DETECTOR_LIMIT_CHANGE,
+        DETECTOR_WATCHDOG,           /* not fed by samples: the supervisor reports a missed ping */
         DETECTOR__COUNT
 };
 const char *detector_name(enum detector d);       /* "leak", ... */
@@ -170,7 +171,10 @@ struct detect_finding {
 typedef void (*detect_cb)(void *userdata, const struct detect_finding *f);
 
 struct detect;
-/* 0, -EINVAL (detect_config_check failed), -ENOMEM. c is copied. */
+/* 0, -EINVAL (detect_config_check failed), -ENOMEM. c is not copied: it
+ * must outlive the detectors and not change under them (a unit's own copy
+ * of its settings, which a reload overwrites only before it makes new ones;
+ * the replay's options): 808 bytes less per watched service. */
 int detect_new(const struct detect_config *c, struct detect **ret);
 struct detect *detect_free(struct detect *d);     /* NULL-safe; returns NULL */
 void detect_set_context(struct detect *d, const struct detect_context *ctx);
@@ -180,6 +184,11 @@ void detect_feed(struct detect *d, const struct detect_sample *s, detect_cb cb, 
 /* The service ended: every active finding that is about a running process
  * (all but oom) resolves, at t. */
 void detect_stopped(struct detect *d, double t, detect_cb cb, void *userdata);
+/* The service's watchdog (config `watchdog:`) saw no WATCHDOG=1 for
+ * interval seconds at t: a critical finding, once until the process
+ * stops (detect_stopped resolves it). Does nothing when the watchdog
+ * detector is off (detect.watchdog: false). */
+void detect_watchdog_missed(struct detect *d, double t, double interval, detect_cb cb, void *userdata);
 /* Findings by slot: NULL when slot i is not active now. */
 unsigned detect_slots(const struct detect *d);
 const struct detect_finding *detect_slot(const struct detect *d, unsigned i);

@@ -28,7 +28,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 struct loop;
 
@@ -178,3 +180,18 @@ int notify_pid_in_cgroup(const char *sysroot, pid_t pid, const char *controller,
  * attaches our credentials (the receiver has SO_PASSCRED). 0, -EINVAL
  * (address), -EMSGSIZE, -ECONNREFUSED (nobody listens), -errno. */
 int notify_send(const char *address, const char *text, size_t n);
+
+/* The same over one socket kept open (the watchdog pings every few
+ * seconds: one sendto(2) each, no socket(2)+close(2)). The address is
+ * resolved once; the receiver may go and come back at the same address
+ * (an unconnected socket follows it). open: 0 or -errno as above, with
+ * ret->fd -1 on failure; send: as notify_send(); close: NULL-safe, twice
+ * safe. */
+struct notify_target {
+        int fd;
+        struct sockaddr_un sa;
+        socklen_t len;
+};
+int notify_target_open(const char *address, struct notify_target *ret);
+int notify_target_send(const struct notify_target *t, const char *text, size_t n);
+void notify_target_close(struct notify_target *t);

@@ -65,6 +65,7 @@ struct monitor;
 struct http_server;
 struct actions;
 struct config_sink;
+struct sdnotify;
 
 struct supervisor {
         struct loop *loop;
@@ -101,6 +102,7 @@ struct supervisor {
         struct bus_scopes *scopes;    /* systemd's manager, for transient scopes, or NULL */
         enum bus_cgroup_mode cg_mode; /* how services get cgroups (decided at start) */
         bool scopes_deciding;         /* services wait for that decision */
+        struct sdnotify *sdnotify;    /* the service manager above (NOTIFY_SOCKET), or NULL */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

@@ -11,6 +11,10 @@
 #   goprobe-stripped   the same, -ldflags='-s -w'
 #   goprobe-mod        the same, module mode (mod line, go.mod in OUTDIR/.modsrc)
 #   goservice          the demo HTTP service (Prometheus, pprof, leaks, burn)
+#   goservice-nocgo    the same, CGO_ENABLED=0: static, for scratch images
+#   gohelper           CGO_ENABLED=0: the container tests' service, orphan
+#                      maker, zombie counter and one-shot job (no shell in
+#                      a scratch image)
 # Go 1.26 (/usr/local/go), module mode through the Go module proxy, with
 # the go.mod/go.sum of mod126/NAME and the same sources as above:
 #   goprobe126         goprobe; its runtime sizes GOMAXPROCS from the cgroup
@@ -114,6 +118,8 @@ cp -p "$probe"/*.go "$modsrc/"
 gobuild "$GO119" goprobe-mod "$modsrc" "$probe" "${go119[@]}" GO111MODULE=on GOPATH="$out/.modgopath" GOFLAGS=-mod=mod -- -buildvcs=false
 
 gobuild "$GO119" goservice "$here/src/goservice" "$here/src/goservice" "${go119[@]}" --
+gobuild "$GO119" goservice-nocgo "$here/src/goservice" "$here/src/goservice" "${go119[@]}" CGO_ENABLED=0 --
+gobuild "$GO119" gohelper "$here/src/gohelper" "$here/src/gohelper" "${go119[@]}" CGO_ENABLED=0 --
 
 # --- Go 1.26: module mode through the module proxy -------------------------
 # Each program is assembled in OUTDIR/.go126/src/NAME from the shared

@@ -36,7 +36,7 @@ gen=$TMP/many.yaml
 
 for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	kind=${v%%:*} G=${v#*:}
-	[ -x "$G" ] || { skip "$kind: check-config" "binary $G not built"; continue; }
+	[ -x "$G" ] || { skip_static "$kind: check-config" "binary $G not built"; continue; }
 	cd "$fx/bad" || exit 1
 
 	n=0

@@ -9,7 +9,7 @@ ok_with() { [ "$1" -eq 0 ] && grep -qi -- "$2" <<<"$3"; }
 
 for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	kind=${v%%:*} G=${v#*:}
-	[ -x "$G" ] || { skip "$kind: cli" "binary $G not built"; continue; }
+	[ -x "$G" ] || { skip_static "$kind: cli" "binary $G not built"; continue; }
 	want_version="gorral $(sed -n 's/^VERSION := //p' "$(dirname "$0")/../../Makefile")"
 	# The second line: whether the build has D-Bus (libsystemd is loaded at run time).
 	if [ "$kind" = static ]; then

@@ -32,7 +32,7 @@ run_ctl() {
 
 for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	kind=${v%%:*} G=${v#*:}
-	[ -x "$G" ] || { skip "$kind: control clients" "binary $G not built"; continue; }
+	[ -x "$G" ] || { skip_static "$kind: control clients" "binary $G not built"; continue; }
 
 	run_ctl "$G" status --control "$SOCK"
 	expect_eq "$kind: status exits 0" "$rc" 0

@@ -130,5 +130,5 @@ if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ]; then
 	"$GORRAL" dump --json --file "$FIX/go119-fetchleak-sigquit.txt" >"$TMP/dynamic.json" 2>&1
 	check static.same_json cmp -s "$TMP/static.json" "$TMP/dynamic.json"
 else
-	skip static.same_json "GORRAL_STATIC not set or not built"
+	skip_static static.same_json "GORRAL_STATIC not set or not built"
 fi

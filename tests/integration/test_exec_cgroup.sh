@@ -143,6 +143,6 @@ if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ]; then
 	probe static "$CPU" "$MEM" "$GORRAL_STATIC" --rounding floor &&
 		expect_eq static "$(field gomaxprocs) $(field memlimit)" "1 241591910"
 else
-	skip static "GORRAL_STATIC not built"
+	skip_static static "GORRAL_STATIC not built"
 fi
 set_cpu "$CPU" -1

@@ -157,7 +157,7 @@ if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ]; then
 		expect_eq "go1.26 under the static gorral exec: gomaxprocs, env, memlimit" \
 			"$(field gomaxprocs) $(field gomaxprocs_env) $(field memlimit)" "$want unset 241591910"
 else
-	skip "go1.26 under the static gorral" "GORRAL_STATIC not built"
+	skip_static "go1.26 under the static gorral" "GORRAL_STATIC not built"
 fi
 # Go 1.19 beside it: the same gorral decision, but its runtime has no
 # cgroup default at all.

@@ -194,5 +194,5 @@ if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ] && [ -x "$GOAPPS/gopro
 	"$GORRAL" inspect "$GOAPPS/goprobe-stripped" >"$TMP/dynamic.out" 2>&1
 	expect_eq static.same_output "$(cat "$TMP/static.out")" "$(cat "$TMP/dynamic.out")"
 else
-	skip static "GORRAL_STATIC not built"
+	skip_static static "GORRAL_STATIC not built"
 fi

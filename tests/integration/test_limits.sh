@@ -280,5 +280,5 @@ GOMEMLIMIT=241591910"
 	"$GORRAL_STATIC" exec -- /nonexistent/x 2>/dev/null
 	expect_eq static.exec_127 $? 127
 else
-	skip static "GORRAL_STATIC not built"
+	skip_static static "GORRAL_STATIC not built"
 fi

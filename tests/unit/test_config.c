@@ -946,3 +946,28 @@ Test(config, detection_errors) {
         parse_bad("alerts:\n  am: {alertmanager: \"http://127.0.0.1:9093\", resend_interval: 10s}\nservices:\n"
                   "  a: {command: [x]}\n", 2, 64, "at least 30s");
 }
+
+/* watchdog: a service's WatchdogSec=, and on_watchdog. */
+Test(config, service_watchdog) {
+        struct config_context ctx = ctx_default();
+        struct config_diags d = { 0 };
+        struct config *c = parse_ok("services:\n"
+                                    "  a: {command: [/bin/a], watchdog: 30s}\n"
+                                    "  b: {command: [/bin/b], watchdog: 1m30s, on_watchdog: log}\n"
+                                    "  c: {command: [/bin/c]}\n",
+                                    &ctx, &d);
+        const struct config_service *a = config_find_service(c, "a"), *b = config_find_service(c, "b"),
+                                    *cc = config_find_service(c, "c");
+
+        cr_assert_eq(d.n, 0);
+        cr_expect_eq(a->watchdog_usec, 30000000);
+        cr_expect(a->actions[DETECTOR_WATCHDOG].restart, "restart by default, as systemd's watchdog");
+        cr_expect_eq(b->watchdog_usec, 90000000);
+        cr_expect(!b->actions[DETECTOR_WATCHDOG].restart, "on_watchdog: log");
+        cr_expect_eq(cc->watchdog_usec, 0);
+        config_free(c);
+        config_diags_done(&d);
+        parse_bad("services:\n  a:\n    command: [x]\n    watchdog: 5ms\n", 4, 15, "watchdog");
+        parse_bad("services:\n  a:\n    command: [x]\n    watchdog: soon\n", 4, 15, "watchdog");
+        parse_bad("services:\n  a:\n    command: [x]\n    on_watchdog: reboot\n", 4, 18, "log or restart");
+}

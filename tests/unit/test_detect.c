@@ -410,3 +410,41 @@ Test(detect, gaps_alone_fire_nothing) {
         cr_expect_eq(e.fires + e.resolves, 0);
         detect_free(d);
 }
+
+/* The watchdog is not fed by samples: the supervisor reports a missed
+ * ping; it fires once per process, resolves at the stop, and is off with
+ * detect.watchdog: false. */
+Test(detect, watchdog_missed_once_per_process) {
+        struct detect_config c;
+        struct events e = { 0 };
+        double v[MON__COUNT];
+        struct detect *d;
+
+        detect_config_init(&c);
+        cr_expect(c.enabled[DETECTOR_WATCHDOG], "on by default (it needs `watchdog:` to ever fire)");
+        d = only(DETECTOR_WATCHDOG, &c);
+        row_clear(v);
+        feed(d, 1, v, true, &e);
+        detect_watchdog_missed(d, 31, 30, on_event, &e);
+        detect_watchdog_missed(d, 32, 30, on_event, &e);
+        cr_expect_eq(e.fires, 1);
+        cr_expect_eq(e.last.detector, DETECTOR_WATCHDOG);
+        cr_expect_eq(e.last.severity, DETECT_CRITICAL);
+        cr_expect_eq(e.last.since, 1);
+        cr_expect_eq(e.last.threshold, 30);
+        cr_expect(strstr(e.last.summary, "no WATCHDOG=1") && strstr(e.last.summary, "30s"), "%s", e.last.summary);
+        cr_expect_not_null(detect_slot(d, e.last.slot));
+        detect_stopped(d, 33, on_event, &e);
+        cr_expect_eq(e.resolves, 1);
+        detect_watchdog_missed(d, 70, 30, on_event, &e);
+        cr_expect_eq(e.fires, 2, "a new process, a new finding");
+        detect_free(d);
+
+        e = (struct events){ 0 };
+        detect_config_init(&c);
+        c.enabled[DETECTOR_WATCHDOG] = false;
+        cr_assert_eq(detect_new(&c, &d), 0);
+        detect_watchdog_missed(d, 31, 30, on_event, &e);
+        cr_expect_eq(e.fires, 0, "detect.watchdog: false");
+        detect_free(d);
+}

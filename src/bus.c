@@ -1,5 +1,6 @@
 /* bus.c: gorral on D-Bus; see bus.h. The only includer of sd-bus.h, and
  * only in the dynamic build: libsystemd.so.0 is dlopen()ed on first use. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -833,6 +834,30 @@ static int mkdir_parents(const char *dir) {
         return 0;
 }
 
+/* Keep the newest BUS_DUMPS_KEEP of Dump's files in dir (their names
+ * sort by time); the findings' own dumps are actions.c's to prune. */
+static int is_dbus_dump(const struct dirent *e) {
+        size_t n = strlen(e->d_name);
+
+        return e->d_name[0] != '.' && n > 9 && strcmp(e->d_name + n - 9, "-dbus.txt") == 0;
+}
+
+static void prune_dumps(const char *dir) {
+        struct dirent **v = NULL;
+        int n = scandir(dir, &v, is_dbus_dump, alphasort);
+
+        for (int i = 0; i < n; i++) {
+                if (i + BUS_DUMPS_KEEP < n) {
+                        char p[4096];
+
+                        if (snprintf(p, sizeof p, "%s/%s", dir, v[i]->d_name) < (int)sizeof p)
+                                (void)unlink(p);
+                }
+                free(v[i]);
+        }
+        free(v);
+}
+
 /* The page fetched: grouped, written as text next to the findings' dumps
  * (STATE/dumps/NAME/...-dbus.txt), the path answered. */
 static void dump_done(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
@@ -876,6 +901,7 @@ static void dump_done(struct http_client *c _unused_, const struct http_result *
                                                     strerror(-e));
                 goto done;
         }
+        prune_dumps(dir);
         log_event(LOG_LEVEL_INFO, "dbus_dump", "service", p->name, "file", path, NULL);
         (void)sd.sd_bus_reply_method_return(p->call, "s", path);
 done:

@@ -58,6 +58,7 @@ struct bus;
 #define BUS_MAX_FINDINGS 16
 #define BUS_MAX_PENDING 32
 #define BUS_SERVICE_NAME_MAX 64    /* CGSVC_NAME_MAX */
+#define BUS_DUMPS_KEEP 5           /* Dump's files kept per service (STATE/dumps/NAME/...-dbus.txt) */
 #define BUS_UNKNOWN UINT64_MAX     /* a sampled value not known (not watched, not sampled yet) */
 
 /* Which bus: --dbus system|session|no|ADDRESS (an ADDRESS has a ':',

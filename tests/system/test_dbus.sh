@@ -147,6 +147,8 @@ expect_eq "dbus: State after Start" "$("${B[@]}" get-property $N $P/service/web 
 path=$("${B[@]}" --timeout=15 call $N $P $I Dump s api-1 2>&1)
 path=${path#s \"}; path=${path%\"}
 check "dbus: Dump saved a grouped dump ($path)" grep -q 'goroutine' "$path"
+for i in 1 2 3 4 5 6; do "${B[@]}" --timeout=15 call $N $P $I Dump s api-1 >/dev/null; sleep 0.01; done
+expect_eq "dbus: Dump keeps the newest 5 per service" "$(ls "$TMP/state/dumps/api-1" | grep -c -- '-dbus.txt$')" 5
 err=$("${B[@]}" call $N $P $I Dump s web 2>&1)
 check "dbus: Dump without pprof_url fails with a reason" grep -q 'no pprof_url' <<<"$err"
 

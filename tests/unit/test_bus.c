@@ -160,3 +160,34 @@ Test(bus, lib_loads) {
         cr_expect_eq(r, 0, "%s", err ? err : "");
         cr_expect_str_eq(bus_lib_describe(), "yes (libsystemd, loaded at run time)");
 }
+
+Test(bus, scopes_pure) {
+        enum bus_scopes_kind k;
+        char buf[BUS_SCOPE_UNIT_MAX];
+
+        cr_expect_eq(bus_parse_scopes("auto", &k), 0);
+        cr_expect_eq(k, BUS_SCOPES_AUTO);
+        cr_expect_eq(bus_parse_scopes("user", &k), 0);
+        cr_expect_eq(k, BUS_SCOPES_USER);
+        cr_expect_eq(bus_parse_scopes("system", &k), 0);
+        cr_expect_eq(k, BUS_SCOPES_SYSTEM);
+        cr_expect_eq(bus_parse_scopes("no", &k), 0);
+        cr_expect_eq(k, BUS_SCOPES_NO);
+        cr_expect_eq(bus_parse_scopes("yes", &k), -EINVAL);
+        cr_expect_eq(bus_parse_scopes(NULL, &k), -EINVAL);
+        cr_expect_eq(bus_scope_unit_name("api-1", 1234, buf, sizeof buf), 22);
+        cr_expect_str_eq(buf, "gorral-api-1-1234.scope");
+        cr_expect_eq(bus_scope_unit_name("api-1", 1234, buf, 10), -ENOBUFS);
+        /* The longest name and pid fit the buffer the supervisor keeps. */
+        {
+                char name[BUS_SERVICE_NAME_MAX + 1];
+
+                memset(name, 'x', BUS_SERVICE_NAME_MAX);
+                name[BUS_SERVICE_NAME_MAX] = '\0';
+                cr_expect_geq(bus_scope_unit_name(name, 4194304, buf, sizeof buf), 0);
+        }
+        cr_expect_str_eq(bus_cgroup_mode_name(BUS_CGROUP_SCOPE), "scope");
+        cr_expect_str_eq(bus_cgroup_mode_name(BUS_CGROUP_DELEGATED), "delegated");
+        cr_expect_str_eq(bus_cgroup_mode_name(BUS_CGROUP_OWN), "own");
+        cr_expect_str_eq(bus_cgroup_mode_name(BUS_CGROUP_NONE), "none");
+}

@@ -175,7 +175,7 @@ Test(bus, scopes_pure) {
         cr_expect_eq(k, BUS_SCOPES_NO);
         cr_expect_eq(bus_parse_scopes("yes", &k), -EINVAL);
         cr_expect_eq(bus_parse_scopes(NULL, &k), -EINVAL);
-        cr_expect_eq(bus_scope_unit_name("api-1", 1234, buf, sizeof buf), 22);
+        cr_expect_eq(bus_scope_unit_name("api-1", 1234, buf, sizeof buf), 23);
         cr_expect_str_eq(buf, "gorral-api-1-1234.scope");
         cr_expect_eq(bus_scope_unit_name("api-1", 1234, buf, 10), -ENOBUFS);
         /* The longest name and pid fit the buffer the supervisor keeps. */

@@ -80,7 +80,8 @@ DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-to
 	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace \
 	prometheus prometheus-alertmanager curl jq \
-	debootstrap systemd-container dbus docker.io lintian dpkg-dev man-db groff-base
+	debootstrap systemd-container dbus docker.io lintian dpkg-dev man-db groff-base \
+	libsystemd-dev python3-dbus
 
 all: $(BUILD)/gorral
 

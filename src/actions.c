@@ -230,6 +230,10 @@ int actions_hook_exited(struct actions *a, pid_t pid, int status) {
         return -ESRCH;
 }
 
+const char *actions_state_dir(const struct actions *a) {
+        return a->state_dir;
+}
+
 size_t actions_n_sinks(const struct actions *a) {
         return a->n_sinks;
 }

@@ -71,7 +71,7 @@ int cmd_check_config(int argc, char **argv) {
                         return GR_EXIT_OK;
                 }
                 if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 }
                 if (!strcmp(a, "--json"))

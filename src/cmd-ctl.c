@@ -107,7 +107,7 @@ static int parse_args(int argc, char **argv, struct ctl_args *a) {
                         return 1;
                 }
                 if (strcmp(s, "--version") == 0 || strcmp(s, "-V") == 0) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return 1;
                 }
                 if (strcmp(s, "--json") == 0 && strcmp(a->cmd, "status") == 0) {

@@ -177,7 +177,7 @@ int cmd_dump(int argc, char **argv) {
                         usage(stdout);
                         return GR_EXIT_OK;
                 case 'V':
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 case ':':
                         fprintf(stderr, "gorral dump: option '%s' needs a value\n", argv[optind - 1]);

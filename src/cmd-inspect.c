@@ -173,7 +173,7 @@ int cmd_inspect(int argc, char **argv) {
                         usage(stdout);
                         return GR_EXIT_OK;
                 } else if (!opts_done && (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 } else if (!opts_done && strcmp(a, "--json") == 0)
                         json = true;

@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, struct cmd_args *a) {
                         return GR_EXIT_OK;
                 }
                 if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 }
                 if (is_limits && strcmp(arg, "--json") == 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gorral/bus.h"
 #include "gorral/alert.h"
 #include "gorral/commands.h"
 #include "gorral/config.h"
@@ -39,6 +40,14 @@ static const char run_help[] =
         "      --control PATH       the control socket (default: control.socket in FILE,\n"
         "                           $GORRAL_SOCKET, /run/gorral.sock as root, else\n"
         "                           $XDG_RUNTIME_DIR/gorral.sock)\n"
+        "      --dbus BUS           own org.gorral.Supervisor1 on BUS: system, session,\n"
+        "                           an address (unix:path=...), or no. Default: the\n"
+        "                           system bus when root and it exists (a failure is\n"
+        "                           logged); an explicit BUS that fails stops gorral\n"
+        "      --scopes MODE        auto (default) | system | user | no: under systemd,\n"
+        "                           where gorral's unit has no Delegate=yes, each service\n"
+        "                           runs in a transient scope (StartTransientUnit) of the\n"
+        "                           system manager (root) or the user manager\n"
         "Child:\n"
         "  -g, --group              forward signals to the child's whole process group\n"
         "      --setsid             start the child in a new session (default: a new\n"
@@ -134,6 +143,7 @@ static const char *const valued[] = {
         "--start-grace", "--remap-exit", "--log-format", "--log-level", "-c", "--config", "--control",
         "--sample-interval", "--metrics-url", "--pprof-url", "--metrics-socket", "--schedtrace", "--metrics-listen",
         "--detect", "--detect-option", "--on-finding", "--alertmanager", "--webhook", "--hook", "--state-dir",
+        "--dbus", "--scopes",
 };
 
 /* Options that take none. */
@@ -353,6 +363,14 @@ static int apply(struct supervisor_options *so, struct config_service *sc, const
                 so->config_path = v;
         else if (!strcmp(name, "--control"))
                 so->control_path = v;
+        else if (!strcmp(name, "--dbus")) {
+                if (bus_parse_kind(v, &so->dbus_kind) < 0)
+                        return bad_because(name, v, "expected system, session, no or an address (unix:path=...)");
+                so->dbus_address = v;
+        } else if (!strcmp(name, "--scopes")) {
+                if (bus_parse_scopes(v, &so->scopes) < 0)
+                        return bad_because(name, v, "expected auto, system, user or no");
+        }
         else if (!strcmp(name, "--sample-interval")) {
                 sc->watch = true;
                 if (parse_duration_usec(v, &u) < 0 || u < CONFIG_MIN_SAMPLE_USEC || u > CONFIG_MAX_SAMPLE_USEC)
@@ -548,7 +566,7 @@ int cmd_run(int argc, char **argv) {
                         return GR_EXIT_OK;
                 }
                 if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-                        printf("gorral %s\n", GORRAL_VERSION);
+                        print_version();
                         return GR_EXIT_OK;
                 }
                 r = limits_options_parse(&so.limits, a, i + 1 < argc ? argv[i + 1] : NULL);

@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
                 exit(GR_EXIT_OK);
         }
         if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
-                printf("gorral %s\n", GORRAL_VERSION);
+                print_version();
                 exit(GR_EXIT_OK);
         }
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)

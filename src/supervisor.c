@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "gorral/bus.h"
 #include "gorral/cgsvc.h"
 #include "gorral/control.h"
 #include "gorral/exitcodes.h"
@@ -85,6 +86,10 @@ struct unit {
         /* output.prefix: its stdout and stderr, line by line (stderr alone
          * when only its traces are read). */
         struct output_stream *out[2];
+        /* Its transient scope under systemd (cg_mode scope): the unit of
+         * its current start, and whether systemd said it was made. */
+        char scope_unit[BUS_SCOPE_UNIT_MAX];
+        bool in_scope;
         struct mon_service *mon;       /* its samplers; NULL when not watched */
         struct actions_service *findings; /* its detectors and what they do; NULL: none (or not watched) */
         struct unit *next;
@@ -587,6 +592,18 @@ static void unit_cgroup_release(struct unit *u) {
         u->cg = cgsvc_free(u->cg);
 }
 
+/* Whose cgroups a service runs in now: "own" (cgsvc.h's below gorral's
+ * own), "delegated" (the same under a systemd unit with Delegate=yes),
+ * "scope" (a transient scope systemd made), "none" (gorral's own cgroup).
+ * For `gorral status` ("cgroup_mode") and the bus. */
+static const char *unit_cgroup_mode(const struct unit *u) {
+        if (u->sup->cg_mode == BUS_CGROUP_SCOPE)
+                return u->in_scope && service_has_main(&u->svc) ? "scope" : "none";
+        if (!u->cg)
+                return "none";
+        return u->sup->cg_mode == BUS_CGROUP_DELEGATED ? "delegated" : "own";
+}
+
 /* ---- output.prefix ---- */
 
 /* Which of its streams gorral reads: both with output.prefix, stderr
@@ -692,6 +709,8 @@ static bool unit_take_tty(struct unit *u) {
         return s->setsid_tty > 0;
 }
 
+static void unit_scope_start(struct unit *u, pid_t pid);
+
 static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
         struct unit *u = unit_of(svc);
         struct supervisor *s = u->sup;
@@ -785,6 +804,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                  * starts now (the callbacks run from the loop, after). */
                 u->svc.pid = u->svc.pgid = res.pid;
                 begin_readiness(u);
+                unit_scope_start(u, res.pid);
                 /* The watchdog runs from the spawn, or, with a readiness
                  * check, from ready (as systemd's starts after READY=1: the
                  * ready timeout covers the start). */
@@ -1114,6 +1134,7 @@ static void on_row(void *userdata, const double *v, uint64_t t_usec, bool reset)
                 actions_service_row(u->findings, v, t_usec, reset);
                 notify_manager(u->sup);
         }
+        bus_changed(u->sup->bus);
 }
 
 /* A finding asked for a restart (its dump is taken): a stop with the stop
@@ -1482,6 +1503,7 @@ static void settle(struct supervisor *s) {
                                   "services", LF_U64(s->n_units), NULL);
                 loop_quit(s->loop, code);
         }
+        bus_changed(s->bus);
 }
 
 static void service_timer_cb(struct loop *l, void *userdata) {
@@ -1839,6 +1861,8 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
         else
                 json_null(w);
         json_member_string(w, "cgroup", u->cg ? cgsvc_path(u->cg) : NULL);
+        json_member_string(w, "cgroup_mode", unit_cgroup_mode(u));
+        json_member_string(w, "scope", u->in_scope ? u->scope_unit : NULL);
         json_key(w, "gomaxprocs");
         if (u->has_gomaxprocs)
                 json_uint(w, u->gomaxprocs);
@@ -2066,9 +2090,99 @@ static void open_control(struct supervisor *s) {
         log_event(LOG_LEVEL_INFO, "control", "socket", control_path(s->control), NULL);
 }
 
+/* ---- D-Bus (bus.h): the control socket's commands and a view of each service ---- */
+
+static void copy_str(char *dst, size_t n, const char *src) {
+        snprintf(dst, n, "%s", src ? src : "");
+}
+
+static uint64_t sample_u64(const double *v, uint64_t t, enum mon_metric m) {
+        return t && !isnan(v[m]) && v[m] >= 0 ? (uint64_t)v[m] : BUS_UNKNOWN;
+}
+
+static size_t bus_services(void *userdata, struct bus_service_view *views, size_t max) {
+        struct supervisor *s = userdata;
+        size_t n = 0;
+
+        for (struct unit *u = s->units; u; u = u->next, n++) {
+                struct bus_service_view *v = &views[n];
+                const double *sv = NULL;
+                uint64_t t = 0;
+
+                if (n >= max)
+                        continue;      /* counted only: the caller grows its buffer */
+                /* No memset: a view is 5 KiB, mostly finding slots, and this
+                 * runs after every sample row; every field is written. */
+                v->n_findings = 0;
+                copy_str(v->name, sizeof v->name, u->spec.name);
+                copy_str(v->state, sizeof v->state,
+                         u->dep_failed ? "dependency-failed" : service_state_to_string(u->svc.state));
+                copy_str(v->sub_state, sizeof v->sub_state,
+                         u->held ? "held" : u->ready ? "ready" : u->removing ? "removing" : "");
+                v->main_pid = service_has_main(&u->svc) ? (uint32_t)u->svc.pid : 0;
+                v->restarts = (uint32_t)unit_restarts(&u->svc);
+                if (u->mon)
+                        sv = mon_service_sample(u->mon, &t);
+                v->threads = sv ? sample_u64(sv, t, MON_THREADS) : BUS_UNKNOWN;
+                v->goroutines = sv ? sample_u64(sv, t, MON_GOROUTINES) : BUS_UNKNOWN;
+                v->rss_bytes = sv ? sample_u64(sv, t, MON_RSS_BYTES) : BUS_UNKNOWN;
+                copy_str(v->cgroup_mode, sizeof v->cgroup_mode, unit_cgroup_mode(u));
+                copy_str(v->pprof_url, sizeof v->pprof_url, u->spec.pprof_url);
+                copy_str(v->scrape_socket, sizeof v->scrape_socket, u->spec.scrape_socket);
+                if (u->findings) {
+                        const struct detect *d = actions_service_detect(u->findings);
+
+                        for (unsigned i = 0; i < detect_slots(d) && v->n_findings < BUS_MAX_FINDINGS; i++) {
+                                const struct detect_finding *f = detect_slot(d, i);
+
+                                if (!f)
+                                        continue;
+                                copy_str(v->findings[v->n_findings].detector, sizeof v->findings[0].detector,
+                                         detector_name(f->detector));
+                                copy_str(v->findings[v->n_findings].summary, sizeof v->findings[0].summary,
+                                         f->summary);
+                                v->n_findings++;
+                        }
+                }
+        }
+        return n;
+}
+
+static const char *bus_state_dir(void *userdata) {
+        struct supervisor *s = userdata;
+
+        return s->actions ? actions_state_dir(s->actions) : NULL;
+}
+
+static const struct bus_ops sup_bus_ops = {
+        .services = bus_services,
+        .command = ctl_command,
+        .state_dir = bus_state_dir,
+};
+
+/* The bus: by default (running from a file) the system bus when root and
+ * it exists, said once when that fails; an explicit --dbus that fails is
+ * an error at start. */
+static int open_bus(struct supervisor *s) {
+        _cleanup_free_ char *err = NULL;
+        struct bus_options o = { .kind = s->opt.dbus_kind, .address = s->opt.dbus_address,
+                                 .version = GORRAL_VERSION };
+        int r;
+
+        if (o.kind == BUS_KIND_DEFAULT && !s->opt.config_path)
+                return 0;
+        r = bus_open(s->loop, &o, &sup_bus_ops, s, &s->bus, &err);
+        if (r < 0 && o.kind != BUS_KIND_DEFAULT)
+                return log_error_errno(r, "--dbus %s: %s", s->opt.dbus_address ? s->opt.dbus_address : "",
+                                       err ? err : "cannot open the bus");
+        if (r < 0)
+                log_msg(LOG_LEVEL_WARN, r, "no D-Bus API: %s, proceeding without it", err ? err : "cannot open the bus");
+        return 0;
+}
+
 /* Per-service cgroups, when running from a file: said once when the host
  * allows none, and the services run in gorral's own cgroup. */
-static void open_cgroups(struct supervisor *s) {
+static void open_own_cgroups(struct supervisor *s) {
         _cleanup_free_ char *reason = NULL;
         const char *const *notes;
         size_t n;
@@ -2088,6 +2202,78 @@ static void open_cgroups(struct supervisor *s) {
         n = cgsvc_host_notes(s->cg_host, &notes);
         for (size_t i = 0; i < n; i++)
                 log_event(LOG_LEVEL_INFO, "cgroups", "note", notes[i], NULL);
+}
+
+/* ---- transient scopes (bus.h): systemd owns the cgroup tree ---- */
+
+static void unit_scope_start(struct unit *u, pid_t pid) {
+        const struct config_service *c = &u->spec;
+        uint64_t period = c->cpu_period_us ? c->cpu_period_us : 100000;
+        uint64_t quota = c->has_cpu ? c->cpu_quota_us * UINT64_C(1000000) / period : 0;
+        int r;
+
+        u->in_scope = false;
+        u->scope_unit[0] = '\0';
+        if (u->sup->cg_mode != BUS_CGROUP_SCOPE || !u->sup->scopes)
+                return;
+        r = bus_scope_start(u->sup->scopes, c->name, pid, quota, c->has_memory ? c->memory_bytes : 0, u->scope_unit);
+        if (r < 0) {
+                u->scope_unit[0] = '\0';
+                log_msg(LOG_LEVEL_WARN, r, "service %s: no transient scope, running in gorral's cgroup", c->name);
+        }
+}
+
+static void scope_done(void *userdata, const char *service, pid_t pid, const char *unit, bool ok, const char *why) {
+        struct supervisor *s = userdata;
+        struct unit *u = find_unit(s, service);
+
+        if (ok)
+                log_event(LOG_LEVEL_INFO, "scope", "service", service, "unit", unit, "pid", LF_INT(pid), NULL);
+        else
+                log_event(LOG_LEVEL_WARN, "scope", "service", service, "unit", unit, "pid", LF_INT(pid), "result", why,
+                          "msg", "no transient scope: the service runs in gorral's cgroup", NULL);
+        if (u && u->svc.pid == pid && strcmp(u->scope_unit, unit) == 0)
+                u->in_scope = ok;
+        bus_changed(s->bus);
+}
+
+static void scopes_decided(void *userdata, enum bus_cgroup_mode mode, const char *why) {
+        struct supervisor *s = userdata;
+
+        s->scopes_deciding = false;
+        s->cg_mode = mode;
+        log_event(LOG_LEVEL_INFO, "cgroups", "mode", bus_cgroup_mode_name(mode), "manager",
+                  bus_scopes_describe(s->scopes), "why", why, NULL);
+        if (mode != BUS_CGROUP_SCOPE)
+                open_own_cgroups(s);
+        if (!loop_quitting(s->loop))
+                settle(s);
+}
+
+static const struct bus_scopes_ops sup_scopes_ops = { .decided = scopes_decided, .scope_done = scope_done };
+
+/* How services get cgroups, when running from a file: on a systemd host,
+ * ask systemd (the services start once it answered); elsewhere, gorral's
+ * own below its cgroup. An explicit --scopes whose manager cannot be
+ * reached is an error at start. */
+static int open_cgroups(struct supervisor *s) {
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        if (!s->opt.config_path)
+                return 0;
+        r = bus_scopes_open(s->loop, s->opt.scopes, &sup_scopes_ops, s, &s->scopes, &why);
+        if (r < 0)
+                return log_error_errno(r, "--scopes: %s", why ? why : "cannot reach systemd");
+        if (s->scopes) {
+                s->scopes_deciding = true;
+                return 0;
+        }
+        if (s->opt.scopes != BUS_SCOPES_NO)
+                log_event(LOG_LEVEL_DEBUG, "cgroups", "scopes", "false", "why", why ? why : "", NULL);
+        s->cg_mode = BUS_CGROUP_OWN;
+        open_own_cgroups(s);
+        return 0;
 }
 
 static void open_output(struct supervisor *s) {
@@ -2360,6 +2546,8 @@ struct supervisor *supervisor_free(struct supervisor *s) {
                 s->units = u->next;
                 unit_free(s, u);
         }
+        bus_free(s->bus);
+        bus_scopes_free(s->scopes);
         control_free(s->control);
         sdnotify_free(s->sdnotify);
         http_server_free(s->metrics);
@@ -2398,11 +2586,13 @@ int supervisor_run(struct supervisor *s) {
         log_event(LOG_LEVEL_DEBUG, "supervisor", "pid1", s->is_pid1 ? "true" : "false",
                   "subreaper", s->is_subreaper ? "true" : "false", NULL);
         open_control(s);
-        open_cgroups(s);
+        if (open_bus(s) < 0 || open_cgroups(s) < 0)
+                return GR_EXIT_USAGE;
         open_metrics(s);
         if (s->opt.output_prefix && s->n_units > 0)
                 open_output(s);
-        settle(s);
+        if (!s->scopes_deciding)
+                settle(s);
         r = loop_run(s->loop);
         if (s->output)
                 (void)output_flush(s->output, 1000000);

@@ -73,6 +73,8 @@ struct actions_sink_view {
         uint64_t given_up;            /* abandoned after every retry */
 };
 size_t actions_n_sinks(const struct actions *a);
+/* The state directory now (after reloads), or NULL. */
+const char *actions_state_dir(const struct actions *a);
 void actions_sink_view(const struct actions *a, size_t i, struct actions_sink_view *ret);
 
 struct actions_service_ops {

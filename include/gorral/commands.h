@@ -4,6 +4,11 @@
 
 #include <stdint.h>
 
+/* version.c: what --version prints, for every command: gorral's version and
+ * whether this build has D-Bus ("D-Bus: yes (libsystemd, loaded at run
+ * time)" or "D-Bus: no (static build)"). */
+void print_version(void);
+
 int cmd_limits(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_exec(int argc, char **argv);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gorral/bus.h"
 #include "gorral/childenv.h"
 #include "gorral/config.h"
 #include "gorral/limits.h"
@@ -43,6 +44,9 @@ struct supervisor_options {
         uint8_t remap_exit[256];
         const char *config_path;     /* -c FILE: SIGHUP re-reads it; NULL: one command */
         const char *control_path;    /* the control socket; NULL: the default */
+        enum bus_kind dbus_kind;     /* --dbus (bus.h); BUS_KIND_DEFAULT: system when root and it exists */
+        const char *dbus_address;    /* BUS_KIND_ADDRESS */
+        enum bus_scopes_kind scopes; /* --scopes: transient systemd scopes per service (bus.h) */
         bool output_prefix;          /* "NAME | " before each line of each service */
         const char *metrics_listen;  /* the /metrics exporter's address; NULL: none */
         /* Where findings go (alerts: of the file, or gorral run's
@@ -94,6 +98,10 @@ struct supervisor {
         struct monitor *monitor;      /* the samplers (watched services) */
         struct http_server *metrics;  /* /metrics and /healthz, or NULL */
         struct actions *actions;      /* alert destinations and hooks */
+        struct bus *bus;              /* org.gorral.Supervisor1 on D-Bus, or NULL */
+        struct bus_scopes *scopes;    /* systemd's manager, for transient scopes, or NULL */
+        enum bus_cgroup_mode cg_mode; /* how services get cgroups (decided at start) */
+        bool scopes_deciding;         /* services wait for that decision */
         struct sdnotify *sdnotify;    /* the service manager above (NOTIFY_SOCKET), or NULL */
 };
 

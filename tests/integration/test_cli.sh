@@ -11,6 +11,12 @@ for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	kind=${v%%:*} G=${v#*:}
 	[ -x "$G" ] || { skip_static "$kind: cli" "binary $G not built"; continue; }
 	want_version="gorral $(sed -n 's/^VERSION := //p' "$(dirname "$0")/../../Makefile")"
+	# The second line: whether the build has D-Bus (libsystemd is loaded at run time).
+	if [ "$kind" = static ]; then
+		want_version+=$'\nD-Bus: no (static build)'
+	else
+		want_version+=$'\nD-Bus: yes (libsystemd, loaded at run time)'
+	fi
 	expect_eq "$kind: gorral --version" "$("$G" --version)" "$want_version"
 	expect_eq "$kind: gorral -V" "$("$G" -V)" "$want_version"
 	out=$("$G" --help); rc=$?

@@ -217,6 +217,7 @@ enum cgs_kind {
         K_MEM_CURRENT,    /* v2 memory.current, v1 memory.usage_in_bytes */
         K_MEM_MAX,        /* v2 memory.max */
         K_MEM_LIMIT_V1,   /* memory.limit_in_bytes */
+        K_MEM_STAT_V1,    /* memory.stat: hierarchical_memory_limit, the tightest of it and its ancestors */
         K_MEM_EVENTS,
         K_MEM_FAILCNT,
         K_OOM_CONTROL,
@@ -434,6 +435,7 @@ int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret) {
         if (!mem_v2 && given(p->memory_dir)) {
                 if ((r = add(s, K_MEM_CURRENT, p->memory_dir, "memory.usage_in_bytes", NULL)) < 0 ||
                     (r = add(s, K_MEM_LIMIT_V1, p->memory_dir, "memory.limit_in_bytes", NULL)) < 0 ||
+                    (r = add(s, K_MEM_STAT_V1, p->memory_dir, "memory.stat", NULL)) < 0 ||
                     (r = add(s, K_MEM_FAILCNT, p->memory_dir, "memory.failcnt", NULL)) < 0 ||
                     (r = add(s, K_OOM_CONTROL, p->memory_dir, "memory.oom_control", NULL)) < 0)
                         return r;
@@ -570,6 +572,31 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
                 }
                 set(u, CG_U_MEM_MAX_BYTES, (uint64_t)i64 >= s->nolimit_v1 ? UINT64_MAX : (uint64_t)i64);
                 return 0;
+        case K_MEM_STAT_V1: {
+                /* A service's own cgroup without a limit, below gorral's (a
+                 * container's) that has one: limit_in_bytes says "none"
+                 * while the kernel enforces the parent's, and a resize of
+                 * the parent (Kubernetes in place) would go unseen. The
+                 * kernel's own minimum over the ancestors is this line. */
+                static const char key[] = "hierarchical_memory_limit ";
+                size_t off = 0, len = 0;
+                const char *line = NULL;
+                uint64_t cur;
+                bool found = false;
+
+                while (!found && buf_next_line(buf, n, &off, &line, &len))
+                        found = len > sizeof key - 1 && memcmp(line, key, sizeof key - 1) == 0;
+                if (!found)
+                        return 0; /* a memory.stat without it: limit_in_bytes alone */
+                if (cg_parse_v1_int(line + sizeof key - 1, len - (sizeof key - 1), &i64) < 0 || i64 < 0) {
+                        single_error(msg, msize, buf, n, "hierarchical_memory_limit is not an unsigned decimal number");
+                        return -EBADMSG;
+                }
+                u64 = (uint64_t)i64 >= s->nolimit_v1 ? UINT64_MAX : (uint64_t)i64;
+                if (!cg_usage_get(u, CG_U_MEM_MAX_BYTES, &cur) || u64 < cur)
+                        set(u, CG_U_MEM_MAX_BYTES, u64);
+                return 0;
+        }
         case K_MEM_MAX:
         case K_PIDS_MAX:
                 if (cg_parse_memory_max(buf, n, &u64) < 0) {
@@ -624,7 +651,7 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
 }
 
 static bool is_limit(enum cgs_kind k) {
-        return k == K_MEM_MAX || k == K_MEM_LIMIT_V1 || k == K_PIDS_MAX;
+        return k == K_MEM_MAX || k == K_MEM_LIMIT_V1 || k == K_MEM_STAT_V1 || k == K_PIDS_MAX;
 }
 
 void cg_sampler_refresh_limits(struct cg_sampler *s) {

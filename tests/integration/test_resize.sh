@@ -12,7 +12,9 @@
 #      config's limits back); with the default (log) the finding stays
 #      active and the service keeps running, unrestarted. A CPU quota
 #      change alone is no finding (the detector watches memory), and the
-#      service that was not touched has none.
+#      service that was not touched has none. A service whose own cgroup
+#      has no memory limit is under gorral's: resizing gorral's cgroup is
+#      its limit change (v1: memory.stat's hierarchical_memory_limit).
 #  (b) the Kubernetes case: the container's cgroupfs is read-only (a mount
 #      namespace with every cgroup mount remounted read-only), so gorral
 #      runs its services in its own cgroup, which the kubelet resizes: the
@@ -88,21 +90,29 @@ for b in "${builds[@]}"; do
 	  sample_interval: 200ms
 	  cpus: 8
 	  go: {rounding: floor}
-	  resources: {cpu: 1, memory: 128MiB}
 	services:
 	  follow:
 	    command: [$SVC, -listen, "127.0.0.1:0", -graceful]
+	    resources: {cpu: 1, memory: 128MiB}
 	    on_limit_change: restart
 	  report:
 	    command: [$SVC, -listen, "127.0.0.1:0", -graceful]
+	    resources: {cpu: 1, memory: 128MiB}
 	  cpuonly:
 	    command: [$SVC, -listen, "127.0.0.1:0", -graceful]
+	    resources: {cpu: 1, memory: 128MiB}
 	  still:
 	    command: [$SVC, -listen, "127.0.0.1:0", -graceful]
+	    resources: {cpu: 1, memory: 128MiB}
+	  inherit:
+	    # Its own cgroup, no memory limit of its own: gorral's applies.
+	    command: [$SVC, -listen, "127.0.0.1:0", -graceful]
+	    resources: {cpu: 1}
+	    on_limit_change: restart
 	EOF
 	(in_cg "$CPU" "$MEM" "$G" run -c "$d/resize.yaml" >"$d/out" 2>"$d/err") &
 	GP=$!
-	wait_for 100 bash -c "[ \$(grep -c '| listening=' '$d/out') -ge 4 ]"
+	wait_for 100 bash -c "[ \$(grep -c '| listening=' '$d/out') -ge 5 ]"
 	expect_eq "$kind: (a) before: the runtime's GOMAXPROCS of 1 CPU, floor" "$(banner "$d/out" follow gomaxprocs)" 1
 	expect_eq "$kind: (a) before: the runtime's memory limit is 0.9 x 128 MiB" "$(banner "$d/out" follow memory_limit)" 120795955
 	# The services' cgroups: gorral/ below gorral's own (gorral-PID/ when
@@ -123,9 +133,12 @@ for b in "${builds[@]}"; do
 	echo 300000 >"$SC/follow/cpu.cfs_quota_us"
 	echo $((96 * MiB)) >"$SM/report/memory.limit_in_bytes"
 	echo 300000 >"$SC/cpuonly/cpu.cfs_quota_us"
+	# ... and gorral's own cgroup (the container's) 256 -> 224 MiB: only
+	# inherit, whose own cgroup has no memory limit, is under it.
+	echo $((224 * MiB)) >"$MEM/memory.limit_in_bytes"
 	t0=$(date +%s.%N)
 	wait_grep "$d/err" 'event=finding service=report detector=limit_change' 100
-	wait_for 50 bash -c "[ \$(grep -c '^follow *| listening=' '$d/out') -ge 2 ]"
+	wait_for 50 bash -c "[ \$(grep -c '^follow *| listening=' '$d/out') -ge 2 ] && [ \$(grep -c '^inherit *| listening=' '$d/out') -ge 2 ]"
 	t1=$(date +%s.%N)
 	check "$kind: (a) follow (192 MiB): event=finding detector=limit_change, summary 128.0 MiB to 192.0 MiB" \
 		grep -q 'event=finding service=follow detector=limit_change .*from 128.0 MiB to 192.0 MiB' "$d/err"
@@ -141,6 +154,10 @@ for b in "${builds[@]}"; do
 	check "$kind: (a) follow's finding resolved with the restart (event=finding_resolved)" \
 		grep -q 'event=finding_resolved service=follow detector=limit_change' "$d/err"
 
+	check "$kind: (a) inherit (no limit of its own; gorral's cgroup 256 -> 224 MiB): the limit_change finding" \
+		grep -q 'event=finding service=inherit detector=limit_change .*from 256.0 MiB to 224.0 MiB' "$d/err"
+	expect_eq "$kind: (a) inherit after its restart: the runtime's memory limit (0.9 x 224 MiB, the parent's)" \
+		"$(banner "$d/out" inherit memory_limit)" "241591910 211392921"
 	s=$(status_of report)
 	check "$kind: (a) report (96 MiB, on_limit_change: log): gorral status --json lists the finding" \
 		jqe '.findings | any(.detector == "limit_change" and .value == 100663296 and (.summary | test("128.0 MiB to 96.0 MiB")))' <<<"$s"

@@ -126,7 +126,7 @@ for b in "${builds[@]}"; do
 		continue
 	fi
 	# Wait for a sample that has the limit, so the change is a change.
-	wait_for 50 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"still\"} $((128 * MiB))')\" ]"
+	wait_for 100 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"still\"} $((128 * MiB))')\" ]"
 
 	# The resize: follow and report get 192 MiB and 3 CPUs, cpuonly 3 CPUs.
 	echo $((192 * MiB)) >"$SM/follow/memory.limit_in_bytes"
@@ -137,8 +137,8 @@ for b in "${builds[@]}"; do
 	# inherit, whose own cgroup has no memory limit, is under it.
 	echo $((224 * MiB)) >"$MEM/memory.limit_in_bytes"
 	t0=$(date +%s.%N)
-	wait_grep "$d/err" 'event=finding service=report detector=limit_change' 100
-	wait_for 50 bash -c "[ \$(grep -c '^follow *| listening=' '$d/out') -ge 2 ] && [ \$(grep -c '^inherit *| listening=' '$d/out') -ge 2 ]"
+	wait_grep "$d/err" 'event=finding service=report detector=limit_change' 200
+	wait_for 150 bash -c "[ \$(grep -c '^follow *| listening=' '$d/out') -ge 2 ] && [ \$(grep -c '^inherit *| listening=' '$d/out') -ge 2 ]"
 	t1=$(date +%s.%N)
 	check "$kind: (a) follow (192 MiB): event=finding detector=limit_change, summary 128.0 MiB to 192.0 MiB" \
 		grep -q 'event=finding service=follow detector=limit_change .*from 128.0 MiB to 192.0 MiB' "$d/err"
@@ -218,11 +218,11 @@ else
 		grep -q 'per-service cgroups disabled' "$d/err"
 	expect_eq "(b) before: GOMAXPROCS and memory limit of 1 CPU and 256 MiB" \
 		"$(sed -n 's/^gomaxprocs=//p' "$d/out") $(sed -n 's/^memory_limit=//p' "$d/out")" "1 241591910"
-	wait_for 50 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"api\"} $((256 * MiB))')\" ]"
+	wait_for 100 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"api\"} $((256 * MiB))')\" ]"
 	# The kubelet's resize of the container: 2 CPUs, 512 MiB.
 	echo 200000 >"$CPU/cpu.cfs_quota_us"
 	echo $((512 * MiB)) >"$MEM/memory.limit_in_bytes"
-	wait_for 100 bash -c "[ \$(grep -c '^listening=' '$d/out') -ge 2 ]"
+	wait_for 200 bash -c "[ \$(grep -c '^listening=' '$d/out') -ge 2 ]"
 	check "(b) the container's resize: event=finding detector=limit_change (256.0 MiB to 512.0 MiB)" \
 		grep -q 'event=finding service=api detector=limit_change .*from 256.0 MiB to 512.0 MiB' "$d/err"
 	expect_eq "(b) restarted: GOMAXPROCS then" "$(sed -n 's/^gomaxprocs=//p' "$d/out" | paste -sd' ' -)" "1 2"

@@ -489,7 +489,8 @@ section_throttle() {
 		sleep 0.1
 	done
 	show_log 'event=(exit service=cache|spawn service=cache|finding_resolved service=cache)' 4
-	say "cache now runs with $(grep '^cache *| gomaxprocs=' "$TMP/svc.out" | tail -1 | sed 's/.*| //'). Its CFS periods over the next 6 s (a detector window):"
+	say "cache now runs with $(grep '^cache *| gomaxprocs=' "$TMP/svc.out" | tail -1 | sed 's/.*| //'). Its CFS periods over 6 s (a detector window), from 1 s after its start:"
+	sleep 1
 	p0=$(cpu_periods cache)
 	sleep 6
 	p1=$(cpu_periods cache)

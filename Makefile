@@ -185,6 +185,9 @@ endef
 
 deps:
 	$(call install-missing,$(DEB_PKGS))
+	@# The npm packages test_k8s.sh validates packaging/kubernetes/ with
+	@# (once per machine, into a cache keyed by their package-lock.json).
+	tests/system/k8s/install.sh >/dev/null
 
 unit: $(UNIT_BINS) goapps
 	tests/run-unit.sh unit $(UNIT_BINS)

@@ -216,7 +216,9 @@ enum cgs_kind {
         K_CPUACCT_USAGE,  /* ns */
         K_MEM_CURRENT,    /* v2 memory.current, v1 memory.usage_in_bytes */
         K_MEM_MAX,        /* v2 memory.max */
+        K_MEM_MAX_ANCESTOR, /* v2 memory.max of an ancestor: the tightest counts */
         K_MEM_LIMIT_V1,   /* memory.limit_in_bytes */
+        K_MEM_STAT_V1,    /* memory.stat: hierarchical_memory_limit, the tightest of it and its ancestors */
         K_MEM_EVENTS,
         K_MEM_FAILCNT,
         K_OOM_CONTROL,
@@ -227,7 +229,10 @@ enum cgs_kind {
         K_PSI_IO,
 };
 
-#define CGS_MAX_FILES 16
+/* A v2 cgroup's ancestors whose memory.max is read (a Kubernetes
+ * container's service sits about 6 levels down on the host's view). */
+#define CGS_MAX_ANCESTORS 8
+#define CGS_MAX_FILES (16 + CGS_MAX_ANCESTORS)
 
 struct cgs_file {
         enum cgs_kind kind;
@@ -352,6 +357,35 @@ static int probe(struct cg_sampler *s, size_t i) {
         return 1;
 }
 
+/* The memory.max of each ancestor of dir, up to the first without one:
+ * the root cgroup has none, and neither has anything above the mount. A
+ * service's own cgroup with "max" below gorral's (a container's) with a
+ * limit is under that limit, which in-place resize changes; v2 has no
+ * hierarchical value of its own as v1's memory.stat has. The memory
+ * controller reaches a cgroup only through each of its ancestors, so the
+ * chain has no gaps. 0 or -ENOMEM. */
+static int add_ancestors(struct cg_sampler *s, const char *dir) {
+        _cleanup_free_ char *d = strdup(dir);
+        char *slash;
+
+        if (!d)
+                return -ENOMEM;
+        for (int k = 0; k < CGS_MAX_ANCESTORS; k++) {
+                int r;
+
+                while ((slash = strrchr(d, '/')) && slash[1] == '\0' && slash != d)
+                        *slash = '\0'; /* a trailing slash */
+                slash = strrchr(d, '/');
+                if (!slash || slash == d)
+                        return 0;
+                *slash = '\0';
+                r = add(s, K_MEM_MAX_ANCESTOR, d, "memory.max", NULL);
+                if (r <= 0)
+                        return r;
+        }
+        return 0;
+}
+
 int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret) {
         _cleanup_(cg_sampler_freep) struct cg_sampler *s = NULL;
         bool usage = false, mem_v2 = false, pids_v2 = false;
@@ -430,10 +464,13 @@ int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret) {
                 if (mem_v2 && ((r = add(s, K_MEM_MAX, p->v2_dir, "memory.max", NULL)) < 0 ||
                                (r = add(s, K_MEM_EVENTS, p->v2_dir, "memory.events", NULL)) < 0))
                         return r;
+                if (mem_v2 && (r = add_ancestors(s, p->v2_dir)) < 0)
+                        return r;
         }
         if (!mem_v2 && given(p->memory_dir)) {
                 if ((r = add(s, K_MEM_CURRENT, p->memory_dir, "memory.usage_in_bytes", NULL)) < 0 ||
                     (r = add(s, K_MEM_LIMIT_V1, p->memory_dir, "memory.limit_in_bytes", NULL)) < 0 ||
+                    (r = add(s, K_MEM_STAT_V1, p->memory_dir, "memory.stat", NULL)) < 0 ||
                     (r = add(s, K_MEM_FAILCNT, p->memory_dir, "memory.failcnt", NULL)) < 0 ||
                     (r = add(s, K_OOM_CONTROL, p->memory_dir, "memory.oom_control", NULL)) < 0)
                         return r;
@@ -570,14 +607,46 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
                 }
                 set(u, CG_U_MEM_MAX_BYTES, (uint64_t)i64 >= s->nolimit_v1 ? UINT64_MAX : (uint64_t)i64);
                 return 0;
+        case K_MEM_STAT_V1: {
+                /* A service's own cgroup without a limit, below gorral's (a
+                 * container's) that has one: limit_in_bytes says "none"
+                 * while the kernel enforces the parent's, and a resize of
+                 * the parent (Kubernetes in place) would go unseen. The
+                 * kernel's own minimum over the ancestors is this line. */
+                static const char key[] = "hierarchical_memory_limit ";
+                size_t off = 0, len = 0;
+                const char *line = NULL;
+                uint64_t cur;
+                bool found = false;
+
+                while (!found && buf_next_line(buf, n, &off, &line, &len))
+                        found = len > sizeof key - 1 && memcmp(line, key, sizeof key - 1) == 0;
+                if (!found)
+                        return 0; /* a memory.stat without it: limit_in_bytes alone */
+                if (cg_parse_v1_int(line + sizeof key - 1, len - (sizeof key - 1), &i64) < 0 || i64 < 0) {
+                        single_error(msg, msize, buf, n, "hierarchical_memory_limit is not an unsigned decimal number");
+                        return -EBADMSG;
+                }
+                u64 = (uint64_t)i64 >= s->nolimit_v1 ? UINT64_MAX : (uint64_t)i64;
+                if (!cg_usage_get(u, CG_U_MEM_MAX_BYTES, &cur) || u64 < cur)
+                        set(u, CG_U_MEM_MAX_BYTES, u64);
+                return 0;
+        }
         case K_MEM_MAX:
-        case K_PIDS_MAX:
+        case K_MEM_MAX_ANCESTOR:
+        case K_PIDS_MAX: {
+                uint64_t cur;
+
                 if (cg_parse_memory_max(buf, n, &u64) < 0) {
                         single_error(msg, msize, buf, n, "not \"max\" or an unsigned decimal number");
                         return -EBADMSG;
                 }
-                set(u, f->kind == K_MEM_MAX ? CG_U_MEM_MAX_BYTES : CG_U_PIDS_MAX, u64);
+                /* The ancestors come after the cgroup's own file. */
+                if (f->kind == K_MEM_MAX_ANCESTOR && cg_usage_get(u, CG_U_MEM_MAX_BYTES, &cur) && cur <= u64)
+                        return 0;
+                set(u, f->kind == K_PIDS_MAX ? CG_U_PIDS_MAX : CG_U_MEM_MAX_BYTES, u64);
                 return 0;
+        }
         case K_MEM_EVENTS: {
                 struct cg_memory_events ev;
                 static const enum cg_usage_field map[] = {
@@ -624,7 +693,8 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
 }
 
 static bool is_limit(enum cgs_kind k) {
-        return k == K_MEM_MAX || k == K_MEM_LIMIT_V1 || k == K_PIDS_MAX;
+        return k == K_MEM_MAX || k == K_MEM_MAX_ANCESTOR || k == K_MEM_LIMIT_V1 || k == K_MEM_STAT_V1 ||
+               k == K_PIDS_MAX;
 }
 
 void cg_sampler_refresh_limits(struct cg_sampler *s) {

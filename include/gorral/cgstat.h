@@ -175,8 +175,9 @@ struct cg_sampler_paths {
          * the cgroup's own cpu.stat is read). */
         const char *quota_cpu_stat;
         bool no_pressure;             /* leave the three pressure files out */
-        /* The limit files (memory.max or memory.limit_in_bytes, pids.max)
-         * are read at the first sample and then every limits_every-th,
+        /* The limit files (memory.max, or v1's memory.limit_in_bytes with
+         * memory.stat's hierarchical_memory_limit: the tighter of the two,
+         * so that a parent's limit counts; pids.max) are read at the first sample and then every limits_every-th,
          * their last value standing in between (0: CG_SAMPLER_LIMITS_EVERY;
          * 1: every sample). cg_sampler_refresh_limits() after gorral
          * changed one itself. */

@@ -403,6 +403,50 @@ Test(sampler, v1_only_without_quota_holder) {
         cg_sampler_free(s);
 }
 
+/* A service's own v1 memory cgroup with no limit below one of 512 MiB
+ * (captured: v1-nested/memory): limit_in_bytes says none, memory.stat's
+ * hierarchical_memory_limit is the parent's, and that is the limit. */
+Test(sampler, v1_parent_memory_limit_counts) {
+        struct cg_sampler *s = NULL;
+        struct cg_usage u;
+
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .memory_dir = FX "v1-nested/memory", .limits_every = 1 },
+                                     &s),
+                     0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 536870912);
+        cg_sampler_free(s);
+        /* Without a memory.stat (hybrid/memory) its own limit_in_bytes
+         * stands alone, as before. */
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .memory_dir = FX "hybrid/memory" }, &s), 0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 16777216);
+        cg_sampler_free(s);
+}
+
+/* v2 (hand-made v2-nested): a service's memory.max "max" below gorral's
+ * "max" below the container's 536870912: the container's is the limit; and
+ * an ancestor's looser limit does not replace the cgroup's own. */
+Test(sampler, v2_ancestor_memory_max_counts) {
+        struct cg_sampler *s = NULL;
+        struct cg_usage u;
+        const char *const *files;
+        size_t n;
+
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = FX "v2-nested/gorral/api", .limits_every = 1 },
+                                     &s),
+                     0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), 536870912);
+        n = cg_sampler_files(s, &files);
+        cr_assert_str_eq(files[n - 1], FX "v2-nested/memory.max", "the walk stops above the last memory.max");
+        cg_sampler_free(s);
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .v2_dir = FX "v2", .limits_every = 1 }, &s), 0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_MEM_MAX_BYTES), UINT64_MAX, "v2/ has no ancestor with a memory.max");
+        cg_sampler_free(s);
+}
+
 Test(sampler, nothing_there_is_empty_not_an_error) {
         struct cg_sampler_paths p = { .v2_dir = FX "does-not-exist", .cpu_dir = FX "nope", .memory_dir = "" };
         struct cg_sampler *s = NULL;

@@ -107,7 +107,8 @@ static const char run_help[] =
         "      --hook 'CMD ARGS'    run CMD (split on spaces, no shell) with the finding's JSON\n"
         "                           on stdin and GORRAL_* variables; 10 s timeout\n"
         "      --state-dir DIR      keep the goroutine dumps of restarts for findings in\n"
-        "                           DIR/dumps/main/ (the last 5)\n"
+        "                           DIR/dumps/main/ (the last 5); with -c, in place of the\n"
+        "                           file's state_dir (a reload keeps it)\n"
         "Logging (stderr only; stdout belongs to the child):\n"
         "      --log-format FMT     logfmt (default) | json\n"
         "      --log-level LEVEL    debug | info (default) | warn | error\n"
@@ -502,7 +503,10 @@ static int run_file(struct supervisor_options *so) {
         /* Read by supervisor_new() (copied): c may go after it. */
         so->sinks = c->sinks;
         so->n_sinks = c->n_sinks;
-        so->state_dir = c->state_dir;
+        /* --state-dir wins over the file's state_dir, also at a reload. */
+        so->state_dir_fixed = so->state_dir != NULL;
+        if (!so->state_dir)
+                so->state_dir = c->state_dir;
         r = supervisor_new(so, &s);
         if (r < 0) {
                 config_free(c);

@@ -751,8 +751,22 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                 unit_limits_options(u, &lo);
                 /* With a cgroup of its own, the budget is its cgroup's and
                  * every ancestor's: the tightest one wins. */
+                char scope_src[BUS_SCOPE_UNIT_MAX + 32];
+
                 if (u->cg)
                         lo.cgroup_subpath = cgsvc_subpath(u->cg);
+                /* Under systemd without Delegate=yes the service runs in a
+                 * transient scope made after the spawn: its `resources`
+                 * are the scope's, on top of gorral's own cgroup (its slice
+                 * is gorral's parent, so counting gorral's limits as well
+                 * errs low, never high). */
+                if (s->cg_mode == BUS_CGROUP_SCOPE && s->scopes && (c->has_cpu || c->has_memory)) {
+                        lo.pending_quota_us = c->has_cpu ? c->cpu_quota_us : 0;
+                        lo.pending_period_us = c->has_cpu ? (c->cpu_period_us ? c->cpu_period_us : 100000) : 0;
+                        lo.pending_memory_bytes = c->has_memory ? c->memory_bytes : 0;
+                        snprintf(scope_src, sizeof scope_src, "the transient scope of %s (resources)", c->name);
+                        lo.pending_source = scope_src;
+                }
                 r = limits_prepare_env_for(&lo, c->argv[0], base, &env, &nerr);
                 if (r < 0) {
                         log_msg(LOG_LEVEL_WARN, r, "service %s: cannot compute GOMAXPROCS/GOMEMLIMIT, proceeding with its environment",
@@ -1723,7 +1737,7 @@ static int reload_apply(struct supervisor *s) {
                 return -ENOSPC;
         }
         /* The alert destinations before the services that name them. */
-        r = actions_update(s->actions, c->sinks, c->n_sinks, c->state_dir);
+        r = actions_update(s->actions, c->sinks, c->n_sinks, s->state_dir_fixed ? s->state_dir_fixed : c->state_dir);
         if (r < 0) {
                 log_msg(LOG_LEVEL_ERROR, r, "reload: cannot set up the alert destinations: nothing changed");
                 config_free(c);
@@ -2521,6 +2535,10 @@ int supervisor_new(const struct supervisor_options *o, struct supervisor **ret) 
                 log_error_errno(r, "cannot set up the samplers");
                 goto fail;
         }
+        if (s->opt.state_dir_fixed && s->opt.state_dir && !(s->state_dir_fixed = strdup(s->opt.state_dir))) {
+                r = -ENOMEM;
+                goto fail;
+        }
         r = actions_new(s->loop, s->opt.sinks, s->opt.n_sinks, s->opt.state_dir, environ, &sup_actions_ops, s,
                         &s->actions);
         s->opt.sinks = NULL;          /* borrowed for the call only */
@@ -2550,6 +2568,7 @@ struct supervisor *supervisor_free(struct supervisor *s) {
         bus_scopes_free(s->scopes);
         control_free(s->control);
         sdnotify_free(s->sdnotify);
+        free(s->state_dir_fixed);
         http_server_free(s->metrics);
         actions_free(s->actions);
         monitor_free(s->monitor);

@@ -176,7 +176,8 @@ const char *bus_describe(const struct bus *b);
  * CPUQuotaPerSecUSec, MemoryMax, Description, CollectMode=inactive-or-failed)
  * with sd_bus_call_async, its JobRemoved followed by unit name. The child
  * runs in gorral's cgroup until systemd moved it (a few ms); its GOMAXPROCS
- * and GOMEMLIMIT come from gorral's own limits, not the scope's. The
+ * and GOMEMLIMIT count its `resources` as the scope's level
+ * (limits_options.pending_*) on top of gorral's own limits. The
  * scope ends by itself once its processes are gone. */
 
 enum bus_cgroup_mode {

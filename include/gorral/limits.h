@@ -31,6 +31,13 @@ struct limits_options {
         const char *cgroup_subpath;    /* read the limits of this sub-cgroup of ours (a service's) */
         bool strict;                   /* exec: refuse to launch on errors */
         bool no_gomaxprocs, no_gomemlimit;
+        /* Limits of a level that does not exist before the spawn: a
+         * transient scope systemd makes for the service right after it
+         * (bus.h). They count as the process's leaf and as one more level
+         * of the tightest-wins rule; 0: none. pending_source names it in
+         * the explanation. */
+        uint64_t pending_quota_us, pending_period_us, pending_memory_bytes;
+        const char *pending_source;
 };
 
 /* Defaults; sysroot from $GORRAL_SYSROOT when set and not empty. */

@@ -55,6 +55,7 @@ struct supervisor_options {
         const struct config_sink *sinks;
         size_t n_sinks;
         const char *state_dir;
+        bool state_dir_fixed;        /* given on the command line: a reload keeps it */
 };
 
 struct unit;
@@ -103,6 +104,7 @@ struct supervisor {
         enum bus_cgroup_mode cg_mode; /* how services get cgroups (decided at start) */
         bool scopes_deciding;         /* services wait for that decision */
         struct sdnotify *sdnotify;    /* the service manager above (NOTIFY_SOCKET), or NULL */
+        char *state_dir_fixed;        /* --state-dir, which a reload does not replace; or NULL */
 };
 
 void supervisor_options_init(struct supervisor_options *o);

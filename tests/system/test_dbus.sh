@@ -64,8 +64,10 @@ B=(busctl --address="$ADDR")
 NB=(setpriv --reuid=65534 --regid=65534 --clear-groups busctl --address="$ADDR")
 
 port=$(free_port)
+# The file's state_dir is overridden by --state-dir (the dumps below must
+# land in $TMP/state, also after a reload).
 cat >"$TMP/g.yaml" <<EOF
-state_dir: $TMP/state
+state_dir: $TMP/file-state
 services:
   web:
     command: [sleep, "1000"]
@@ -80,7 +82,7 @@ services:
         - {metric: threads, above: 0, for: 1}
 EOF
 cp "$TMP/g.yaml" "$TMP/g0.yaml"
-"$GORRAL" run -c "$TMP/g.yaml" --control "$TMP/ctl.sock" --dbus "$ADDR" >"$TMP/log" 2>&1 &
+"$GORRAL" run -c "$TMP/g.yaml" --control "$TMP/ctl.sock" --state-dir "$TMP/state" --dbus "$ADDR" >"$TMP/log" 2>&1 &
 GPIDS+=($!)
 if ! wait_grep "$TMP/log" 'event=dbus .*name=org.gorral.Supervisor1' 50; then
 	fail "dbus: name owned" "$(tail -5 "$TMP/log")"
@@ -165,6 +167,10 @@ expect_eq "dbus: Services after Reload" "$("${B[@]}" get-property $N $P $I Servi
 cp "$TMP/g0.yaml" "$TMP/g.yaml"
 check "dbus: Reload removing it" "${B[@]}" call $N $P $I Reload
 wait_for 50 bash -c "! \"\${@}\" get-property $N $P $I Services | grep -q extra" _ "${B[@]}"
+path=$("${B[@]}" --timeout=15 call $N $P $I Dump s api-1 2>&1)
+path=${path#s \"}; path=${path%\"}
+check "dbus: --state-dir wins over the file's state_dir, also after a reload ($path)" \
+	bash -c "[[ '$path' == '$TMP/state/dumps/api-1/'* ]] && [ ! -e '$TMP/file-state' ]"
 
 # Round trip of a read method.
 t0=$(date +%s%N)

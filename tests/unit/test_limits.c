@@ -715,3 +715,31 @@ Test(limits_env_build, prepare_env_for_base) {
         cr_assert(procs && mem);
         strv_free(env);
 }
+
+Test(limits_env_build, pending_scope_limits) {
+        /* The v1 fixture: 2.5 cores, 1 GiB. A transient scope made after
+         * the spawn (limits_options.pending_*) is one more level: a
+         * tighter one wins (1 core, 256 MiB), a looser one changes
+         * nothing. */
+        struct limits_options o = opts();
+        char *base[] = { (char *)"A=1", NULL };
+        char **env = NULL;
+
+        o.sysroot = FIXTURES "/cgroup/v1";
+        o.cpus_override = 8;
+        o.pending_quota_us = 100000;
+        o.pending_period_us = 100000;
+        o.pending_memory_bytes = 256ull << 20;
+        o.pending_source = "the transient scope of api";
+        cr_assert_eq(limits_prepare_env_for(&o, NULL, base, &env, NULL), 0);
+        cr_expect_str_eq(env_lookup(env, "GOMAXPROCS", 10), "2", "ceil(1 core), the minimum of 2");
+        cr_expect_str_eq(env_lookup(env, "GOMEMLIMIT", 10), "241591910", "0.9 x 256 MiB");
+        strv_free(env);
+
+        o.pending_quota_us = 800000;
+        o.pending_memory_bytes = 4ull << 30;
+        cr_assert_eq(limits_prepare_env_for(&o, NULL, base, &env, NULL), 0);
+        cr_expect_str_eq(env_lookup(env, "GOMAXPROCS", 10), "3", "the cgroups' 2.5 cores stay the tightest");
+        cr_expect_str_eq(env_lookup(env, "GOMEMLIMIT", 10), "966367641", "and their 1 GiB");
+        strv_free(env);
+}

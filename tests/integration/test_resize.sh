@@ -125,8 +125,11 @@ for b in "${builds[@]}"; do
 		kill -TERM $GP; wait $GP; GP=
 		continue
 	fi
-	# Wait for a sample that has the limit, so the change is a change.
+	# Wait for a sample that has the limit, so the change is a change:
+	# still's own, and inherit's (gorral's cgroup's 256 MiB), the slowest
+	# to start.
 	wait_for 100 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"still\"} $((128 * MiB))')\" ]"
+	wait_for 100 bash -c "[ -n \"\$(curl -sf http://$MLISTEN/metrics | grep '^gorral_service_memory_limit_bytes{service=\"inherit\"} $((256 * MiB))')\" ]"
 
 	# The resize: follow and report get 192 MiB and 3 CPUs, cpuonly 3 CPUs.
 	echo $((192 * MiB)) >"$SM/follow/memory.limit_in_bytes"

@@ -748,16 +748,6 @@ int go_version_parse(const char *v, unsigned *ret_major, unsigned *ret_minor, un
         return 0;
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static size_t utf8_put(char *o, uint32_t c) {
         if (c < 0x80) {
                 o[0] = (char)c;
@@ -870,7 +860,7 @@ int go_unquote(const char *s, size_t n, char **ret) {
                         return -EINVAL;
                 c = 0;
                 for (unsigned k = 0; k < digits; k++) {
-                        int h = hexval(s[i + 1 + k]);
+                        int h = hex_digit(s[i + 1 + k]);
 
                         if (h < 0)
                                 return -EINVAL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gorral/bus.h"
+#include "gorral/util.h"
 
 /* ---- pure parts (both builds) ---- */
 
@@ -122,16 +123,6 @@ int bus_label_escape(const char *s, char *buf, size_t n) {
         return (int)o;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int bus_label_unescape(const char *label, char *buf, size_t n) {
         size_t o = 0;
 
@@ -153,8 +144,8 @@ int bus_label_unescape(const char *label, char *buf, size_t n) {
 
                         if (!label[i + 1] || !label[i + 2])
                                 return -EINVAL;
-                        h = unhex(label[i + 1]);
-                        l = unhex(label[i + 2]);
+                        h = hex_digit(label[i + 1]);
+                        l = hex_digit(label[i + 2]);
                         if (h < 0 || l < 0 || (h == 0 && l == 0))
                                 return -EINVAL;
                         buf[o++] = (char)(h << 4 | l);
@@ -284,7 +275,6 @@ static const unsigned *sd_vtable_format;   /* libsystemd's, once loaded */
 #include "gorral/http.h"
 #include "gorral/log.h"
 #include "gorral/loop.h"
-#include "gorral/util.h"
 
 /* Every sd-bus function used, resolved once from libsystemd.so.0. The
  * types come from sd-bus.h, so a prototype mismatch is a compile error. */

@@ -137,6 +137,16 @@ int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
+int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 int parse_u32(const char *s, uint32_t *ret) {
         uint64_t u;
         int r = parse_u64(s, &u);

@@ -116,6 +116,8 @@ int parse_u64(const char *s, uint64_t *ret);
 int parse_u64_n(const char *s, size_t n, uint64_t *ret);
 int parse_i64(const char *s, int64_t *ret);     /* optional leading '-' */
 int parse_u32(const char *s, uint32_t *ret);
+/* The value of one hexadecimal digit (either case), or -1. */
+int hex_digit(char c);
 
 /* "1.5s", "250ms", "10", "2m", "1h", "100us": to microseconds (bare number:
  * seconds). */

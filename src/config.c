@@ -1957,6 +1957,17 @@ static void parse_dump(struct parser *p, const struct rec *r, struct config_serv
         }
 }
 
+/* on_limit_change, on_watchdog: log | restart, for detector d. */
+static void parse_on(struct parser *p, const struct rec *r, struct config_service *s, enum detector d) {
+        static const char *const words[] = { "log", "restart" };
+        int i = enum_value(p, r->path, r->node, words, 2, "log or restart");
+
+        if (i >= 0) {
+                s->actions[d].given = true;
+                s->actions[d].restart = i == 1;
+        }
+}
+
 static void parse_detection(struct parser *p, const struct recs *rs, struct config_service *s) {
         const struct rec *r;
 
@@ -1964,15 +1975,8 @@ static void parse_detection(struct parser *p, const struct recs *rs, struct conf
                 parse_detect(p, r, s);
         if ((r = &rs->f[F_DUMP])->node)
                 parse_dump(p, r, s);
-        if ((r = &rs->f[F_ON_LIMIT_CHANGE])->node) {
-                static const char *const words[] = { "log", "restart" };
-                int i = enum_value(p, r->path, r->node, words, 2, "log or restart");
-
-                if (i >= 0) {
-                        s->actions[DETECTOR_LIMIT_CHANGE].given = true;
-                        s->actions[DETECTOR_LIMIT_CHANGE].restart = i == 1;
-                }
-        }
+        if ((r = &rs->f[F_ON_LIMIT_CHANGE])->node)
+                parse_on(p, r, s, DETECTOR_LIMIT_CHANGE);
         /* watchdog: DURATION, systemd's WatchdogSec= for one service: it
          * gets NOTIFY_SOCKET and WATCHDOG_USEC and must ping WATCHDOG=1;
          * a missed ping is a finding and, unless on_watchdog: log, a
@@ -1980,15 +1984,8 @@ static void parse_detection(struct parser *p, const struct recs *rs, struct conf
         if ((r = &rs->f[F_WATCHDOG])->node)
                 duration_value(p, r->path, r->node, 10000, 3600000000ULL, "1h", &s->watchdog_usec);
         s->actions[DETECTOR_WATCHDOG].restart = true;
-        if ((r = &rs->f[F_ON_WATCHDOG])->node) {
-                static const char *const words[] = { "log", "restart" };
-                int i = enum_value(p, r->path, r->node, words, 2, "log or restart");
-
-                if (i >= 0) {
-                        s->actions[DETECTOR_WATCHDOG].given = true;
-                        s->actions[DETECTOR_WATCHDOG].restart = i == 1;
-                }
-        }
+        if ((r = &rs->f[F_ON_WATCHDOG])->node)
+                parse_on(p, r, s, DETECTOR_WATCHDOG);
 }
 
 static void sink_done(struct config_sink *k) {

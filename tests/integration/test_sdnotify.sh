@@ -30,10 +30,7 @@ unlisten() { kill "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; }
 first_match() { grep -m1 -E "$2" "$1" | cut -d' ' -f"$3"; }
 mono_usec() { python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC)//1000)'; }
 
-builds=("dynamic:$GORRAL")
-[ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ] && builds+=("static:$GORRAL_STATIC")
-
-for b in "${builds[@]}"; do
+for b in $(gorral_variants); do
 	kind=${b%%:*} G=${b#*:}
 	d=$TMP/$kind
 	mkdir -p "$d"

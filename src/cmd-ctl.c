@@ -387,32 +387,44 @@ static const struct column {
         const char *header;
         const char *key;
         cell_fn cell;
+        const char *fallback;        /* the member shown when key's is null or missing */
 } columns[] = {
-        { "NAME", "name", cell_text },
-        { "STATE", "state", cell_text },
-        { "PID", "pid", cell_int },
-        { "UPTIME", "uptime_seconds", cell_duration },
-        { "RESTARTS", "restarts", cell_int },
-        { "LAST-EXIT", "last_exit", cell_int },
-        { "CGROUP", "cgroup", cell_text },
-        { "GOMAXPROCS", "gomaxprocs", cell_int },
-        { "GOMEMLIMIT", "gomemlimit", cell_bytes },
+        { "NAME", "name", cell_text, NULL },
+        { "STATE", "state", cell_text, NULL },
+        { "PID", "pid", cell_int, NULL },
+        { "UPTIME", "uptime_seconds", cell_duration, NULL },
+        { "RESTARTS", "restarts", cell_int, NULL },
+        { "LAST-EXIT", "last_exit", cell_int, NULL },
+        /* own, delegated (below a systemd unit's Delegate=yes cgroup),
+         * scope (then CGROUP is the transient scope's unit), none. */
+        { "CG-MODE", "cgroup_mode", cell_text, NULL },
+        { "CGROUP", "cgroup", cell_text, "scope" },
+        { "GOMAXPROCS", "gomaxprocs", cell_int, NULL },
+        { "GOMEMLIMIT", "gomemlimit", cell_bytes, NULL },
         /* The latest sample (a member of "sample"). */
-        { "THREADS", "sample.threads", cell_num },
-        { "GOROUTINES", "sample.goroutines", cell_num },
-        { "RSS", "sample.rss_bytes", cell_bytes },
-        { "THROTTLED", "sample.cpu_throttled_periods", cell_num },
-        { "FINDINGS", "findings", cell_findings },
+        { "THREADS", "sample.threads", cell_num, NULL },
+        { "GOROUTINES", "sample.goroutines", cell_num, NULL },
+        { "RSS", "sample.rss_bytes", cell_bytes, NULL },
+        { "THROTTLED", "sample.cpu_throttled_periods", cell_num, NULL },
+        { "FINDINGS", "findings", cell_findings, NULL },
 };
 
 /* A column's member: "sample.x" is x of the service's "sample" object. */
-static const struct json_value *column_value(const struct json_value *s, const char *key) {
+static const struct json_value *member_value(const struct json_value *s, const char *key) {
         if (strncmp(key, "sample.", 7) == 0) {
                 const struct json_value *smp = json_get(s, "sample");
 
                 return smp && smp->type == JSON_OBJECT ? json_get(smp, key + 7) : NULL;
         }
         return json_get(s, key);
+}
+
+static const struct json_value *column_value(const struct json_value *s, const struct column *c) {
+        const struct json_value *v = member_value(s, c->key);
+
+        if (c->fallback && (!v || v->type == JSON_NULL))
+                v = member_value(s, c->fallback);
+        return v;
 }
 #define CELL_MAX 256
 
@@ -442,7 +454,7 @@ static int print_table(const struct json_value *services) {
                 for (size_t c = 0; c < ELEMENTSOF(columns); c++) {
                         size_t w;
 
-                        columns[c].cell(column_value(s, columns[c].key), cell, sizeof cell);
+                        columns[c].cell(column_value(s, &columns[c]), cell, sizeof cell);
                         w = text_width(cell);
                         if (w > width[c])
                                 width[c] = w;
@@ -451,7 +463,7 @@ static int print_table(const struct json_value *services) {
                 print_cell(columns[c].header, width[c], c + 1 == ELEMENTSOF(columns));
         for (const struct json_value *s = services->child; s; s = s->next)
                 for (size_t c = 0; c < ELEMENTSOF(columns); c++) {
-                        columns[c].cell(column_value(s, columns[c].key), cell, sizeof cell);
+                        columns[c].cell(column_value(s, &columns[c]), cell, sizeof cell);
                         print_cell(cell, width[c], c + 1 == ELEMENTSOF(columns));
                 }
         return 0;

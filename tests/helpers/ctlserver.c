@@ -35,7 +35,11 @@ static void service(struct json_writer *w, const char *name, const char *state, 
         else
                 json_member_null(w, "last_exit");
         json_member_int(w, "uptime_seconds", pid > 0 ? 3723 : 0);
+        /* One in a cgroup of gorral's, one in a transient scope (its
+         * cgroup is null: the table shows the scope). */
+        json_member_string(w, "cgroup_mode", pid > 0 ? "own" : "scope");
         json_member_string(w, "cgroup", pid > 0 ? "/gorral/api" : NULL);
+        json_member_string(w, "scope", pid > 0 ? NULL : "gorral-db-7.scope");
         json_member_int(w, "gomaxprocs", 2);
         if (pid > 0)
                 json_member_int(w, "gomemlimit", 536870912);

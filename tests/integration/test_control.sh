@@ -37,11 +37,11 @@ for v in "dynamic:$GORRAL" "static:${GORRAL_STATIC:-}"; do
 	run_ctl "$G" status --control "$SOCK"
 	expect_eq "$kind: status exits 0" "$rc" 0
 	expect_eq "$kind: status header" "$(sed -n 1p <<<"$out" | tr -s ' ')" \
-		"NAME STATE PID UPTIME RESTARTS LAST-EXIT CGROUP GOMAXPROCS GOMEMLIMIT THREADS GOROUTINES RSS THROTTLED FINDINGS"
+		"NAME STATE PID UPTIME RESTARTS LAST-EXIT CG-MODE CGROUP GOMAXPROCS GOMEMLIMIT THREADS GOROUTINES RSS THROTTLED FINDINGS"
 	expect_eq "$kind: status row, humanised (with the latest sample)" "$(sed -n 2p <<<"$out" | tr -s ' ')" \
-		"api running 4242 1h2m 1 2 /gorral/api 2 512MiB 14 1056 17.4MiB 37 leak/goroutines,throttling"
-	expect_eq "$kind: nulls are '-', control bytes '?', no sample is '-'" "$(sed -n 3p <<<"$out" | tr -s ' ')" \
-		"db?[2J backoff - 0s 4 - - 2 - - - - - -"
+		"api running 4242 1h2m 1 2 own /gorral/api 2 512MiB 14 1056 17.4MiB 37 leak/goroutines,throttling"
+	expect_eq "$kind: nulls are '-', control bytes '?', no sample is '-', a scope where no cgroup" "$(sed -n 3p <<<"$out" | tr -s ' ')" \
+		"db?[2J backoff - 0s 4 - scope gorral-db-7.scope 2 - - - - - -"
 	# Columns line up: the last column starts where its header does, in every row.
 	bad=$(awk 'NR == 1 { p = index($0, "GOMEMLIMIT") } substr($0, p - 2, 2) != "  " || substr($0, p, 1) == " " { print NR }' <<<"$out")
 	expect_eq "$kind: the last column lines up in every row" "$bad" ""

@@ -68,7 +68,8 @@ EOF
 fi
 
 start=$(date +%s%N)
-out=$(env "${env_over[@]}" make -s -C "$repo" BUILD="$build" deb 2>&1)
+# --no-print-directory: under make check (a recursive make) the last line would be "Leaving directory".
+out=$(env "${env_over[@]}" make -s --no-print-directory -C "$repo" BUILD="$build" deb 2>&1)
 rc=$?
 deb=$(tail -1 <<<"$out")
 if [ $rc -ne 0 ] || [ ! -f "$deb" ]; then
@@ -82,7 +83,7 @@ echo "info: $(basename "$deb") is $(( $(stat -c %s "$deb") / 1024 )) KiB (instal
 # Reproducible: a second build of the same tree is the same file (dates
 # come from the last commit, dpkg-deb clamps mtimes to it, gzip -n).
 sum1=$(sha256sum <"$deb")
-env "${env_over[@]}" make -s -C "$repo" BUILD="$build" deb >/dev/null 2>&1
+env "${env_over[@]}" make -s --no-print-directory -C "$repo" BUILD="$build" deb >/dev/null 2>&1
 expect_eq deb_reproducible "$(sha256sum <"$deb")" "$sum1"
 
 # lintian: not one tag (its own note about running as root aside).

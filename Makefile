@@ -77,7 +77,8 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # Debian 12 packages the build and the tests need; `make deps` installs the
 # missing ones (and only those).
 DEB_PKGS := gcc make libc6-dev libcriterion-dev clang libclang-rt-14-dev musl-tools libyaml-dev libcgroup-dev \
-	node-llhttp golang-go golang-github-prometheus-client-golang-dev util-linux procps \
+	node-llhttp golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-common-dev \
+	util-linux procps \
 	tini dumb-init hyperfine binutils file python3 strace \
 	prometheus prometheus-alertmanager curl jq \
 	debootstrap systemd-container dbus docker.io lintian dpkg-dev man-db groff-base \
@@ -216,8 +217,10 @@ system: $(BUILD)/gorral $(BUILD)/gorral-static goapps
 fuzz: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
+# In make check: 1 s per target, the seeds and a little beyond (`make fuzz`
+# is the real run).
 fuzz-smoke: $(FUZZ_BINS)
-	tests/fuzz/run.sh 3 $(FUZZ_BINS)
+	tests/fuzz/run.sh 1 $(FUZZ_BINS)
 
 # Everything is built first, on every core (the objects of the four
 # flavours are independent); the tiers then run one after another, each
@@ -230,7 +233,7 @@ check: deps
 	$(MAKE) -k unit asan integration integration-asan system fuzz-smoke; rc=$$?; tests/summary.sh $(BUILD)/results; s=$$?; [ $$rc -eq 0 ] && [ $$s -eq 0 ]
 
 # The benchmarks' peers (not needed by make check).
-BENCH_PKGS := runit supervisor valgrind golang-github-prometheus-common-dev
+BENCH_PKGS := runit supervisor valgrind
 
 bench-deps: deps
 	$(call install-missing,$(BENCH_PKGS))

@@ -23,8 +23,11 @@
 #   goservice126       the demo service, client_golang pinned in mod126/goservice
 #   goservice126-leakprof  the same, GOEXPERIMENT=goroutineleakprofile
 #                      (/debug/pprof/goroutineleak)
-# The module trees, their module cache and the build caches live under
-# OUTDIR, so runs are independent of ~/go. A binary is rebuilt only when
+# The module trees live under OUTDIR; the build caches and the module
+# cache in GORRAL_GO_CACHE (default /var/tmp/gorral-go), shared by every
+# clone on the machine (Go's caches are content-addressed and locked, made
+# for that; a cold one costs a fresh clone 100 s of compiling the standard
+# libraries of both toolchains), and never ~/go. A binary is rebuilt only when
 # its sources, its go.mod/go.sum or these scripts are newer. A Go 1.26
 # failure (no module proxy, say) fails this script: it is never skipped.
 # Usage: build.sh OUTDIR
@@ -35,6 +38,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/toolchains.sh"
 mkdir -p "$1"
 out=$(cd "$1" && pwd)
+cache=${GORRAL_GO_CACHE:-/var/tmp/gorral-go}
+mkdir -p "$cache"
 
 for g in "$GO119" "$GO126"; do
 	if [ ! -x "$g" ]; then
@@ -100,7 +105,7 @@ gobuild() {
 # Our tree comes first in GOPATH: `go build` resolves our packages there and
 # the Prometheus client from Debian's gocode. Without HOME or GOCACHE Go
 # refuses to build ("build cache is required").
-go119=(GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH="$here:/usr/share/gocode" GOCACHE="${GOCACHE:-$out/.gocache}")
+go119=(GO111MODULE=off GOPROXY=off GOFLAGS= GOPATH="$here:/usr/share/gocode" GOCACHE="${GOCACHE:-$cache/go1.19-build}")
 probe=$here/src/goprobe
 gobuild "$GO119" goprobe "$probe" "$probe" "${go119[@]}" --
 gobuild "$GO119" goprobe-trimpath "$probe" "$probe" "${go119[@]}" -- -trimpath
@@ -124,11 +129,11 @@ gobuild "$GO119" gohelper "$here/src/gohelper" "$here/src/gohelper" "${go119[@]}
 # --- Go 1.26: module mode through the module proxy -------------------------
 # Each program is assembled in OUTDIR/.go126/src/NAME from the shared
 # sources and the committed go.mod/go.sum of mod126/NAME; the module cache
-# (-modcacherw: removable without chmod) is OUTDIR/.go126/modcache, outside
+# (-modcacherw: removable without chmod) is $cache/go1.26-mod, outside
 # every module tree.
 g126=$out/.go126
-go126=(GO111MODULE=on GOFLAGS="-mod=mod -modcacherw" GOPATH="$g126/gopath" GOMODCACHE="$g126/modcache"
-	GOCACHE="$g126/cache" GOPROXY="$proxy" GOSUMDB="$sumdb")
+go126=(GO111MODULE=on GOFLAGS="-mod=mod -modcacherw" GOPATH="$g126/gopath" GOMODCACHE="$cache/go1.26-mod"
+	GOCACHE="$cache/go1.26-build" GOPROXY="$proxy" GOSUMDB="$sumdb")
 # assemble NAME SRC MODDIR: the module tree for NAME, rebuilt from scratch.
 assemble() {
 	local d=$g126/src/$1
@@ -148,7 +153,7 @@ go126_build() { # NAME SRC MODDIR [ENV=VAL...] -- [flags]
 	assemble "$name" "$src" "$mod"
 	if ! gobuild "$GO126" "$name" "$g126/src/$name" "$src:$mod" "${go126[@]}" "$@"; then
 		echo "$0: the Go 1.26 build of $name failed: it needs the Go module proxy" \
-			"(GOPROXY=${proxy:-the default}) unless $g126/modcache already holds its modules" >&2
+			"(GOPROXY=${proxy:-the default}) unless $cache/go1.26-mod already holds its modules" >&2
 		exit 1
 	fi
 }

@@ -4,6 +4,7 @@
 # and the webhook_recorder (tests/helpers/webhook.c) as Alertmanager's
 # receiver. test_detect.sh builds on both; this test tells a broken harness
 # from a broken gorral.
+# asan-pass: no (no gorral runs here: the Alertmanager harness itself)
 source "$(dirname "$0")/lib.sh"
 
 webhook_recorder "$TMP/notes.jsonl"

@@ -5,6 +5,7 @@
 # itself reports is the assertion. Go 1.26 children: test_go126.sh. The test cgroups are created
 # below the cgroups this test already runs in (never at a hierarchy root)
 # and removed on exit.
+# asan-pass: no (one-shot exec and limits in real cgroups; the readers are fuzzed)
 source "$(dirname "$0")/lib.sh"
 
 unset GOMAXPROCS GOMEMLIMIT GORRAL_SYSROOT

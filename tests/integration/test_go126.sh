@@ -21,6 +21,7 @@
 #     (strace), and stops both once GOMAXPROCS is set;
 #   - the goroutineleak profile of the GOEXPERIMENT build.
 # Timings measured here are printed as "measured:" lines on stderr.
+# asan-pass: no (what the Go 1.26 runtime does with gorral exec's values; no supervisor path of its own)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../goapps/toolchains.sh"
 

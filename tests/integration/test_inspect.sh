@@ -10,6 +10,7 @@
 #     GOEXPERIMENT build, version "go1.26.x-X:goroutineleakprofile").
 # Then on one with its section headers removed and one truncated; on a
 # non-Go ELF, a non-ELF file and bad usage; and once with the static build.
+# asan-pass: no (one-shot inspect; buildinfo.c is fuzzed and unit-tested under ASan)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../goapps/toolchains.sh"
 

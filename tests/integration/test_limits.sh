@@ -3,6 +3,7 @@
 # fields, the exit codes, the env formats, what an exec'd child sees, and
 # what the real Go 1.19 program reports under `gorral exec`.
 # JSON is read with python3 (part of the machine image; no jq needed).
+# asan-pass: no (one-shot limits/env/exec; their readers are fuzzed and unit-tested under ASan)
 source "$(dirname "$0")/lib.sh"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -115,8 +115,8 @@ if is_root && [ -n "$(v1_mount cpu)" ]; then
 fi
 am_sink="# no Alertmanager here"
 [ -n "$have_am" ] && am_sink="am: {alertmanager: \"$AM_URL\", resend_interval: 30s}"
-# The leak detector's short windows (bucket 10 s: windows of 40 to 80 s;
-# warmup 20 s) keep the test short: with the defaults (1 min buckets, a
+# The leak detector's short windows (bucket 5 s: windows of 20 to 40 s;
+# warmup 10 s) keep the test short (a leak found in about 33 s): with the defaults (1 min buckets, a
 # 10 min warm-up without a previous run to compare with) a leak that starts
 # with the process is found after about 14 minutes. The healthy service
 # runs with the same short windows, where noise is hardest to tell apart.
@@ -137,7 +137,7 @@ services:
     sample_interval: 1s
     restart: always
     detect:
-      leak: {metrics: [goroutines, threads], min_goroutines: 50, bucket: 10s, warmup: 20s, actions: [log, ${have_am:+am, }script, restart]}
+      leak: {metrics: [goroutines, threads], min_goroutines: 50, bucket: 5s, warmup: 10s, actions: [log, ${have_am:+am, }script, restart]}
       threads: {max: 10000, above: 0.8, actions: [log]}
       memory: {above: 0.9}
       oom: {}
@@ -148,7 +148,7 @@ services:
     sample_interval: 1s
     restart: "no"
     detect:
-      leak: {metrics: [goroutines], bucket: 10s, warmup: 20s, actions: [log, ${have_am:+am, }up, down]}
+      leak: {metrics: [goroutines], bucket: 5s, warmup: 10s, actions: [log, ${have_am:+am, }up, down]}
   threads:
     command: [$SVC, -listen, "127.0.0.1:$p_thr", -leak-threads-every, 100ms]
     metrics_url: http://127.0.0.1:$p_thr/metrics
@@ -163,7 +163,7 @@ services:
     restart: always
     dump: {sigquit: true}
     detect:
-      leak: {metrics: [goroutines], bucket: 10s, warmup: 20s, actions: [restart]}
+      leak: {metrics: [goroutines], bucket: 5s, warmup: 10s, actions: [restart]}
   proof:
     command: [$LEAKPROF, -listen, "127.0.0.1:$p_proof"]
     metrics_url: http://127.0.0.1:$p_proof/metrics
@@ -171,7 +171,7 @@ services:
     sample_interval: 1s
     restart: "no"
     detect:
-      leak: {metrics: [goroutines], bucket: 10s, warmup: 20s}
+      leak: {metrics: [goroutines], bucket: 5s, warmup: 10s}
   healthy:
     command: [$SVC, -listen, "127.0.0.1:$p_ok", -bursts, "2s,500,1s", -noise, "50", -seed, "42"]
     metrics_url: http://127.0.0.1:$p_ok/metrics
@@ -179,7 +179,7 @@ services:
     sample_interval: 1s
     restart: always
     detect:
-      leak: {metrics: [goroutines, threads, rss_bytes], bucket: 10s, warmup: 20s}
+      leak: {metrics: [goroutines, threads, rss_bytes], bucket: 5s, warmup: 10s}
       threads: {}
       throttling: {}
       memory: {}

@@ -472,7 +472,7 @@ static void watchdog_expire(struct unit *u, const char *how) {
                   "pid", LF_INT(u->svc.pid), "msg", how, NULL);
         /* A finding where it has detectors (alerts, hooks, status and
          * /metrics, a restart through them); else the restart here. */
-        if (u->findings)
+        if (u->findings && u->spec.detect.enabled[DETECTOR_WATCHDOG])
                 actions_service_watchdog(u->findings, (double)u->watchdog_usec / 1e6);
         else if (u->spec.actions[DETECTOR_WATCHDOG].restart)
                 restart_by_abort(u);

@@ -211,6 +211,12 @@ for b in $(gorral_variants); do
 	    command: [sh, -c, 'sleep 0.2; $TMP/sdnotify --then-sleep 200 WATCHDOG=trigger; exec sleep 60']
 	    watchdog: 30s
 	    on_watchdog: log
+	  mute:
+	    command: [sleep, "60"]
+	    watchdog: 400ms
+	    detect: {watchdog: false}
+	    backoff: {initial: 100ms, jitter: 0}
+	    restart: always
 	EOF
 	GORRAL_SOCKET=$d/ctl3.sock "$G" run -c "$d/s.yaml" >"$d/s.out" 2>"$d/s.err" &
 	gp=$!
@@ -238,6 +244,10 @@ for b in $(gorral_variants); do
 	fi
 	check "$kind: service watchdog: WATCHDOG=trigger fires at once (not after 30 s)" \
 		wait_grep "$d/s.err" 'event=watchdog_timeout service=trig.*WATCHDOG=trigger' 30
+	check "$kind: service watchdog: without its finding (detect.watchdog: false) it still restarts" \
+		wait_grep "$d/s.err" 'event=watchdog_restart service=mute' 30
+	check "$kind: ... and no watchdog finding is raised for it" \
+		bash -c "! grep -q 'event=finding service=mute' '$d/s.err'"
 	st=$(GORRAL_SOCKET=$d/ctl3.sock "$G" status --json 2>/dev/null)
 	expect_eq "$kind: status: the trigger counted (watchdog_timeouts)" \
 		"$(jq -r '.services[] | select(.name == "trig") | .watchdog_timeouts' <<<"$st")" "1"

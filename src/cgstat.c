@@ -227,6 +227,9 @@ enum cgs_kind {
         K_PSI_CPU,
         K_PSI_MEMORY,
         K_PSI_IO,
+        K_CPU_MAX,        /* v2 cpu.max: "max 100000" or "50000 100000" */
+        K_CFS_QUOTA,      /* v1 cpu.cfs_quota_us: -1 none */
+        K_CFS_PERIOD,     /* v1 cpu.cfs_period_us */
 };
 
 /* A v2 cgroup's ancestors whose memory.max is read (a Kubernetes
@@ -246,8 +249,10 @@ struct cg_sampler {
         size_t n;
         unsigned limits_every, until_limits; /* samples between reads of the limit files */
         unsigned pressure_every, until_pressure;
-        uint64_t mem_max, pids_max;   /* their last values */
-        bool have_mem_max, have_pids_max;
+        /* The limit fields' last values (a setting, not a measurement:
+         * they stand between reads). */
+        uint64_t last[_CG_U_N];
+        uint64_t have_last;           /* bit per field */
         const char *paths[CGS_MAX_FILES];
         struct cg_sample_error errors[CGS_MAX_FILES];
         uint64_t nolimit_v1; /* LONG_MAX rounded down to the page size */
@@ -276,6 +281,8 @@ static const char *const field_names[_CG_U_N] = {
         [CG_U_MEM_OOM_KILL_DISABLE] = "memory_oom_kill_disable",
         [CG_U_PIDS_CURRENT] = "pids_current",
         [CG_U_PIDS_MAX] = "pids_max",
+        [CG_U_CPU_QUOTA_USEC] = "cpu_quota_usec",
+        [CG_U_CPU_PERIOD_USEC] = "cpu_period_usec",
 };
 
 const char *cg_usage_field_name(enum cg_usage_field f) {
@@ -476,6 +483,20 @@ int cg_sampler_open(const struct cg_sampler_paths *p, struct cg_sampler **ret) {
                         return r;
         }
 
+        /* The CPU quota, as a limit file: the holder's, else the cgroup's
+         * own (v1 first on a hybrid host, whose cgroup2 has no cpu.max). */
+        {
+                const char *qd = given(p->quota_dir) ? p->quota_dir : given(p->cpu_dir) ? p->cpu_dir : p->v2_dir;
+
+                if (given(qd)) {
+                        r = add(s, K_CPU_MAX, qd, "cpu.max", NULL);
+                        if (r == 0 && (r = add(s, K_CFS_QUOTA, qd, "cpu.cfs_quota_us", NULL)) == 1)
+                                r = add(s, K_CFS_PERIOD, qd, "cpu.cfs_period_us", NULL);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
         if (given(p->v2_dir)) {
                 r = add(s, K_PIDS_CURRENT, p->v2_dir, "pids.current", NULL);
                 if (r < 0)
@@ -647,6 +668,29 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
                 set(u, f->kind == K_PIDS_MAX ? CG_U_PIDS_MAX : CG_U_MEM_MAX_BYTES, u64);
                 return 0;
         }
+        case K_CPU_MAX: {
+                struct cg_quota q;
+
+                if (cg_parse_cpu_max(buf, n, &q) < 0) {
+                        single_error(msg, msize, buf, n, "not \"QUOTA PERIOD\" or \"max PERIOD\"");
+                        return -EBADMSG;
+                }
+                set(u, CG_U_CPU_QUOTA_USEC, q.quota_us < 0 ? UINT64_MAX : (uint64_t)q.quota_us);
+                set(u, CG_U_CPU_PERIOD_USEC, q.period_us);
+                return 0;
+        }
+        case K_CFS_QUOTA:
+        case K_CFS_PERIOD:
+                if (cg_parse_v1_int(buf, n, &i64) < 0 || i64 < -1 || (f->kind == K_CFS_PERIOD && i64 <= 0)) {
+                        single_error(msg, msize, buf, n, f->kind == K_CFS_QUOTA ? "not -1 or a number of microseconds"
+                                                                                : "not a positive number of microseconds");
+                        return -EBADMSG;
+                }
+                if (f->kind == K_CFS_QUOTA)
+                        set(u, CG_U_CPU_QUOTA_USEC, i64 < 0 ? UINT64_MAX : (uint64_t)i64);
+                else
+                        set(u, CG_U_CPU_PERIOD_USEC, (uint64_t)i64);
+                return 0;
         case K_MEM_EVENTS: {
                 struct cg_memory_events ev;
                 static const enum cg_usage_field map[] = {
@@ -694,8 +738,12 @@ static int parse_into(const struct cg_sampler *s, const struct cgs_file *f, cons
 
 static bool is_limit(enum cgs_kind k) {
         return k == K_MEM_MAX || k == K_MEM_MAX_ANCESTOR || k == K_MEM_LIMIT_V1 || k == K_MEM_STAT_V1 ||
-               k == K_PIDS_MAX;
+               k == K_PIDS_MAX || k == K_CPU_MAX || k == K_CFS_QUOTA || k == K_CFS_PERIOD;
 }
+
+/* The fields the limit files fill. */
+static const enum cg_usage_field limit_fields[] = { CG_U_MEM_MAX_BYTES, CG_U_PIDS_MAX, CG_U_CPU_QUOTA_USEC,
+                                                    CG_U_CPU_PERIOD_USEC };
 
 void cg_sampler_refresh_limits(struct cg_sampler *s) {
         s->until_limits = 0;
@@ -714,13 +762,8 @@ int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_
                 ssize_t n;
                 int r;
 
-                if (is_limit(s->f[i].kind) && !limits) {
-                        /* A setting, not a measurement: the last value stands. */
-                        if (s->f[i].kind == K_PIDS_MAX ? s->have_pids_max : s->have_mem_max)
-                                set(&u, s->f[i].kind == K_PIDS_MAX ? CG_U_PIDS_MAX : CG_U_MEM_MAX_BYTES,
-                                    s->f[i].kind == K_PIDS_MAX ? s->pids_max : s->mem_max);
-                        continue;
-                }
+                if (is_limit(s->f[i].kind) && !limits)
+                        continue; /* a setting, not a measurement: the last value stands (below) */
                 if (!pressure && (s->f[i].kind == K_PSI_CPU || s->f[i].kind == K_PSI_MEMORY || s->f[i].kind == K_PSI_IO))
                         continue;
                 n = pread_whole(s->f[i].fd, buf, sizeof buf);
@@ -739,9 +782,16 @@ int cg_sampler_read(struct cg_sampler *s, struct cg_usage *ret, const struct cg_
                         n_err++;
                 }
         }
-        if (limits) {
-                s->have_mem_max = cg_usage_get(&u, CG_U_MEM_MAX_BYTES, &s->mem_max);
-                s->have_pids_max = cg_usage_get(&u, CG_U_PIDS_MAX, &s->pids_max);
+        for (size_t k = 0; k < ELEMENTSOF(limit_fields); k++) {
+                enum cg_usage_field fl = limit_fields[k];
+
+                if (limits) {
+                        if (cg_usage_get(&u, fl, &s->last[fl]))
+                                s->have_last |= UINT64_C(1) << fl;
+                        else
+                                s->have_last &= ~(UINT64_C(1) << fl);
+                } else if (s->have_last & (UINT64_C(1) << fl))
+                        set(&u, fl, s->last[fl]);
         }
         *ret = u;
         if (ret_errors)

@@ -412,6 +412,7 @@ enum {
         SLOT_OOM,
         SLOT_PRESSURE,
         SLOT_LIMIT_CHANGE,
+        SLOT_LIMIT_CHANGE_CPU,
         SLOT_WATCHDOG,
         SLOT__COUNT
 };
@@ -453,6 +454,7 @@ struct detect {
         double oom_last_t;
         /* limit_change */
         double mem_limit_at_start;   /* NaN: not seen yet this start */
+        double quota_at_start;       /* cores; NaN: not seen yet; +Inf: none */
 };
 
 int detect_new(const struct detect_config *c, struct detect **ret) {
@@ -469,6 +471,7 @@ int detect_new(const struct detect_config *c, struct detect **ret) {
         d->ctx = (struct detect_context){ .gomaxprocs = NAN, .gomemlimit_bytes = NAN, .host_cpus = NAN };
         d->oom_kills = NAN;
         d->mem_limit_at_start = NAN;
+        d->quota_at_start = NAN;
         d->ring_step = c->throttle_window / (WINDOW_RING / 2);
         for (int m = 0; m < DETECT_LEAK__COUNT; m++) {
                 if (!c->enabled[DETECTOR_LEAK] || !c->leak_metric[m])
@@ -987,9 +990,62 @@ static void feed_oom(struct detect *d, const struct detect_sample *s, detect_cb 
                 resolve(d, SLOT_OOM, s->t, NAN, cb, ud);
 }
 
+/* The CPU quota, in cores (+Inf: none), from a row where the CPU
+ * files were read (periods counted); NaN: not known from this row. */
+static double quota_of(const struct detect_sample *s) {
+        if (have(s->v[MON_CPU_QUOTA_CORES]))
+                return s->v[MON_CPU_QUOTA_CORES];
+        return have(s->v[MON_CPU_PERIODS]) || have(s->v[MON_CG_CPU_SECONDS]) ? INFINITY : NAN;
+}
+
+static void cores(char *buf, size_t n, double c) {
+        if (isinf(c))
+                snprintf(buf, n, "none");
+        else
+                snprintf(buf, n, "%.3g core%s", c, c == 1 ? "" : "s");
+}
+
+/* A Go >= 1.25 runtime whose GOMAXPROCS gorral left unset re-reads the
+ * quota itself: a CPU resize needs nothing from gorral then. */
+static bool runtime_follows_quota(const struct detect *d) {
+        return d->ctx.go_minor >= 25 && isnan(d->ctx.gomaxprocs);
+}
+
+static void feed_limit_change_cpu(struct detect *d, const struct detect_sample *s, detect_cb cb, void *ud) {
+        double q = quota_of(s);
+        char a[32], b[32];
+        struct detect_finding *f;
+
+        if (s->reset) {
+                d->quota_at_start = NAN;
+                resolve(d, SLOT_LIMIT_CHANGE_CPU, s->t, q, cb, ud);
+        }
+        if (isnan(q))
+                return;
+        if (isnan(d->quota_at_start)) {
+                d->quota_at_start = q;
+                return;
+        }
+        if (q == d->quota_at_start || runtime_follows_quota(d))
+                return;
+        f = fire_begin(d, SLOT_LIMIT_CHANGE_CPU, DETECTOR_LIMIT_CHANGE, MON_CPU_QUOTA_CORES, DETECT_WARNING, s->t, s->t);
+        if (!f)
+                return;
+        f->value = q;
+        f->threshold = d->quota_at_start;
+        cores(a, sizeof a, d->quota_at_start);
+        cores(b, sizeof b, q);
+        snprintf(f->summary, sizeof f->summary,
+                 "the CPU quota changed from %s to %s while the service runs: its GOMAXPROCS follows only after a "
+                 "restart",
+                 a, b);
+        fire_end(d, SLOT_LIMIT_CHANGE_CPU, cb, ud);
+}
+
 static void feed_limit_change(struct detect *d, const struct detect_sample *s, detect_cb cb, void *ud) {
         double lim = s->v[MON_MEM_LIMIT_BYTES];
 
+        feed_limit_change_cpu(d, s, cb, ud);
         if (s->reset) {
                 d->mem_limit_at_start = NAN;
                 /* The restart applied the new limit. */

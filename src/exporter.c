@@ -207,6 +207,8 @@ static const struct family families[] = {
           MON(MON_CPU_THROTTLED_SECONDS), NULL, false },
         { "gorral_service_memory_bytes", "gauge", "Memory charged to the service's cgroup.", MON(MON_MEM_BYTES), NULL,
           false },
+        { "gorral_service_cpu_quota_cores", "gauge", "CPU quota of the service's cgroup (or the ancestor that holds it), in cores.",
+          MON(MON_CPU_QUOTA_CORES), NULL, false },
         { "gorral_service_memory_limit_bytes", "gauge", "Memory limit of the service's cgroup.",
           MON(MON_MEM_LIMIT_BYTES), NULL, false },
         { "gorral_service_rss_bytes", "gauge", "Resident memory of the service's processes (/proc).",

@@ -46,6 +46,7 @@ static const struct mon_metric_info infos[MON__COUNT] = {
         [MON_CPU_PERIODS] = { "cpu_periods", true, true },
         [MON_CPU_THROTTLED_PERIODS] = { "cpu_throttled_periods", true, true },
         [MON_CPU_THROTTLED_SECONDS] = { "cpu_throttled_seconds", true, true },
+        [MON_CPU_QUOTA_CORES] = { "cpu_quota_cores", false, false },
         [MON_MEM_BYTES] = { "memory_bytes", false, true },
         [MON_MEM_LIMIT_BYTES] = { "memory_limit_bytes", false, false },
         [MON_MEM_HIGH_EVENTS] = { "memory_high_events", true, false },
@@ -437,6 +438,13 @@ static void sample_cgroup(struct mon_service *ms) {
         put_u(ms, &u, CG_U_MEM_CURRENT_BYTES, MON_MEM_BYTES, 1);
         if (cg_usage_get(&u, CG_U_MEM_MAX_BYTES, &v) && v != UINT64_MAX)
                 put(ms, MON_MEM_LIMIT_BYTES, (double)v);
+        {
+                uint64_t q, per;
+
+                if (cg_usage_get(&u, CG_U_CPU_QUOTA_USEC, &q) && q != UINT64_MAX &&
+                    cg_usage_get(&u, CG_U_CPU_PERIOD_USEC, &per) && per > 0)
+                        put(ms, MON_CPU_QUOTA_CORES, (double)q / (double)per);
+        }
         put_u(ms, &u, CG_U_MEM_EVENTS_HIGH, MON_MEM_HIGH_EVENTS, 1);
         if (!(u.present & (UINT64_C(1) << CG_U_MEM_EVENTS_MAX)))
                 put_u(ms, &u, CG_U_MEM_FAILCNT, MON_MEM_MAX_EVENTS, 1);
@@ -767,7 +775,8 @@ static void read_buildinfo(struct mon_service *ms, pid_t pid) {
 
 void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_subpath) {
         struct monitor *m;
-        _cleanup_free_ char *v2 = NULL, *cpu = NULL, *cpuacct = NULL, *memory = NULL, *pids = NULL, *quota = NULL;
+        _cleanup_free_ char *v2 = NULL, *cpu = NULL, *cpuacct = NULL, *memory = NULL, *pids = NULL, *quota = NULL,
+                            *quota_dir = NULL;
         int r;
 
         if (!ms)
@@ -808,6 +817,14 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                 cg_limits_done(&lim);
         } else if (m->self.quota_cpu_stat)
                 quota = strdup(m->self.quota_cpu_stat);
+        if (quota) {
+                /* The quota itself beside the holder's cpu.stat: a resize in
+                 * place (limit_change) is seen there. */
+                const char *slash = strrchr(quota, '/');
+
+                if (slash && slash > quota)
+                        quota_dir = strndup(quota, (size_t)(slash - quota));
+        }
         {
                 /* The pressure files are half of a sample's cost (2.3 us each
                  * here); their averages are the kernel's own over 10 s and
@@ -815,7 +832,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                  * 10 s, every other sample loses little. */
                 struct cg_sampler_paths p = {
                         .v2_dir = v2, .cpu_dir = cpu, .cpuacct_dir = cpuacct, .memory_dir = memory,
-                        .pids_dir = pids, .quota_cpu_stat = quota,
+                        .pids_dir = pids, .quota_cpu_stat = quota, .quota_dir = quota_dir,
                         .pressure_every = ms->interval_usec <= PSI_EVERY_MAX_INTERVAL_USEC ? PSI_EVERY : 1,
                 };
 

@@ -135,6 +135,8 @@ enum cg_usage_field {
         CG_U_MEM_OOM_KILL_DISABLE,    /* v1 memory.oom_control: 0 or 1 */
         CG_U_PIDS_CURRENT,
         CG_U_PIDS_MAX,                /* UINT64_MAX: "max" */
+        CG_U_CPU_QUOTA_USEC,          /* of the quota holder (cpu.max, cpu.cfs_quota_us); UINT64_MAX: none */
+        CG_U_CPU_PERIOD_USEC,         /* its period */
         _CG_U_N,
 };
 /* "cpu_usage_usec", ...: the field's name, for logs and JSON. */
@@ -174,10 +176,15 @@ struct cg_sampler_paths {
          * directory of cg_limits.cpu_file; NULL when there is no quota (then
          * the cgroup's own cpu.stat is read). */
         const char *quota_cpu_stat;
+        /* Where the quota itself is read (cpu.max, or v1 cpu.cfs_quota_us
+         * and cpu.cfs_period_us), as a limit file (below), so that a
+         * resize in place is seen: the quota holder's directory, else the
+         * cgroup's own (v2_dir with controllers, or cpu_dir). */
+        const char *quota_dir;
         bool no_pressure;             /* leave the three pressure files out */
         /* The limit files (memory.max, or v1's memory.limit_in_bytes with
          * memory.stat's hierarchical_memory_limit: the tighter of the two,
-         * so that a parent's limit counts; pids.max) are read at the first sample and then every limits_every-th,
+         * so that a parent's limit counts; pids.max; the CPU quota) are read at the first sample and then every limits_every-th,
          * their last value standing in between (0: CG_SAMPLER_LIMITS_EVERY;
          * 1: every sample). cg_sampler_refresh_limits() after gorral
          * changed one itself. */

@@ -49,6 +49,7 @@ enum mon_metric {
         MON_CPU_PERIODS,             /* counter, of the quota holder */
         MON_CPU_THROTTLED_PERIODS,   /* counter */
         MON_CPU_THROTTLED_SECONDS,   /* counter */
+        MON_CPU_QUOTA_CORES,         /* the quota holder's quota / period (absent: none) */
         MON_MEM_BYTES,
         MON_MEM_LIMIT_BYTES,
         MON_MEM_HIGH_EVENTS,         /* counter: v2 memory.events high */

@@ -327,6 +327,8 @@ Test(sampler, pure_v2_tree) {
         cr_assert_eq(get(&u, CG_U_MEM_OOM_KILL), 1);
         cr_assert_eq(get(&u, CG_U_PIDS_CURRENT), 17);
         cr_assert_eq(get(&u, CG_U_PIDS_MAX), UINT64_MAX);
+        cr_assert_eq(get(&u, CG_U_CPU_QUOTA_USEC), UINT64_MAX, "cpu.max: max");
+        cr_assert_eq(get(&u, CG_U_CPU_PERIOD_USEC), 100000);
         absent(&u, CG_U_MEM_FAILCNT);
         absent(&u, CG_U_MEM_UNDER_OOM);
         cr_assert(u.pressure[CG_PSI_CPU].has_some && !u.pressure[CG_PSI_CPU].has_full);
@@ -345,6 +347,7 @@ Test(sampler, hybrid_tree_quota_in_parent) {
                 .memory_dir = FX "hybrid/memory",
                 .pids_dir = FX "hybrid/pids",
                 .quota_cpu_stat = FX "hybrid/cpu/cpu.stat",
+                .quota_dir = FX "hybrid/cpu",
         };
         struct cg_sampler *s = NULL;
         const struct cg_sample_error *errs;
@@ -355,6 +358,9 @@ Test(sampler, hybrid_tree_quota_in_parent) {
 
         cr_assert_eq(cg_sampler_open(&p, &s), 0);
         cr_assert_eq(cg_sampler_read(s, &u, &errs), 0);
+        /* The quota of the holder (v1 cfs files), not of the sub-cgroup. */
+        cr_assert_eq(get(&u, CG_U_CPU_QUOTA_USEC), 50000);
+        cr_assert_eq(get(&u, CG_U_CPU_PERIOD_USEC), 100000);
         /* Usage from the cgroup2 cpu.stat: cpuacct.usage is not opened. */
         cr_assert_eq(get(&u, CG_U_CPU_USAGE_USEC), 2779287);
         /* Periods and throttling from the quota holder, not the sub-cgroup's 0. */
@@ -378,7 +384,8 @@ Test(sampler, hybrid_tree_quota_in_parent) {
                 has_v2_local |= strcmp(files[i], FX "hybrid/unified/cpu.stat.local") == 0;
         }
         cr_assert(!has_cpuacct && !has_own_v1 && !has_v2_local);
-        cr_assert_eq(nf, 12, "v2 cpu.stat, holder cpu.stat, v1 cpu.stat.local, 4 memory, 2 pids, 3 pressure: %zu", nf);
+        cr_assert_eq(nf, 14, "v2 cpu.stat, holder cpu.stat, v1 cpu.stat.local, 4 memory, the holder's 2 quota files, "
+                     "2 pids, 3 pressure: %zu", nf);
         cg_sampler_free(s);
 }
 
@@ -739,4 +746,42 @@ Test(sampler, pressure_every_second_sample) {
                 cr_assert_eq(get(&u, CG_U_CPU_USAGE_USEC), 8123456, "the rest every time");
         }
         cg_sampler_free(s);
+}
+
+/* The CPU quota is a limit file: read every limits_every-th sample, its
+ * last value standing in between, and a resize in place seen at the next
+ * read; a malformed quota is an error naming the file, and the rest of
+ * the sample stands. */
+Test(sampler, cpu_quota_read_as_a_limit) {
+        char dir[] = "/tmp/test-cgstat-XXXXXX";
+        char path[256];
+        struct cg_sampler *s = NULL;
+        const struct cg_sample_error *errs;
+        struct cg_usage u;
+
+        cr_assert(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/cpu.stat", dir);
+        write_str(path, "nr_periods 10\nnr_throttled 1\nthrottled_time 5000\n");
+        snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+        write_str(path, "100000\n");
+        snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+        write_str(path, "-1\n");
+        cr_assert_eq(cg_sampler_open(&(struct cg_sampler_paths){ .cpu_dir = dir, .limits_every = 2 }, &s), 0);
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_CPU_QUOTA_USEC), UINT64_MAX, "-1: none");
+        cr_assert_eq(get(&u, CG_U_CPU_PERIOD_USEC), 100000);
+        write_str(path, "300000\n");
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_CPU_QUOTA_USEC), UINT64_MAX, "between reads the last value stands");
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0);
+        cr_assert_eq(get(&u, CG_U_CPU_QUOTA_USEC), 300000, "the resize, at the next read");
+        write_str(path, "lots\n");
+        cr_assert_eq(cg_sampler_read(s, &u, NULL), 0, "not a limit read");
+        cr_assert_eq(cg_sampler_read(s, &u, &errs), 1);
+        cr_assert(strstr(errs[0].file, "cpu.cfs_quota_us"), "%s", errs[0].file);
+        cr_assert(strstr(errs[0].message, "not -1 or a number"), "%s", errs[0].message);
+        cr_assert_eq(get(&u, CG_U_CPU_NR_PERIODS), 10, "the rest of the sample stands");
+        cg_sampler_free(s);
+        snprintf(path, sizeof path, "rm -rf '%s'", dir);
+        cr_assert_eq(system(path), 0);
 }

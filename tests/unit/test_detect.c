@@ -448,3 +448,56 @@ Test(detect, watchdog_missed_once_per_process) {
         cr_expect_eq(e.fires, 0, "detect.watchdog: false");
         detect_free(d);
 }
+
+/* The CPU quota changing under a running service: a limit_change finding
+ * of its own (metric cpu_quota_cores), resolved by the restart; none when
+ * a Go >= 1.25 runtime sizes GOMAXPROCS itself (gorral left it unset); a
+ * quota appearing where there was none counts ("none" to 2 cores). */
+Test(detect, limit_change_cpu_quota) {
+        struct detect_config c;
+        struct events e = { 0 };
+        double v[MON__COUNT];
+        struct detect *d;
+
+        detect_config_init(&c);
+        d = only(DETECTOR_LIMIT_CHANGE, &c);
+        row_clear(v);
+        v[MON_CPU_PERIODS] = 0;
+        v[MON_CPU_QUOTA_CORES] = 1;
+        detect_set_context(d, &(struct detect_context){ .gomaxprocs = 1, .gomemlimit_bytes = NAN, .go_minor = 19 });
+        feed(d, 0, v, true, &e);
+        feed(d, 1, v, false, &e);
+        cr_expect_eq(e.fires, 0);
+        v[MON_CPU_QUOTA_CORES] = 3;
+        feed(d, 2, v, false, &e);
+        cr_assert_eq(e.fires, 1);
+        cr_expect_eq(e.last.detector, DETECTOR_LIMIT_CHANGE);
+        cr_expect_str_eq(e.last.metric_name, "cpu_quota_cores");
+        cr_expect(strstr(e.last.summary, "from 1 core to 3 cores"), "%s", e.last.summary);
+        cr_expect_eq(e.last.value, 3);
+        cr_expect_eq(e.last.threshold, 1);
+        feed(d, 3, v, false, &e);
+        cr_expect_eq(e.fires, 1, "once");
+        feed(d, 4, v, true, &e);
+        cr_expect_eq(e.resolves, 1, "the restart applied it");
+
+        /* No quota at the start, one later. */
+        v[MON_CPU_QUOTA_CORES] = NAN;
+        feed(d, 10, v, true, &e);
+        v[MON_CPU_QUOTA_CORES] = 2;
+        feed(d, 11, v, false, &e);
+        cr_expect_eq(e.fires, 2);
+        cr_expect(strstr(e.last.summary, "from none to 2 cores"), "%s", e.last.summary);
+        detect_free(d);
+
+        /* Go 1.26 with GOMAXPROCS left to its runtime: it follows alone. */
+        e = (struct events){ 0 };
+        d = only(DETECTOR_LIMIT_CHANGE, &c);
+        detect_set_context(d, &(struct detect_context){ .gomaxprocs = NAN, .gomemlimit_bytes = NAN, .go_minor = 26 });
+        v[MON_CPU_QUOTA_CORES] = 1;
+        feed(d, 0, v, true, &e);
+        v[MON_CPU_QUOTA_CORES] = 3;
+        feed(d, 1, v, false, &e);
+        cr_expect_eq(e.fires, 0);
+        detect_free(d);
+}

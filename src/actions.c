@@ -65,6 +65,7 @@ struct actions_service {
         bool restart_after_proof;
         bool resolved_during_proof;             /* and its resolution, which came meanwhile */
         bool sigquit;                           /* dump.sigquit */
+        bool restart_asked;                     /* this process's restart is under way: once per process */
         bool awaiting_sigquit;                  /* stopped with SIGQUIT: its stderr holds the dump */
         struct detect_finding *resolution;      /* (allocated at the first) */
 };
@@ -669,6 +670,7 @@ static void count_restart(struct actions_service *as, const struct detect_findin
 }
 
 static void note_restart(struct actions_service *as, const struct detect_finding *f) {
+        as->restart_asked = true;
         count_restart(as, f);
         as->ops->restart(as->userdata, f);
 }
@@ -722,8 +724,8 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
         struct http_client_opts o = { .total_timeout_usec = DUMP_TIMEOUT_USEC, .body_max = DUMP_BODY_MAX };
         int r;
 
-        if (as->fetching_dump || as->awaiting_sigquit)
-                return;          /* one restart at a time */
+        if (as->fetching_dump || as->awaiting_sigquit || as->restart_asked)
+                return;          /* one restart at a time, and once per process (two findings in one row) */
         /* The finding a dump is for is kept while it comes: allocated at
          * the first, since most services never need it (616 bytes). */
         if (!as->pending && !(as->pending = malloc(sizeof *as->pending))) {
@@ -745,6 +747,7 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
                  * dump comes with its exit (actions_service_captured). */
                 *as->pending = *f;
                 as->awaiting_sigquit = true;
+                as->restart_asked = true;
                 count_restart(as, f);
                 return;
         }
@@ -857,5 +860,6 @@ void actions_service_watchdog(struct actions_service *as, double interval) {
 }
 
 void actions_service_stopped(struct actions_service *as) {
+        as->restart_asked = false;
         detect_stopped(as->det, (double)now_usec() / 1e6, on_finding, as);
 }

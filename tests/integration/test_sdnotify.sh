@@ -75,14 +75,7 @@ for b in $(gorral_variants); do
 
 	# 3. Reload (SIGHUP): RELOADING=1 + MONOTONIC_USEC, then READY=1 once
 	# the added service (ready by notify after 0.4 s) is up.
-	cat >"$d/a.yaml" <<-EOF
-	services:
-	  cache:
-	    command: [$TMP/sdnotify, --sleep, "600", --then-sleep, "60000", READY=1]
-	    ready: {notify: true, timeout: 10s}
-	  web:
-	    command: [sleep, "60"]
-	    depends_on: {cache: ready}
+	cat >>"$d/a.yaml" <<-EOF
 	  late:
 	    command: [$TMP/sdnotify, --sleep, "400", --then-sleep, "60000", READY=1]
 	    ready: {notify: true, timeout: 10s}

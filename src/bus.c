@@ -1417,6 +1417,8 @@ struct bus_scopes {
         char manager[8];              /* "system", "user" */
         char unit_id[256];            /* gorral's own unit */
         char unit_path[512];          /* its object */
+        char unit_iface[48];          /* org.freedesktop.systemd1.Service or .Scope */
+        char slice[256];              /* its slice: the scopes go beside it ("": the manager's default) */
         struct scope_job jobs[BUS_SCOPES_PENDING];
 };
 
@@ -1449,10 +1451,29 @@ static void decide_timer_cb(struct loop *l _unused_, void *userdata) {
                       sc->manager, (unsigned long long)(BUS_SCOPES_DECIDE_USEC / 1000000));
 }
 
+/* The scopes go into gorral's own slice (Slice= of its unit), so that
+ * what the admin set there (a slice's CPU or memory budget, its
+ * accounting) holds the services too. */
+static int on_slice(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
+        struct bus_scopes *sc = userdata;
+        const sd_bus_error *err = sd.sd_bus_message_get_error(m);
+        const char *slice = NULL;
+
+        sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
+        if (!err && sd.sd_bus_message_read(m, "v", "s", &slice) >= 0 && slice && *slice)
+                snprintf(sc->slice, sizeof sc->slice, "%s", slice);
+        if (sc->slice[0])
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "%s has no Delegate=yes: a transient scope per service, in %s",
+                              sc->unit_id, sc->slice);
+        else
+                scopes_decide(sc, BUS_CGROUP_SCOPE, "%s has no Delegate=yes: a transient scope per service", sc->unit_id);
+        return 0;
+}
+
 static int on_delegate(sd_bus_message *m, void *userdata, sd_bus_error *e _unused_) {
         struct bus_scopes *sc = userdata;
         const sd_bus_error *err = sd.sd_bus_message_get_error(m);
-        int delegate = 0;
+        int delegate = 0, r;
 
         sc->decide_slot = sd.sd_bus_slot_unref(sc->decide_slot);
         if (err || sd.sd_bus_message_read(m, "v", "b", &delegate) < 0)
@@ -1461,8 +1482,14 @@ static int on_delegate(sd_bus_message *m, void *userdata, sd_bus_error *e _unuse
         else if (delegate)
                 scopes_decide(sc, BUS_CGROUP_DELEGATED,
                               "%s has Delegate=yes: gorral makes the services' cgroups below its own", sc->unit_id);
-        else
-                scopes_decide(sc, BUS_CGROUP_SCOPE, "%s has no Delegate=yes: a transient scope per service", sc->unit_id);
+        else {
+                r = sd.sd_bus_call_method_async(sc->c.bus, &sc->decide_slot, "org.freedesktop.systemd1", sc->unit_path,
+                                                "org.freedesktop.DBus.Properties", "Get", on_slice, sc, "ss",
+                                                sc->unit_iface, "Slice");
+                if (r < 0)
+                        scopes_decide(sc, BUS_CGROUP_SCOPE, "%s has no Delegate=yes: a transient scope per service",
+                                      sc->unit_id);
+        }
         return 0;
 }
 
@@ -1489,6 +1516,7 @@ static int on_unit_id(sd_bus_message *m, void *userdata, sd_bus_error *e _unused
                               sc->unit_id);
                 return 0;
         }
+        snprintf(sc->unit_iface, sizeof sc->unit_iface, "%s", iface);
         r = sd.sd_bus_call_method_async(sc->c.bus, &sc->decide_slot, "org.freedesktop.systemd1", sc->unit_path,
                                         "org.freedesktop.DBus.Properties", "Get", on_delegate, sc, "ss", iface,
                                         "Delegate");
@@ -1605,6 +1633,8 @@ int bus_scope_start(struct bus_scopes *sc, const char *service, pid_t pid, uint6
                 r = sd.sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", cpu_quota_per_sec_usec);
         if (r >= 0 && memory_max)
                 r = sd.sd_bus_message_append(m, "(sv)", "MemoryMax", "t", memory_max);
+        if (r >= 0 && sc->slice[0])
+                r = sd.sd_bus_message_append(m, "(sv)", "Slice", "s", sc->slice);
         /* A failed scope is collected too, not left for `systemctl reset-failed`. */
         if (r >= 0)
                 r = sd.sd_bus_message_append(m, "(sv)", "CollectMode", "s", "inactive-or-failed");

@@ -173,7 +173,8 @@ const char *bus_describe(const struct bus *b);
  *
  * A scope per start of a service: right after the spawn,
  * StartTransientUnit("gorral-NAME-PID.scope", "fail", PIDs=[pid],
- * CPUQuotaPerSecUSec, MemoryMax, Description, CollectMode=inactive-or-failed)
+ * CPUQuotaPerSecUSec, MemoryMax, Slice (gorral's own unit's: the services
+ * go beside it), Description, CollectMode=inactive-or-failed)
  * with sd_bus_call_async, its JobRemoved followed by unit name. The child
  * runs in gorral's cgroup until systemd moved it (a few ms); its GOMAXPROCS
  * and GOMEMLIMIT count its `resources` as the scope's level

@@ -139,6 +139,7 @@ EOF
 cat >"$up/etc/systemd/system/gorral@scopes.service.d/test.conf" <<'EOF'
 [Service]
 Delegate=no
+Slice=gorral-test.slice
 TimeoutStartSec=20s
 TimeoutStopSec=20s
 EOF
@@ -498,6 +499,7 @@ else
 	esac
 	scope=${g##*/}
 	expect_eq "gorral status: cgroup_mode" "$(svc_json /run/gorral/scopes.sock capped cgroup_mode)" scope
+	expect_eq "the scope is in gorral's own slice (Slice= of its unit)" "$(prop "$scope" Slice)" gorral-test.slice
 	expect_eq "gorral status: the scope" "$(svc_json /run/gorral/scopes.sock capped scope)" "$scope"
 	check "gorral's log says scope" wait_journal gorral@scopes.service 'event=cgroups mode=scope' 20
 	expect_eq "the scope is active" "$(prop "$scope" ActiveState)" active

@@ -694,9 +694,7 @@ static int set_str(char **dst, char *src) {
         return 0;
 }
 
-static int cpu_take(struct walk *w, bool leaf, uint64_t q, uint64_t p, const char *path) {
-        struct cg_limits *l = w->l;
-
+static int cpu_take(struct cg_limits *l, bool leaf, uint64_t q, uint64_t p, const char *path) {
         if (leaf) {
                 l->cpu_leaf_limited = true;
                 l->cpu_leaf_quota_us = q;
@@ -736,7 +734,7 @@ static int visit_cpu(const char *level, bool leaf, void *ud) {
                 }
                 if (cq.quota_us < 0)
                         return 0;
-                return cpu_take(w, leaf, (uint64_t)cq.quota_us, cq.period_us, qpath);
+                return cpu_take(w->l, leaf, (uint64_t)cq.quota_us, cq.period_us, qpath);
         }
 
         qpath = root_path(w->sysroot, level, "cpu.cfs_quota_us");
@@ -767,7 +765,7 @@ static int visit_cpu(const char *level, bool leaf, void *ud) {
                 l->cpu_error = true;
                 return add_bad_content(l, ppath, "an integer > 0", pbuf, pn);
         }
-        return cpu_take(w, leaf, (uint64_t)q, (uint64_t)p, qpath);
+        return cpu_take(w->l, leaf, (uint64_t)q, (uint64_t)p, qpath);
 }
 
 static int mem_take(struct cg_limits *l, bool high, uint64_t v, const char *path) {
@@ -779,6 +777,17 @@ static int mem_take(struct cg_limits *l, bool high, uint64_t v, const char *path
         *lim = true;
         *val = v;
         return set_str(high ? &l->high_file : &l->mem_file, strdup(path));
+}
+
+int cg_limits_add_leaf(struct cg_limits *l, uint64_t quota_us, uint64_t period_us, uint64_t memory_bytes,
+                       const char *source) {
+        int r = 0;
+
+        if (quota_us && period_us && !l->cpu_skipped)
+                r = cpu_take(l, true, quota_us, period_us, source);
+        if (r >= 0 && memory_bytes && !l->mem_skipped)
+                r = mem_take(l, false, memory_bytes, source);
+        return r;
 }
 
 static int visit_mem(const char *level, _unused_ bool leaf, void *ud) {

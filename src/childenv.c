@@ -52,43 +52,6 @@ unsigned limits_affinity_cpus(const struct limits_options *o) {
  * when its Go version can change the outcome: the Go >= 1.25 rule can only
  * withdraw a GOMAXPROCS the policy would export, so when it exports none
  * the ELF read is skipped (it is a third of the limits' start-up cost). */
-/* A transient scope's limits (limits_options.pending_*) over what the
- * cgroups said: it is the leaf the runtime will see, and one more level of
- * the tightest-wins rule. */
-static int apply_pending(const struct limits_options *o, struct cg_limits *l) {
-        const char *src = o->pending_source ? o->pending_source : "a transient scope";
-        uint64_t q = o->pending_quota_us, p = o->pending_period_us, m = o->pending_memory_bytes;
-
-        if (q && p && !l->cpu_skipped) {
-                l->cpu_leaf_limited = true;
-                l->cpu_leaf_quota_us = q;
-                l->cpu_leaf_period_us = p;
-                /* q/p < quota/period, without division. */
-                if (!l->cpu_limited || (unsigned __int128)q * l->cpu_period_us < (unsigned __int128)l->cpu_quota_us * p) {
-                        char *f = strdup(src);
-
-                        if (!f)
-                                return -ENOMEM;
-                        free(l->cpu_file);
-                        l->cpu_file = f;
-                        l->cpu_limited = true;
-                        l->cpu_quota_us = q;
-                        l->cpu_period_us = p;
-                }
-        }
-        if (m && !l->mem_skipped && (!l->mem_limited || m < l->mem_bytes)) {
-                char *f = strdup(src);
-
-                if (!f)
-                        return -ENOMEM;
-                free(l->mem_file);
-                l->mem_file = f;
-                l->mem_limited = true;
-                l->mem_bytes = m;
-        }
-        return 0;
-}
-
 static int gather(const struct limits_options *o, const char *exe, char *const *base_env, bool always_inspect,
                   struct limits_state *ret) {
         struct limits_state s = { .go_err = -ENOENT };
@@ -113,7 +76,9 @@ static int gather(const struct limits_options *o, const char *exe, char *const *
         r = cg_read_limits_opt(o->sysroot, 0, o->cgroup_subpath, what, &s.cg);
         if (r < 0)
                 return r;
-        r = apply_pending(o, &s.cg);
+        /* A transient scope made after the spawn (limits_options.pending_*). */
+        r = cg_limits_add_leaf(&s.cg, o->pending_quota_us, o->pending_period_us, o->pending_memory_bytes,
+                               o->pending_source ? o->pending_source : "a transient scope");
         if (r < 0) {
                 cg_limits_done(&s.cg);
                 return r;

@@ -178,4 +178,11 @@ enum {
 /* As cg_read_limits_sub(), reading only what `what` asks for; the rest is
  * marked cpu_skipped / mem_skipped. Nothing at all (what 0) reads no file. */
 int cg_read_limits_opt(const char *sysroot, pid_t pid, const char *subpath, unsigned what, struct cg_limits *ret);
+/* One more level below what was read, as the process's leaf, under the
+ * same tightest-wins rule as the walk: the limits of a level that does not
+ * exist yet (a transient scope systemd makes after the spawn). 0 for
+ * none; source names it in place of a file. Skipped kinds (cpu_skipped,
+ * mem_skipped) stay skipped. 0 or -ENOMEM. */
+int cg_limits_add_leaf(struct cg_limits *l, uint64_t quota_us, uint64_t period_us, uint64_t memory_bytes,
+                       const char *source);
 void cg_limits_done(struct cg_limits *l);

@@ -557,8 +557,15 @@ static int name_cmp(const void *x, const void *y) {
         return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* Keep the newest keep files of dir (names sort by time). */
-static void prune(const char *dir, unsigned keep) {
+static bool ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), k = strlen(suffix);
+
+        return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Keep the newest keep files of dir whose names end in suffix (names
+ * sort by time). */
+static void prune(const char *dir, unsigned keep, const char *suffix) {
         _cleanup_closedir_ DIR *d = opendir(dir);
         char *names[CONFIG_DUMP_KEEP_MAX * 2 + 16];
         size_t n = 0;
@@ -567,7 +574,7 @@ static void prune(const char *dir, unsigned keep) {
         if (!d)
                 return;
         while ((e = readdir(d)) && n < ELEMENTSOF(names))
-                if (e->d_name[0] != '.' && strstr(e->d_name, ".txt") && (names[n] = strdup(e->d_name)))
+                if (e->d_name[0] != '.' && ends_with(e->d_name, suffix) && (names[n] = strdup(e->d_name)))
                         n++;
         qsort(names, n, sizeof *names, name_cmp);
         for (size_t i = 0; i < n; i++) {
@@ -577,26 +584,22 @@ static void prune(const char *dir, unsigned keep) {
         }
 }
 
-/* Save body under STATE/dumps/SERVICE/; *ret the path (malloc'd) or NULL. */
-static int save_dump(struct actions_service *as, const struct detect_finding *f, const char *body, size_t n,
-                     char **ret) {
+int actions_save_dump(const char *state_dir, const char *service, const char *tag, int64_t wall_usec,
+                      const char *body, size_t n, unsigned keep, const char *keep_suffix, char **ret) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         _cleanup_close_ int fd = -1;
         struct utc_time u;
-        int64_t now = actions_wall_usec(f->at);
         int r;
 
         *ret = NULL;
-        if (!as->a->state_dir)
-                return 0;
-        if (asprintf(&dir, "%s/dumps/%s", as->a->state_dir, as->name) < 0)
+        if (asprintf(&dir, "%s/dumps/%s", state_dir, service) < 0)
                 return -ENOMEM;
         r = mkdir_p(dir, 0700);
         if (r < 0)
                 return r;
-        utc_from_epoch(now / 1000000, &u);
+        utc_from_epoch(wall_usec / 1000000, &u);
         if (asprintf(&path, "%s/%04d%02u%02uT%02u%02u%02u.%03dZ-%s.txt", dir, u.year, u.month, u.day, u.hour, u.minute,
-                     u.second, (int)(now / 1000 % 1000), detector_name(f->detector)) < 0)
+                     u.second, (int)(wall_usec / 1000 % 1000), tag) < 0)
                 return -ENOMEM;
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
@@ -604,10 +607,21 @@ static int save_dump(struct actions_service *as, const struct detect_finding *f,
         r = write_all(fd, body, n);
         if (r < 0)
                 return r;
-        prune(dir, as->keep);
+        prune(dir, keep, keep_suffix);
         *ret = path;
         path = NULL;
         return 0;
+}
+
+/* Save body under STATE/dumps/SERVICE/ as the finding's; the newest keep
+ * dumps of the service stay. *ret the path (malloc'd) or NULL. */
+static int save_dump(struct actions_service *as, const struct detect_finding *f, const char *body, size_t n,
+                     char **ret) {
+        *ret = NULL;
+        if (!as->a->state_dir)
+                return 0;
+        return actions_save_dump(as->a->state_dir, as->name, detector_name(f->detector), actions_wall_usec(f->at),
+                                 body, n, as->keep, ".txt", ret);
 }
 
 static void log_dump(const struct actions_service *as, const struct godump *d, const char *file) {

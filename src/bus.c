@@ -1,16 +1,13 @@
 /* bus.c: gorral on D-Bus; see bus.h. The only includer of sd-bus.h, and
  * only in the dynamic build: libsystemd.so.0 is dlopen()ed on first use. */
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gorral/bus.h"
@@ -805,60 +802,14 @@ static int dump_begin(struct pending *p, char *err, size_t err_size) {
         return r;
 }
 
-static int mkdir_parents(const char *dir) {
-        char buf[4096];
-        size_t n = strlen(dir);
-
-        if (n >= sizeof buf)
-                return -ENAMETOOLONG;
-        memcpy(buf, dir, n + 1);
-        for (char *s = buf + 1; *s; s++)
-                if (*s == '/') {
-                        *s = '\0';
-                        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
-/* Keep the newest BUS_DUMPS_KEEP of Dump's files in dir (their names
- * sort by time); the findings' own dumps are actions.c's to prune. */
-static int is_dbus_dump(const struct dirent *e) {
-        size_t n = strlen(e->d_name);
-
-        return e->d_name[0] != '.' && n > 9 && strcmp(e->d_name + n - 9, "-dbus.txt") == 0;
-}
-
-static void prune_dumps(const char *dir) {
-        struct dirent **v = NULL;
-        int n = scandir(dir, &v, is_dbus_dump, alphasort);
-
-        for (int i = 0; i < n; i++) {
-                if (i + BUS_DUMPS_KEEP < n) {
-                        char p[4096];
-
-                        if (snprintf(p, sizeof p, "%s/%s", dir, v[i]->d_name) < (int)sizeof p)
-                                (void)unlink(p);
-                }
-                free(v[i]);
-        }
-        free(v);
-}
-
 /* The page fetched: grouped, written as text next to the findings' dumps
  * (STATE/dumps/NAME/...-dbus.txt), the path answered. */
 static void dump_done(struct http_client *c _unused_, const struct http_result *r, void *userdata) {
         struct pending *p = userdata;
         _cleanup_(godump_freep) struct godump *d = NULL;
-        _cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *path = NULL, *text = NULL;
         size_t len = 0;
         int e;
-        struct utc_time u;
-        int64_t now = actions_wall_usec((double)now_usec() / 1e6);
 
         if (r->error != HTTP_OK || r->status != 200) {
                 (void)sd.sd_bus_reply_method_errorf(p->call, BUS_ERROR_FAILED, "service '%s': %s", p->name,
@@ -874,24 +825,13 @@ static void dump_done(struct http_client *c _unused_, const struct http_result *
                                                     strerror(-e));
                 goto done;
         }
-        utc_from_epoch(now / 1000000, &u);
-        if (asprintf(&dir, "%s/dumps/%s", p->state_dir, p->name) < 0 ||
-            asprintf(&path, "%s/%04d%02u%02uT%02u%02u%02u.%03dZ-dbus.txt", dir, u.year, u.month, u.day, u.hour,
-                     u.minute, u.second, (int)(now / 1000 % 1000)) < 0) {
-                (void)sd.sd_bus_reply_method_errorf(p->call, BUS_ERROR_FAILED, "out of memory");
-                goto done;
-        }
-        e = mkdir_parents(dir);
-        if (e >= 0) {
-                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-                e = fd < 0 ? -errno : write_all(fd, text, len);
-        }
+        e = actions_save_dump(p->state_dir, p->name, "dbus", actions_wall_usec((double)now_usec() / 1e6), text, len,
+                              BUS_DUMPS_KEEP, "-dbus.txt", &path);
         if (e < 0) {
-                (void)sd.sd_bus_reply_method_errorf(p->call, BUS_ERROR_FAILED, "cannot write %s: %s", path,
-                                                    strerror(-e));
+                (void)sd.sd_bus_reply_method_errorf(p->call, BUS_ERROR_FAILED, "cannot write under %s/dumps/%s: %s",
+                                                    p->state_dir, p->name, strerror(-e));
                 goto done;
         }
-        prune_dumps(dir);
         log_event(LOG_LEVEL_INFO, "dbus_dump", "service", p->name, "file", path, NULL);
         (void)sd.sd_bus_reply_method_return(p->call, "s", path);
 done:

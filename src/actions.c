@@ -738,8 +738,10 @@ static void begin_restart(struct actions_service *as, const struct detect_findin
         struct http_client_opts o = { .total_timeout_usec = DUMP_TIMEOUT_USEC, .body_max = DUMP_BODY_MAX };
         int r;
 
-        if (as->fetching_dump || as->awaiting_sigquit || as->restart_asked)
-                return;          /* one restart at a time, and once per process (two findings in one row) */
+        /* One restart at a time, and once per process (two findings in one
+         * row); a SIGQUIT capture under way is a restart asked. */
+        if (as->fetching_dump || as->restart_asked)
+                return;
         /* The finding a dump is for is kept while it comes: allocated at
          * the first, since most services never need it (616 bytes). */
         if (!as->pending && !(as->pending = malloc(sizeof *as->pending))) {

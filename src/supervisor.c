@@ -175,6 +175,12 @@ static void on_reaped(pid_t pid, int status, void *userdata);
 
 /* The per-service policy options: the supervisor's (sysroot, --cpus,
  * --strict) with the service's own go: settings. */
+/* resources.cpu's period (the config writes 100 ms; 0 would mean the
+ * kernel's default, the same). */
+static uint64_t spec_cpu_period(const struct config_service *c) {
+        return c->cpu_period_us ? c->cpu_period_us : 100000;
+}
+
 static void unit_limits_options(const struct unit *u, struct limits_options *ret) {
         const struct config_service *c = &u->spec;
 
@@ -762,7 +768,7 @@ static int op_spawn(struct service *svc, pid_t *ret_pid, int *ret_exec_errno) {
                  * errs low, never high). */
                 if (s->cg_mode == BUS_CGROUP_SCOPE && s->scopes && (c->has_cpu || c->has_memory)) {
                         lo.pending_quota_us = c->has_cpu ? c->cpu_quota_us : 0;
-                        lo.pending_period_us = c->has_cpu ? (c->cpu_period_us ? c->cpu_period_us : 100000) : 0;
+                        lo.pending_period_us = c->has_cpu ? spec_cpu_period(c) : 0;
                         lo.pending_memory_bytes = c->has_memory ? c->memory_bytes : 0;
                         snprintf(scope_src, sizeof scope_src, "the transient scope of %s (resources)", c->name);
                         lo.pending_source = scope_src;
@@ -1151,6 +1157,13 @@ static void on_row(void *userdata, const double *v, uint64_t t_usec, bool reset)
         bus_changed(u->sup->bus);
 }
 
+/* May a finding or a watchdog restart u now: running, and neither it nor
+ * gorral on the way out (stopping, removed or changed by a reload)? */
+static bool unit_restartable(const struct unit *u) {
+        return !u->sup->shutting_down && !u->removing && !u->next_spec &&
+               (u->svc.state == SERVICE_RUNNING || u->svc.state == SERVICE_STARTING);
+}
+
 /* A finding asked for a restart (its dump is taken): a stop with the stop
  * signal and a start, whatever the restart policy, counted against the
  * restart budget; nothing while it is stopping or shutting down. */
@@ -1158,8 +1171,7 @@ static void finding_restart(void *userdata, const struct detect_finding *f) {
         struct unit *u = userdata;
         struct supervisor *s = u->sup;
 
-        if (s->shutting_down || u->removing || u->next_spec ||
-            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING))
+        if (!unit_restartable(u))
                 return;
         if (f->detector == DETECTOR_WATCHDOG) {
                 restart_by_abort(u);
@@ -1176,10 +1188,7 @@ static void finding_restart(void *userdata, const struct detect_finding *f) {
  * watchdog does (a Go runtime prints every goroutine's stack to stderr
  * and exits 2), then the stop timeout's SIGKILL; it starts again. */
 static void restart_by_abort(struct unit *u) {
-        struct supervisor *s = u->sup;
-
-        if (s->shutting_down || u->removing || u->next_spec ||
-            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING))
+        if (!unit_restartable(u))
                 return;
         log_event(LOG_LEVEL_WARN, "watchdog_restart", "service", u->spec.name, "signal", "SIGABRT", NULL);
         service_dispatch(&u->svc, SERVICE_EV_RESTART, &(struct service_event_data){ .signal = SIGABRT });
@@ -1190,12 +1199,10 @@ static void restart_by_abort(struct unit *u) {
 static bool finding_sigquit(void *userdata, const struct detect_finding *f) {
         struct unit *u = userdata;
         struct supervisor *s = u->sup;
-
-        if (s->shutting_down || u->removing || u->next_spec ||
-            (u->svc.state != SERVICE_RUNNING && u->svc.state != SERVICE_STARTING) || !u->out[1] ||
-            !mon_service_capture_begin(u->mon))
-                return false;
         bool by_abort = f->detector == DETECTOR_WATCHDOG;
+
+        if (!unit_restartable(u) || !u->out[1] || !mon_service_capture_begin(u->mon))
+                return false;
 
         log_event(LOG_LEVEL_WARN, "finding_restart", "service", u->spec.name, "detector", detector_name(f->detector),
                   "signal", by_abort ? "SIGABRT" : "SIGQUIT", "summary", f->summary, NULL);
@@ -2222,8 +2229,7 @@ static void open_own_cgroups(struct supervisor *s) {
 
 static void unit_scope_start(struct unit *u, pid_t pid) {
         const struct config_service *c = &u->spec;
-        uint64_t period = c->cpu_period_us ? c->cpu_period_us : 100000;
-        uint64_t quota = c->has_cpu ? c->cpu_quota_us * UINT64_C(1000000) / period : 0;
+        uint64_t quota = c->has_cpu ? c->cpu_quota_us * UINT64_C(1000000) / spec_cpu_period(c) : 0;
         int r;
 
         u->in_scope = false;

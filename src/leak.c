@@ -25,8 +25,8 @@
 #ifndef NOISE_LEVEL_RATIO
 #define NOISE_LEVEL_RATIO 0.65
 #endif
-#define NOISE_MIN_D2 3u
-#define NOISE_MIN_G 0.05        /* the least noise assumed, in G */         /* fewer in the ring: take the level below's (noisier) */
+#define NOISE_MIN_D2 3u         /* fewer in the ring: take the level below's (noisier) */
+#define NOISE_MIN_G 0.05        /* the least noise assumed, in G */
 
 struct level {
         double ring[LEAK_RING];   /* sub-window floors, NaN = no sample */

@@ -39,6 +39,13 @@ LDHARDEN := -pie -Wl,-z,relro -Wl,-z,now
 # objects fewer to map at every start (libcgroup drags in libpthread), which
 # is most of what gorral run adds to a child's start.
 LIBS := -Wl,-Bstatic -lyaml -lcgroup -Wl,-Bdynamic -lm
+# gorral itself takes the few libm functions it calls (round, fmin, fmax,
+# sqrt: no ifunc inside) from libm.a as well, so no libm.so is mapped at
+# every start (8 system calls, 250-350 KiB of RSS). libm.a's ifunc'ed
+# functions (exp, log, pow, sin...) need ld.so's private CPU table and do
+# not link this way: keep them out of src/ (tests and bench/ link the
+# shared libm through LIBS).
+GORRAL_LIBS := -Wl,-Bstatic -lyaml -lcgroup -lm -Wl,-Bdynamic
 STATIC_LIBS := /usr/lib/x86_64-linux-gnu/libyaml.a -lm
 
 SRCS := $(sort $(wildcard src/*.c))
@@ -91,7 +98,7 @@ $(BUILD)/obj/%.o: src/%.c $(HDRS)
 	$(CC) $(BASE_CFLAGS) $(HARDEN) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/gorral: $(OBJS)
-	$(CC) $(LDHARDEN) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(CC) $(LDHARDEN) $(LDFLAGS) $^ $(GORRAL_LIBS) -o $@
 
 # Static build: musl, because glibc's static libc still wants its shared
 # NSS modules at run time and costs three times the resident memory; gorral

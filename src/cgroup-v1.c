@@ -38,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +58,71 @@ struct cgv1 {
         char **direct;
         size_t n_direct;
 };
+
+#ifndef GORRAL_STATIC
+/* The BSS: wholly anonymous pages from the first page after edata to the
+ * last before end (end(3)); edata's own page may hold file-backed data. */
+extern char edata[], end[];
+
+static bool bss_range(uintptr_t *ret_start, size_t *ret_pages, size_t *ret_pg) {
+        long pg = sysconf(_SC_PAGESIZE);
+        uintptr_t a, z;
+
+        if (pg <= 0)
+                return false;
+        a = ((uintptr_t)edata + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+        z = (uintptr_t)end & ~((uintptr_t)pg - 1);
+        if (z <= a)
+                return false;
+        *ret_start = a, *ret_pages = (z - a) / (size_t)pg, *ret_pg = (size_t)pg;
+        return true;
+}
+
+/* Which BSS pages are resident (one byte per page, bit 0), or NULL. */
+static unsigned char *bss_resident(void) {
+        uintptr_t a;
+        size_t n, pg;
+        unsigned char *v;
+
+        if (!bss_range(&a, &n, &pg) || !(v = malloc(n)))
+                return NULL;
+        if (mincore((void *)a, n * pg, v) < 0) {
+                free(v);
+                return NULL;
+        }
+        return v;
+}
+
+/* cgroup_init() starts by clearing libcgroup's mount table, a static array
+ * of 100 entries of two FILENAME_MAX buffers each (820 KiB of BSS in
+ * 2.0.2), with one memset: every page of it becomes resident although a
+ * host fills a dozen entries, and that was a quarter of gorral's RSS with
+ * 50 services. Give back the BSS pages the call faulted in and left all
+ * zero: MADV_DONTNEED on private anonymous memory makes the next access
+ * read a fresh zero page, which is what they hold, so only the RSS
+ * changes. No thread can write them meanwhile (gorral has one). */
+static void bss_release_zeroed(const unsigned char *before) {
+        _cleanup_free_ unsigned char *after = bss_resident();
+        uintptr_t a;
+        size_t n, pg, run = 0;
+
+        if (!before || !after || !bss_range(&a, &n, &pg))
+                return;
+        for (size_t i = 0; i <= n; i++) {
+                const char *p = (const char *)(a + i * pg);
+                bool drop = i < n && !(before[i] & 1) && (after[i] & 1) && p[0] == 0 &&
+                            memcmp(p, p + 1, pg - 1) == 0;
+
+                if (drop) {
+                        run++;
+                        continue;
+                }
+                if (run)
+                        (void)madvise((void *)(a + (i - run) * pg), run * pg, MADV_DONTNEED);
+                run = 0;
+        }
+}
+#endif
 
 const char *cgv1_backend(const struct cgv1 *b) {
         return b && b->libcgroup ? "libcgroup 2.0.2" : "direct writes";
@@ -87,7 +154,10 @@ int cgv1_open(const char *sysroot, struct cgv1 **ret, char **ret_note) {
         }
 #ifndef GORRAL_STATIC
         if (!b->sysroot) {
+                _cleanup_free_ unsigned char *resident = bss_resident();
                 int r = cgroup_init();
+
+                bss_release_zeroed(resident);
 
                 if (r == 0)
                         b->libcgroup = true;

@@ -58,6 +58,39 @@ static int bsnprintf(char *buf, size_t size, const char *fmt, ...) {
         return r < 0 ? 0 : (size_t)r >= size ? (int)(size ? size - 1 : 0) : r;
 }
 
+/* Paths such as "services.api.env[2]" are built for every key of every
+ * service (an error names them), so without printf: "a.b", "a[i]" and
+ * plain copies into buf, truncated as bsnprintf would. */
+static size_t bcat(char *buf, size_t size, size_t o, const char *s, size_t n) {
+        if (o + 1 >= size)
+                return o;
+        if (n > size - 1 - o)
+                n = size - 1 - o;
+        memcpy(buf + o, s, n);
+        buf[o + n] = 0;
+        return o + n;
+}
+
+static void path_copy(char *buf, size_t size, const char *s) {
+        if (size)
+                buf[0] = 0;
+        (void)bcat(buf, size, 0, s, strlen(s));
+}
+
+static void path_index(char *buf, size_t size, const char *base, size_t i) {
+        char d[24];
+        size_t n = sizeof d, o;
+
+        d[--n] = ']';
+        do
+                d[--n] = (char)('0' + i % 10);
+        while ((i /= 10) && n > 1);
+        d[--n] = '[';
+        path_copy(buf, size, base);
+        o = strnlen(buf, size);
+        (void)bcat(buf, size, o, d + n, sizeof d - n);
+}
+
 /* ---- diagnostics ---- */
 
 static int diag_addv(struct config_diags *d, const char *file, unsigned line, unsigned col, bool warning,
@@ -181,6 +214,10 @@ struct parser {
          * name the sinks. */
         const struct config_sink *sinks;
         size_t n_sinks;
+        /* gorral's environment has no key twice: -1 not known yet. Every
+         * service inherits it (the default), so its entries go in without
+         * the duplicate scan, which was a fifth of a 200-service load. */
+        int environ_unique;
 };
 
 static void perr(struct parser *p, unsigned line, unsigned col, const char *fmt, ...) _printf_(4, 5);
@@ -967,7 +1004,7 @@ static char **argv_value(struct parser *p, const char *path, const struct ynode 
                 return NULL;
         }
         for (size_t i = 0; i < n->n; i++) {
-                bsnprintf(ip, sizeof ip, "%s[%zu]", path, i);
+                path_index(ip, sizeof ip, path, i);
                 v[i] = str_value(p, ip, n->kids[i], "a string");
                 if (!v[i]) {
                         bad = true;
@@ -1068,16 +1105,28 @@ static size_t key_names(const struct key *keys, size_t n, const char **out) {
 }
 
 static void path_join_key(char *dst, const char *base, const char *key) {
-        if (*base)
-                bsnprintf(dst, PATH_LEN, "%s.%s", base, key);
-        else
-                bsnprintf(dst, PATH_LEN, "%s", key);
+        size_t o = 0;
+
+        dst[0] = 0;
+        if (*base) {
+                o = bcat(dst, PATH_LEN, 0, base, strlen(base));
+                o = bcat(dst, PATH_LEN, o, ".", 1);
+        }
+        (void)bcat(dst, PATH_LEN, o, key, strlen(key));
 }
 
 /* Check a mapping's keys: scalars, no duplicates among the keys written
  * in it (merged keys never collide: "<<" drops the ones it overrides).
  * Reports each duplicate at its second occurrence. */
+static int find_duplicates(struct parser *p, const char *path, const struct ynode *m, const char *what, bool *later);
+
 static int check_duplicates(struct parser *p, const char *path, const struct ynode *m, const char *what) {
+        return find_duplicates(p, path, m, what, NULL);
+}
+
+/* The same, and later[i] = true for each explicit pair i that repeats an
+ * earlier key (later: n_explicit / 2 entries, zeroed by the caller). */
+static int find_duplicates(struct parser *p, const char *path, const struct ynode *m, const char *what, bool *later) {
         size_t n = m->n_explicit / 2;
         struct keyref *kr;
         int bad = 0;
@@ -1099,6 +1148,8 @@ static int check_duplicates(struct parser *p, const char *path, const struct yno
                         first--;
                 if (first == i)
                         continue;
+                if (later)
+                        later[kr[i].idx] = true;
                 perr(p, kr[i].key->line, kr[i].key->col, "%s%s%s %s (first at %u:%u)", path, *path ? ": " : "",
                      what, qv(kr[i].key, b, sizeof b), kr[first].key->line, kr[first].key->col);
                 bad = -EINVAL;
@@ -1161,7 +1212,7 @@ static int record(struct parser *p, const char *path, const struct ynode *k, con
         r->negated = negated;
         r->key_line = k->line;
         r->key_col = k->col;
-        bsnprintf(r->path, sizeof r->path, "%s", path);
+        path_copy(r->path, sizeof r->path, path);
         return 0;
 }
 
@@ -1180,7 +1231,7 @@ static int sort_into(struct parser *p, const char *path, const struct ynode *m, 
                         continue;
                 path_join_key(kp, path, k->s);
                 for (size_t j = 0; j < n_keys; j++)
-                        if (strcmp(k->s, keys[j].name) == 0 && strlen(k->s) == k->len) {
+                        if (keys[j].name[0] == k->s[0] && strcmp(k->s, keys[j].name) == 0 && strlen(k->s) == k->len) {
                                 if (record(p, kp, k, v, keys[j].field, keys[j].negated, rs, seen, in_defaults) < 0)
                                         bad = -EINVAL;
                                 found = true;
@@ -1317,6 +1368,8 @@ struct envb {
         size_t n, cap;
 };
 
+static int envb_append(struct envb *b, char *kv);
+
 /* Add "K=V" (kv malloc'd, taken), replacing an earlier K. */
 static int envb_put(struct envb *b, char *kv) {
         size_t kl = strcspn(kv, "=");
@@ -1327,6 +1380,11 @@ static int envb_put(struct envb *b, char *kv) {
                         b->v[i] = kv;
                         return 0;
                 }
+        return envb_append(b, kv);
+}
+
+/* Add "K=V" (taken) where K is known not to be there yet. */
+static int envb_append(struct envb *b, char *kv) {
         if (b->n >= CONFIG_MAX_ENV) {
                 free(kv);
                 return -E2BIG;
@@ -1363,6 +1421,22 @@ static int env_put_checked(struct parser *p, const struct rec *r, const struct y
         return rr < 0 ? -1 : 0;
 }
 
+/* 1 when no key of env (entries without '=' are skipped by the caller)
+ * appears twice, else 0. Once per load: quadratic in gorral's own
+ * environment, which the kernel bounds (ARG_MAX). */
+static int environ_keys_unique(char *const *env) {
+        for (char *const *a = env; *a; a++) {
+                size_t kl = strcspn(*a, "=");
+
+                if (!(*a)[kl])
+                        continue;
+                for (char *const *c = a + 1; *c; c++)
+                        if (strncmp(*c, *a, kl + 1) == 0)
+                                return 0;
+        }
+        return 1;
+}
+
 static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
         struct envb b = { 0 };
         char *const *environ_ = p->ctx->environ;
@@ -1389,11 +1463,16 @@ static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
                         }
                 }
                 if (all && environ_) {
+                        if (p->environ_unique < 0)
+                                p->environ_unique = environ_keys_unique(environ_);
                         for (char *const *e = environ_; *e && !bad; e++)
                                 if (strchr(*e, '=')) {
                                         char *kv = strdup(*e);
 
-                                        if (env_put_checked(p, ri, ri->node, kv ? envb_put(&b, kv) : -ENOMEM) < 0)
+                                        if (env_put_checked(p, ri, ri->node,
+                                                            !kv                 ? -ENOMEM
+                                                            : p->environ_unique ? envb_append(&b, kv)
+                                                                                : envb_put(&b, kv)) < 0)
                                                 bad = -1;
                                 }
                 } else if (list) {
@@ -1403,7 +1482,7 @@ static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
                                 _cleanup_free_ char *name = NULL;
                                 const char *val;
 
-                                bsnprintf(ip, sizeof ip, "%s[%zu]", ri->path, i);
+                                path_index(ip, sizeof ip, ri->path, i);
                                 name = str_value(p, ip, it, "a variable name");
                                 if (!name) {
                                         bad = -1;
@@ -1515,7 +1594,7 @@ static int build_env(struct parser *p, const struct recs *rs, char ***ret) {
                                 _cleanup_free_ char *kv = NULL;
                                 char *eq;
 
-                                bsnprintf(ip, sizeof ip, "%s[%zu]", re->path, i);
+                                path_index(ip, sizeof ip, re->path, i);
                                 kv = str_value(p, ip, it, "KEY=VALUE");
                                 if (!kv) {
                                         bad = -1;
@@ -1904,7 +1983,7 @@ static void parse_detect(struct parser *p, const struct rec *r, struct config_se
                                 char ep[PATH_LEN];
 
                                 if (v->type == Y_SEQ)
-                                        bsnprintf(ep, sizeof ep, "%s[%zu]", kp, j);
+                                        path_index(ep, sizeof ep, kp, j);
                                 else
                                         bsnprintf(ep, sizeof ep, "%s", kp);
                                 if (detect_config_add_threshold(&s->detect) < 0) {
@@ -2223,7 +2302,7 @@ static void parse_deps(struct parser *p, const struct rec *r, struct config_serv
                 if (m->type == Y_MAP)
                         path_join_key(kp, r->path, k->s);
                 else
-                        bsnprintf(kp, sizeof kp, "%s[%zu]", r->path, i);
+                        path_index(kp, sizeof kp, r->path, i);
                 name = str_value(p, kp, k, "a service name");
                 if (!name)
                         continue;
@@ -2540,17 +2619,40 @@ static void apply_records(struct parser *p, const struct recs *rs, struct config
 
 /* ---- dependencies ---- */
 
+static int svc_ptr_cmp(const void *x, const void *y) {
+        return strcmp((*(const struct config_service *const *)x)->name, (*(const struct config_service *const *)y)->name);
+}
+
+/* A dependency's target by name, over the services sorted once (a scan of
+ * every service for every edge, twice, was quadratic at 200 services). */
+static const struct config_service *find_sorted(const struct config_service *const *by_name, size_t n,
+                                                const char *name) {
+        struct config_service key = { .name = (char *)name };
+        const struct config_service *kp = &key, *const *hit;
+
+        hit = bsearch(&kp, by_name, n, sizeof *by_name, svc_ptr_cmp);
+        return hit ? *hit : NULL;
+}
+
 static void check_deps(struct parser *p, struct config *c) {
         size_t n = c->n_services;
-        unsigned char *color;
-        size_t *stack, *edge;
+        unsigned char *color = NULL;
+        size_t *stack = NULL, *edge = NULL;
+        const struct config_service **by_name = calloc(n + 1, sizeof *by_name);
 
+        if (!by_name) {
+                p->oom = -ENOMEM;
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                by_name[i] = &c->services[i];
+        qsort(by_name, n, sizeof *by_name, svc_ptr_cmp);
         for (size_t i = 0; i < n; i++) {
                 struct config_service *s = &c->services[i];
 
                 for (size_t j = 0; j < s->n_deps; j++) {
                         struct config_dep *d = &s->deps[j];
-                        const struct config_service *t = config_find_service(c, d->name);
+                        const struct config_service *t = find_sorted(by_name, n, d->name);
 
                         if (strcmp(d->name, s->name) == 0)
                                 perr(p, d->line, d->column, "services.%s.depends_on: a service cannot depend on "
@@ -2595,7 +2697,7 @@ static void check_deps(struct parser *p, struct config *c) {
                                 sp--;
                                 continue;
                         }
-                        t = config_find_service(c, s->deps[edge[sp - 1]].name);
+                        t = find_sorted(by_name, n, s->deps[edge[sp - 1]].name);
                         edge[sp - 1]++;
                         if (!t || t == s)
                                 continue;
@@ -2624,6 +2726,7 @@ out:
         free(color);
         free(stack);
         free(edge);
+        free(by_name);
 }
 
 /* ---- the top level ---- */
@@ -2828,6 +2931,7 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
         static const char *const control_names[] = { "socket" };
         static const char *const output_names[] = { "prefix" };
         const struct ynode *defaults = NULL, *services = NULL, *services_key = NULL;
+        _cleanup_free_ bool *later = NULL; /* services: pairs that repeat a name */
         struct recs drec;
         bool seen[_F_MAX], seen_format = false, seen_level = false;
 
@@ -2917,7 +3021,12 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                      type_name(services));
                 return;
         }
-        check_duplicates(p, "services", services, "duplicate service name");
+        later = calloc(services->n_explicit / 2 + 1, sizeof *later);
+        if (!later) {
+                p->oom = -ENOMEM;
+                return;
+        }
+        find_duplicates(p, "services", services, "duplicate service name", later);
         c->services = calloc(services->n / 2 < CONFIG_MAX_SERVICES ? services->n / 2 + 1 : CONFIG_MAX_SERVICES + 1,
                              sizeof *c->services);
         if (!c->services) {
@@ -2929,7 +3038,6 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                 char sp[PATH_LEN], b[128];
                 struct recs rs = drec;
                 struct config_service *s;
-                bool dup = false;
 
                 if (is_extension_key(k))
                         continue;
@@ -2938,11 +3046,8 @@ static void walk_top(struct parser *p, const struct ynode *root, struct config *
                              "A-Z a-z 0-9 _ . -)", qv(k, b, sizeof b), CONFIG_MAX_NAME);
                         continue;
                 }
-                for (size_t j = 0; j < c->n_services; j++)
-                        if (strcmp(c->services[j].name, k->s) == 0)
-                                dup = true;
-                if (dup)
-                        continue; /* reported by check_duplicates */
+                if (i / 2 < services->n_explicit / 2 && later[i / 2])
+                        continue; /* reported by find_duplicates */
                 if (c->n_services >= CONFIG_MAX_SERVICES) {
                         perr(p, k->line, k->col, "services: more than %u services", CONFIG_MAX_SERVICES);
                         break;
@@ -3016,7 +3121,8 @@ static void diags_sort(struct config_diags *d, size_t from) {
 int config_parse(const char *buf, size_t n, const char *filename, const struct config_context *ctx,
                  struct config **ret, struct config_diags *diags) {
         static const struct config_context empty_ctx = { 0 };
-        struct parser p = { .file = filename ? filename : "<config>", .ctx = ctx ? ctx : &empty_ctx, .diags = diags };
+        struct parser p = { .file = filename ? filename : "<config>", .ctx = ctx ? ctx : &empty_ctx, .diags = diags,
+                             .environ_unique = -1 };
         struct ynode *root = NULL;
         struct config *c = NULL;
         size_t errors_before = diags->n_errors, diags_before = diags->n;

@@ -53,7 +53,7 @@ void config_service_done(struct config_service *s) {
                 return;
         free(s->name);
         strv_free(s->argv);
-        strv_free(s->env);
+        free(s->env); /* one block: strv_pack */
         free(s->working_dir);
         free(s->groups);
         free(s->ready_tcp);
@@ -78,7 +78,7 @@ int config_service_copy(struct config_service *dst, const struct config_service 
         c.deps = NULL;
         c.n_deps = 0;
         if (str_copy(src->name, &c.name) < 0 || strv_copy(src->argv, &c.argv) < 0 ||
-            strv_copy(src->env, &c.env) < 0 || str_copy(src->working_dir, &c.working_dir) < 0 ||
+            strv_pack(src->env, &c.env) < 0 || str_copy(src->working_dir, &c.working_dir) < 0 ||
             str_copy(src->ready_tcp, &c.ready_tcp) < 0 || strv_copy(src->ready_exec, &c.ready_exec) < 0 ||
             str_copy(src->metrics_url, &c.metrics_url) < 0 || str_copy(src->pprof_url, &c.pprof_url) < 0 ||
             str_copy(src->scrape_socket, &c.scrape_socket) < 0)

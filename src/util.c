@@ -434,6 +434,30 @@ int strv_copy(char *const *src, char ***ret) {
         return 0;
 }
 
+int strv_pack(char *const *src, char ***ret) {
+        size_t n = 0, bytes = 0;
+        char **v, *o;
+
+        *ret = NULL;
+        if (!src)
+                return 0;
+        for (; src[n]; n++)
+                bytes += strlen(src[n]) + 1;
+        v = malloc((n + 1) * sizeof *v + bytes);
+        if (!v)
+                return -ENOMEM;
+        o = (char *)(v + n + 1);
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(src[i]) + 1;
+
+                v[i] = memcpy(o, src[i], l);
+                o += l;
+        }
+        v[n] = NULL;
+        *ret = v;
+        return 0;
+}
+
 bool strv_eq(char *const *a, char *const *b) {
         if (!a || !b)
                 return a == b;

@@ -79,7 +79,8 @@ struct config_service {
         char *name;
         unsigned line, column;           /* of the service's key, 1-based */
         char **argv;                     /* NULL-terminated, >= 1 element */
-        char **env;                      /* NULL-terminated "K=V": inherited (per env_inherit) + env_file + env; env wins */
+        char **env;                      /* NULL-terminated "K=V": inherited (per env_inherit) + env_file + env; env wins.
+                                          * One block (strv_pack): free(), not strv_free() */
         char *working_dir;               /* NULL: gorral's */
         bool has_uid;
         uid_t uid;

@@ -153,6 +153,12 @@ char **strv_free(char **v);
 /* A deep copy of a NULL-terminated vector into *ret (NULL for NULL). 0 or
  * -ENOMEM. */
 int strv_copy(char *const *src, char ***ret);
+/* A copy of a NULL-terminated vector in one allocation: the pointer array
+ * and then the strings (NULL for NULL). One malloc and one free() however
+ * many strings, where strv_copy() makes n + 1: a service's environment is
+ * gorral's own plus a few, copied per service. Release it with free(),
+ * never strv_free(). 0 or -ENOMEM. */
+int strv_pack(char *const *src, char ***ret);
 /* Both NULL, or the same strings in the same order. */
 bool strv_eq(char *const *a, char *const *b);
 /* The value of name[0..len) in a NULL-terminated "K=V" array (the first

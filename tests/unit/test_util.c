@@ -211,3 +211,27 @@ Test(util, grow_array) {
         free(v);
         cr_assert_eq(grow_capacity(0, 2, SIZE_MAX / 2, SIZE_MAX, &nc), -ENOMEM);
 }
+
+Test(util, strv_pack_one_block) {
+        char *src[] = { "A=1", "", "LONGER_NAME=some value", NULL };
+        char **v = NULL;
+
+        cr_assert_eq(strv_pack(NULL, &v), 0);
+        cr_assert_null(v);
+        cr_assert_eq(strv_pack(src, &v), 0);
+        cr_assert_not_null(v);
+        cr_assert(strv_eq(v, src));
+        cr_assert_null(v[3]);
+        /* The strings follow the pointer array, in order, in the same block. */
+        cr_assert_eq((void *)v[0], (void *)(v + 4));
+        cr_assert_eq(v[1], v[0] + 4);
+        cr_assert_eq(v[2], v[1] + 1);
+        cr_assert_neq((void *)v[0], (void *)src[0]);
+        free(v);
+
+        char *empty[] = { NULL };
+        cr_assert_eq(strv_pack(empty, &v), 0);
+        cr_assert_not_null(v);
+        cr_assert_null(v[0]);
+        free(v);
+}

@@ -412,38 +412,43 @@ int cg_parse_memory_max(const char *buf, size_t n, uint64_t *ret) {
 int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t n_keys, uint64_t *vals,
                      uint64_t *ret_found, struct cg_parse_error *reterr) {
         uint64_t tmp[64], found = 0;
-        size_t pos = 0, len;
-        const char *line;
+        size_t pos = 0;
         unsigned lineno = 0;
 
         if (n_keys > ELEMENTSOF(tmp))
                 return -EINVAL;
         /* Every line is checked, not just the wanted ones: a file with
-         * broken lines elsewhere is not one the kernel wrote. */
-        while (buf_next_line(buf, n, &pos, &line, &len)) {
-                const char *sp = memchr(line, ' ', len), *nul = memchr(line, '\0', len);
-                const char *reason = NULL;
-                size_t col = 0;
+         * broken lines elsewhere is not one the kernel wrote. One pass per
+         * line (the monitor reads several of these files per sample): the
+         * key up to its space, then the digits up to the line's end. */
+        while (pos < n) {
+                const char *line = buf + pos, *reason = NULL;
+                size_t k = 0, col = 0, rest = n - pos, d;
                 uint64_t v = 0;
 
                 lineno++;
-                if (nul && (!sp || nul < sp))
-                        reason = "NUL byte in the key", col = (size_t)(nul - line);
-                else if (!sp)
-                        reason = "no space between key and value", col = len;
-                else if (sp == line)
+                while (k < rest && line[k] != ' ' && line[k] != '\n' && line[k] != '\0')
+                        k++;
+                if (k < rest && line[k] == '\0')
+                        reason = "NUL byte in the key", col = k;
+                else if (k == rest || line[k] == '\n')
+                        reason = "no space between key and value", col = k;
+                else if (k == 0)
                         reason = "empty key", col = 0;
-                else if (parse_u64_n(sp + 1, len - (size_t)(sp + 1 - line), &v) < 0)
-                        reason = "value is not an unsigned decimal number", col = (size_t)(sp + 1 - line);
+                else {
+                        for (d = k + 1; d < rest && line[d] != '\n'; d++)
+                                ;
+                        if (parse_u64_n(line + k + 1, d - k - 1, &v) < 0)
+                                reason = "value is not an unsigned decimal number", col = k + 1;
+                        pos += d < rest ? d + 1 : rest;
+                }
                 if (reason) {
                         if (reterr)
                                 *reterr = (struct cg_parse_error){ .line = lineno, .column = (unsigned)col + 1,
                                                                    .reason = reason };
                         return -EBADMSG;
                 }
-                for (size_t i = 0; i < n_keys; i++) {
-                        size_t k = (size_t)(sp - line);
-
+                for (size_t i = 0; i < n_keys; i++)
                         /* The key holds no NUL (checked above), so strncmp
                          * stops inside both strings. */
                         if (keys[i][0] == line[0] && !(found & (UINT64_C(1) << i)) &&
@@ -452,7 +457,6 @@ int cg_parse_kv_keys(const char *buf, size_t n, const char *const *keys, size_t 
                                 tmp[i] = v;
                                 break;
                         }
-                }
         }
         for (size_t i = 0; i < n_keys; i++)
                 if (found & (UINT64_C(1) << i))

@@ -97,15 +97,24 @@ int write_all(int fd, const void *buf, size_t n) {
 
 int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
+        size_t i = 0;
 
         if (n == 0)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned d;
+        /* Any 19 digits fit in 64 bits: only from the 20th on can one
+         * overflow (the monitor parses a few dozen numbers per sample). */
+        for (; i < n && i < 19; i++) {
+                unsigned d = (unsigned)(unsigned char)s[i] - '0';
 
-                if (s[i] < '0' || s[i] > '9')
+                if (d > 9)
                         return -EINVAL;
-                d = (unsigned)(s[i] - '0');
+                v = v * 10 + d;
+        }
+        for (; i < n; i++) {
+                unsigned d = (unsigned)(unsigned char)s[i] - '0';
+
+                if (d > 9)
+                        return -EINVAL;
                 if (v > (UINT64_MAX - d) / 10)
                         return -ERANGE;
                 v = v * 10 + d;

@@ -13,8 +13,15 @@
  *   all       proc + cgroup: one service's sample, as the monitor takes it
  *   all-psi/2 the same with pressure_every = 2
  *   monitor   what a watched service's sample is by default at intervals up
- *             to 10 s (monitor.c): proc+ctx with status every 4th sample,
+ *             to 10 s (monitor.c) when the service has no cgroup of its own
+ *             (gorral run -- CMD): proc+ctx with status every 4th sample,
  *             and the cgroup with pressure every 2nd
+ *   service   the same for a service in its own cgroup (a file's services,
+ *             the default): cgroup.procs, then stat and the fd count of
+ *             each process listed (here one, the main one, whose status
+ *             comes every 4th), and the cgroup with pressure every 2nd
+ *   service-2stat  the same with the main process's stat read a second
+ *             time by a sampler of its own, as monitor.c did before
  * Output: one line per mode, "MODE N us_per_sample files". Under
  * `valgrind --tool=callgrind --toggle-collect=one_sample` the instruction
  * count of one_sample() over N samples is what bench/sample.sh reports
@@ -72,13 +79,16 @@ static double cpu_ns(void) {
 
 /* One sample: what the monitor does per service per interval. Not
  * inlined, so callgrind can count it alone. */
-__attribute__((noinline)) int one_sample(struct proc_sampler *p, struct cg_sampler *c);
-__attribute__((noinline)) int one_sample(struct proc_sampler *p, struct cg_sampler *c) {
+__attribute__((noinline)) int one_sample(struct proc_sampler *p, struct proc_group *g, struct cg_sampler *c);
+__attribute__((noinline)) int one_sample(struct proc_sampler *p, struct proc_group *g, struct cg_sampler *c) {
         struct proc_sample ps;
+        struct proc_group_sample gs;
         struct cg_usage u;
         int r = 0;
 
         if (p && proc_sampler_read(p, &ps, NULL) < 0)
+                r = -1;
+        if (g && (proc_group_read(g, &gs, NULL) < 0 || gs.n_summed != 1))
                 r = -1;
         if (c && cg_sampler_read(c, &u, NULL) != 0)
                 r = -1;
@@ -91,15 +101,22 @@ int main(int argc, char **argv) {
         int opt;
         static const struct {
                 const char *name;
-                bool proc, ctx, cg, psi;
+                bool proc, ctx, cg, psi, group;
         } modes[] = {
-                { "proc", true, false, false, false },
-                { "proc+ctx", true, true, false, false },
-                { "cgroup", false, false, true, true },
-                { "cgroup-nopsi", false, false, true, false },
-                { "all", true, false, true, true },
-                { "all-psi/2", true, false, true, true },
-                { "monitor", true, true, true, true },
+                { "proc", true, false, false, false, false },
+                { "proc+ctx", true, true, false, false, false },
+                { "cgroup", false, false, true, true, false },
+                { "cgroup-nopsi", false, false, true, false, false },
+                { "all", true, false, true, true, false },
+                { "all-psi/2", true, false, true, true, false },
+                { "monitor", true, true, true, true, false },
+                /* A file's service in its own cgroup, as monitor.c samples
+                 * it: cgroup.procs, each process's stat and fd count (the
+                 * main one's status every 4th), the cgroup files. */
+                { "service", false, true, true, true, true },
+                /* The same as before the main process came from the
+                 * group's read: its stat read a second time. */
+                { "service-2stat", true, true, true, true, true },
         };
 
         while ((opt = getopt(argc, argv, "n:m:")) != -1) {
@@ -159,6 +176,7 @@ int main(int argc, char **argv) {
 
         for (size_t m = 0; m < sizeof modes / sizeof *modes; m++) {
                 struct proc_sampler *p = NULL;
+                struct proc_group *g = NULL;
                 struct cg_sampler *c = NULL;
                 char quota[200];
                 size_t files = 0;
@@ -166,13 +184,22 @@ int main(int argc, char **argv) {
 
                 if (only && strcmp(only, modes[m].name) != 0)
                         continue;
-                if (modes[m].proc) {
-                        if (proc_sampler_open(NULL, child, PROC_SAMPLE_FDS | (modes[m].ctx ? PROC_SAMPLE_CTXSW : 0),
-                                              &p) < 0)
+                if (modes[m].group) {
+                        if (proc_group_open(NULL, dirs[3], PROC_SAMPLE_DEFAULT, &g) < 0)
                                 return 1;
-                        if (strcmp(modes[m].name, "monitor") == 0)
+                        if (!modes[m].proc)
+                                proc_group_set_main(g, child, PROC_SAMPLE_CTXSW, 4);
+                        files += modes[m].proc ? 3 : 4;
+                }
+                if (modes[m].proc) {
+                        unsigned what = (modes[m].ctx ? PROC_SAMPLE_CTXSW : 0) | (g ? 0 : PROC_SAMPLE_FDS);
+
+                        if (proc_sampler_open(NULL, child, what, &p) < 0)
+                                return 1;
+                        if (modes[m].ctx && strcmp(modes[m].name, "proc+ctx") != 0)
                                 proc_sampler_status_every(p, 4);
-                        files += modes[m].ctx ? 3 : 2;
+                        files += modes[m].ctx ? 2 : 1;
+                        files += g ? 0 : 1;
                 }
                 if (modes[m].cg) {
                         const char *const *fl;
@@ -183,21 +210,23 @@ int main(int argc, char **argv) {
                                                                         .quota_cpu_stat = quota,
                                                                         .no_pressure = !modes[m].psi,
                                                                         .pressure_every = strchr(modes[m].name, '/') ||
-                                                                                          !strcmp(modes[m].name, "monitor") ? 2 : 1 },
+                                                                                          !strcmp(modes[m].name, "monitor") ||
+                                                                                          g ? 2 : 1 },
                                             &c) < 0)
                                 return 1;
                         files += cg_sampler_files(c, &fl);
                 }
-                if (one_sample(p, c) < 0) {
+                if (one_sample(p, g, c) < 0) {
                         fprintf(stderr, "sample: %s: a read failed\n", modes[m].name);
                         return 1;
                 }
                 t0 = cpu_ns();
                 for (long i = 0; i < n; i++)
-                        one_sample(p, c);
+                        one_sample(p, g, c);
                 t1 = cpu_ns();
                 printf("%s %ld %.2f %zu\n", modes[m].name, n, (t1 - t0) / 1e3 / (double)n, files);
                 proc_sampler_free(p);
+                proc_group_free(g);
                 cg_sampler_free(c);
         }
         return 0;

@@ -330,6 +330,26 @@ static void proc_failed(struct mon_service *ms, const struct proc_read_error *e,
                   "pid", LF_INT(e->pid), "error", why, NULL);
 }
 
+/* The main process's own figures: its threads, and its main thread's
+ * context switches (the kernel counts per thread; summing every thread's
+ * status would cost a read per thread per sample). */
+static void put_main(struct mon_service *ms, const struct proc_sample *s) {
+        if (s->present & PROC_HAS_THREADS)
+                put(ms, MON_THREADS_MAIN, (double)s->threads);
+        if (s->present & PROC_HAS_CTXSW) {
+                put(ms, MON_CTXSW_VOLUNTARY, (double)s->voluntary_ctxt_switches);
+                put(ms, MON_CTXSW_INVOLUNTARY, (double)s->nonvoluntary_ctxt_switches);
+                ms->ctx_last[0] = (double)s->voluntary_ctxt_switches;
+                ms->ctx_last[1] = (double)s->nonvoluntary_ctxt_switches;
+                ms->ctx_have = true;
+        } else if (ms->ctx_have) {
+                /* status is read every CTX_EVERY-th sample: the newest row
+                 * keeps the last counts (they are not in the series). */
+                ms->cur[MON_CTXSW_VOLUNTARY] = ms->ctx_last[0];
+                ms->cur[MON_CTXSW_INVOLUNTARY] = ms->ctx_last[1];
+        }
+}
+
 static void sample_proc(struct mon_service *ms) {
         struct proc_sample s;
         struct proc_read_error err = { 0 };
@@ -337,6 +357,7 @@ static void sample_proc(struct mon_service *ms) {
         bool ok = true;
 
         if (ms->main) {
+                /* No group: the main process is the service. */
                 r = proc_sampler_read(ms->main, &s, &err);
                 if (r == -ESRCH)
                         ms->main = proc_sampler_free(ms->main);
@@ -344,36 +365,16 @@ static void sample_proc(struct mon_service *ms) {
                         proc_failed(ms, &err, r);
                         ok = false;
                 } else {
+                        put_main(ms, &s);
+                        put(ms, MON_PROCS, 1);
                         if (s.present & PROC_HAS_THREADS)
-                                put(ms, MON_THREADS_MAIN, (double)s.threads);
-                        if (!ms->group) {
-                                /* The main process is the service. */
-                                put(ms, MON_PROCS, 1);
-                                if (s.present & PROC_HAS_THREADS)
-                                        put(ms, MON_THREADS, (double)s.threads);
-                                if (s.present & PROC_HAS_RSS)
-                                        put(ms, MON_RSS_BYTES, (double)s.rss_bytes);
-                                if (s.present & PROC_HAS_CPU)
-                                        put(ms, MON_PROC_CPU_SECONDS, (double)(s.utime_usec + s.stime_usec) / 1e6);
-                                if (s.present & PROC_HAS_FDS)
-                                        put(ms, MON_FDS, (double)s.fds);
-                        }
-                        /* The main thread's (the kernel counts per thread;
-                         * summing every thread's status would cost a read
-                         * per thread per sample). */
-                        if (s.present & PROC_HAS_CTXSW) {
-                                put(ms, MON_CTXSW_VOLUNTARY, (double)s.voluntary_ctxt_switches);
-                                put(ms, MON_CTXSW_INVOLUNTARY, (double)s.nonvoluntary_ctxt_switches);
-                                ms->ctx_last[0] = (double)s.voluntary_ctxt_switches;
-                                ms->ctx_last[1] = (double)s.nonvoluntary_ctxt_switches;
-                                ms->ctx_have = true;
-                        } else if (ms->ctx_have) {
-                                /* status is read every CTX_EVERY-th sample:
-                                 * the newest row keeps the last counts
-                                 * (they are not in the series). */
-                                ms->cur[MON_CTXSW_VOLUNTARY] = ms->ctx_last[0];
-                                ms->cur[MON_CTXSW_INVOLUNTARY] = ms->ctx_last[1];
-                        }
+                                put(ms, MON_THREADS, (double)s.threads);
+                        if (s.present & PROC_HAS_RSS)
+                                put(ms, MON_RSS_BYTES, (double)s.rss_bytes);
+                        if (s.present & PROC_HAS_CPU)
+                                put(ms, MON_PROC_CPU_SECONDS, (double)(s.utime_usec + s.stime_usec) / 1e6);
+                        if (s.present & PROC_HAS_FDS)
+                                put(ms, MON_FDS, (double)s.fds);
                 }
         }
         if (ms->group) {
@@ -384,6 +385,9 @@ static void sample_proc(struct mon_service *ms) {
                         proc_failed(ms, &err, r);
                         return;
                 }
+                /* The main process is one of the group's, read once. */
+                if (g.has_main)
+                        put_main(ms, &g.main);
                 put(ms, MON_PROCS, g.n_summed);
                 if (g.sum.present & PROC_HAS_THREADS)
                         put(ms, MON_THREADS, (double)g.sum.threads);
@@ -777,6 +781,7 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
         struct monitor *m;
         _cleanup_free_ char *v2 = NULL, *cpu = NULL, *cpuacct = NULL, *memory = NULL, *pids = NULL, *quota = NULL,
                             *quota_dir = NULL;
+        unsigned ctx_every;
         int r;
 
         if (!ms)
@@ -840,18 +845,23 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                 if (r < 0)
                         log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "error", strerror(-r), NULL);
         }
-        /* Its own cgroup: every process in it counts. The main process
-         * is then read for its threads alone (the group has its fds). */
+        /* Its own cgroup: every process in it counts, the main process
+         * among them, whose own figures come from the same read. The main
+         * thread's status (context switches) is the dearest file of a
+         * sample: every CTX_EVERY-th one at intervals up to 10 s. */
+        ctx_every = ms->interval_usec <= PSI_EVERY_MAX_INTERVAL_USEC ? CTX_EVERY : 1;
         if (cgroup_subpath && (v2 || cpu))
                 (void)proc_group_open(m->proc_root, v2 ? v2 : cpu, PROC_SAMPLE_DEFAULT, &ms->group);
-        r = proc_sampler_open(m->proc_root, pid, PROC_SAMPLE_CTXSW | (ms->group ? 0 : PROC_SAMPLE_FDS), &ms->main);
-        /* The main thread's status (context switches) is the dearest file
-         * of a sample: every CTX_EVERY-th one at intervals up to 10 s. */
-        if (ms->main)
-                proc_sampler_status_every(ms->main, ms->interval_usec <= PSI_EVERY_MAX_INTERVAL_USEC ? CTX_EVERY : 1);
-        if (r < 0 && r != -ESRCH && r != -ENOENT)
-                log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "pid", LF_INT(pid), "error",
-                          strerror(-r), NULL);
+        if (ms->group)
+                proc_group_set_main(ms->group, pid, PROC_SAMPLE_CTXSW, ctx_every);
+        else {
+                r = proc_sampler_open(m->proc_root, pid, PROC_SAMPLE_CTXSW | PROC_SAMPLE_FDS, &ms->main);
+                if (ms->main)
+                        proc_sampler_status_every(ms->main, ctx_every);
+                if (r < 0 && r != -ESRCH && r != -ENOENT)
+                        log_event(LOG_LEVEL_WARN, "sample_error", "service", ms->name, "pid", LF_INT(pid), "error",
+                                  strerror(-r), NULL);
+        }
         read_buildinfo(ms, pid);
         (void)loop_timer_arm(m->loop, &ms->timer, next_tick(ms, now_usec()));
 }

@@ -399,6 +399,8 @@ struct proc_member {
 struct proc_group {
         char *proc_root;
         unsigned what;
+        pid_t main_pid;               /* 0: none */
+        unsigned main_what, main_status_every;
         int procs_fd;
         struct proc_member m[PROC_GROUP_MAX_PIDS];
         size_t n;
@@ -415,6 +417,12 @@ struct proc_group *proc_group_free(struct proc_group *g) {
         return NULL;
 }
 DEFINE_CLEANUP_FUNC(struct proc_group *, proc_group_free)
+
+void proc_group_set_main(struct proc_group *g, pid_t pid, unsigned what, unsigned status_every) {
+        g->main_pid = pid;
+        g->main_what = what | g->what;
+        g->main_status_every = status_every;
+}
 
 int proc_group_open(const char *proc_root, const char *cgroup_dir, unsigned what, struct proc_group **ret) {
         _cleanup_(proc_group_freep) struct proc_group *g = NULL;
@@ -534,7 +542,11 @@ int proc_group_read(struct proc_group *g, struct proc_group_sample *ret, struct 
                                 break;
                         }
                 if (!s) {
-                        r = proc_sampler_open(g->proc_root, pids[i], g->what, &s);
+                        bool main = g->main_pid && pids[i] == g->main_pid;
+
+                        r = proc_sampler_open(g->proc_root, pids[i], main ? g->main_what : g->what, &s);
+                        if (r == 0 && main)
+                                proc_sampler_status_every(s, g->main_status_every);
                         if (r == -ESRCH) {
                                 out.n_gone++;
                                 continue;
@@ -569,6 +581,12 @@ int proc_group_read(struct proc_group *g, struct proc_group_sample *ret, struct 
                                 *ret_err = e;
                         failed = true;
                         continue;
+                }
+                if (g->main_pid && g->m[i].pid == g->main_pid) {
+                        /* Its context switches stay its own: the sum has
+                         * them only when every member was asked for them. */
+                        out.main = p;
+                        out.has_main = true;
                 }
                 /* rss is absent for a zombie: it adds nothing, so do not
                  * let it make the whole sum absent. */

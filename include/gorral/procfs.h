@@ -149,6 +149,8 @@ struct proc_group_sample {
         unsigned n_gone;             /* listed, then exited before being read */
         unsigned n_failed;           /* listed, but a read failed otherwise (*ret_err) */
         bool truncated;              /* more than PROC_GROUP_MAX_PIDS distinct pids */
+        bool has_main;               /* the proc_group_set_main() process was read: */
+        struct proc_sample main;     /* its own sample */
 };
 
 struct proc_group;
@@ -166,4 +168,10 @@ int proc_group_open(const char *proc_root, const char *cgroup_dir, unsigned what
  * -ENODEV when the cgroup was removed; -errno. An empty cgroup is 0 with
  * n_pids 0 and zero sums. */
 int proc_group_read(struct proc_group *g, struct proc_group_sample *ret, struct proc_read_error *ret_err);
+/* The service's main process, when it is one of the group's: sampled with
+ * what (e.g. PROC_SAMPLE_CTXSW as well) and status every status_every-th
+ * sample, and its own sample returned in ->main, so that nobody reads its
+ * stat a second time for its own figures (4 us a sample here). Takes
+ * effect when its sampler is next opened (call it before the first read). */
+void proc_group_set_main(struct proc_group *g, pid_t pid, unsigned what, unsigned status_every);
 struct proc_group *proc_group_free(struct proc_group *g); /* NULL-safe; returns NULL */

@@ -532,3 +532,47 @@ Test(sampler, status_every_nth_sample) {
         cr_expect(a.present & PROC_HAS_CTXSW);
         proc_sampler_free(s);
 }
+
+/* The main process's own sample comes with the group's, from the same
+ * read: its threads alone, and its status every status_every-th sample. */
+Test(group, main_member_read_once) {
+        char dir[] = "/tmp/test-procfs-main-XXXXXX", buf[256];
+        pid_t a = spawn_threaded(2, 0), b = spawn_threaded(4, 0);
+        struct proc_group *g = NULL;
+        struct proc_group_sample gs;
+        struct proc_read_error e;
+        unsigned with_ctx = 0;
+
+        cr_assert(mkdtemp(dir));
+        snprintf(buf, sizeof buf, "%d\n%d\n", (int)a, (int)b);
+        write_procs(dir, buf);
+        cr_assert_eq(proc_group_open(NULL, dir, PROC_SAMPLE_DEFAULT, &g), 0);
+        proc_group_set_main(g, b, PROC_SAMPLE_CTXSW, 3);
+        for (int i = 0; i < 6; i++) {
+                cr_assert_eq(proc_group_read(g, &gs, &e), 0);
+                cr_assert(gs.has_main);
+                cr_assert_eq(gs.main.threads, 5);
+                cr_assert_eq(gs.sum.threads, 3 + 5);
+                cr_assert(gs.main.present & PROC_HAS_FDS);
+                /* The sum has no context switches: a's were never asked. */
+                cr_assert_eq(gs.sum.present & PROC_HAS_CTXSW, 0);
+                if (gs.main.present & PROC_HAS_CTXSW) {
+                        cr_assert(gs.main.voluntary_ctxt_switches + gs.main.nonvoluntary_ctxt_switches > 0);
+                        with_ctx++;
+                }
+        }
+        cr_assert_eq(with_ctx, 2, "status read %u times in 6 samples, every 3rd expected", with_ctx);
+
+        /* The main process gone: the group goes on without it. */
+        kill(b, SIGKILL);
+        waitpid(b, NULL, 0);
+        cr_assert_eq(proc_group_read(g, &gs, &e), 0);
+        cr_assert(!gs.has_main);
+        cr_assert_eq(gs.sum.threads, 3);
+        proc_group_free(g);
+
+        kill(a, SIGKILL);
+        waitpid(a, NULL, 0);
+        snprintf(buf, sizeof buf, "rm -rf '%s'", dir);
+        cr_assert_eq(system(buf), 0);
+}

@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gorral/signals.h"
@@ -144,26 +146,64 @@ bool signals_is_shutdown(int sig) {
         return sig == SIGTERM || sig == SIGINT;
 }
 
+/* The only dispositions gorral sets in itself (signals_ignore_in_gorral).
+ * gorral is exec'd, so it starts with every signal at SIG_DFL or SIG_IGN;
+ * it blocks the rest and reads them from a signalfd, and an exec keeps an
+ * ignored disposition and resets a caught one. So these three are all a
+ * child needs undone: querying and resetting all 64 cost 62 system calls
+ * in gorral and 62 more in each child between vfork and exec. */
+static const int changed_in_gorral[] = { SIGTTIN, SIGTTOU, SIGCHLD };
+
 void signals_ignored_at_start(sigset_t *ret) {
         sigemptyset(ret);
-        for (int sig = 1; sig < NSIG; sig++) {
+        for (size_t i = 0; i < ELEMENTSOF(changed_in_gorral); i++) {
                 struct sigaction sa;
 
-                /* 32-34: reserved by glibc (32, 33) or musl (32-34). Both
-                 * builds reset all three, whatever their own C library
-                 * reserves, so they agree on what a child inherits. */
-                if (sig == SIGKILL || sig == SIGSTOP || (sig > SIGSYS && sig <= LIBC_RESERVED_MAX))
-                        continue;
-                if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-                        sigaddset(ret, sig);
+                if (sigaction(changed_in_gorral[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+                        sigaddset(ret, changed_in_gorral[i]);
         }
 }
 
 int signals_ignore_in_gorral(void) {
-        struct sigaction sa = { .sa_handler = SIG_IGN };
+        struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
 
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGTTIN, &sa, NULL) < 0 || sigaction(SIGTTOU, &sa, NULL) < 0)
+        sigemptyset(&ign.sa_mask);
+        sigemptyset(&dfl.sa_mask);
+        /* SIGCHLD left ignored by gorral's parent (a Python or shell
+         * parent may) would make the kernel reap every child at once:
+         * gorral would never learn an exit status, and wait forever. */
+        if (sigaction(SIGTTIN, &ign, NULL) < 0 || sigaction(SIGTTOU, &ign, NULL) < 0 ||
+            sigaction(SIGCHLD, &dfl, NULL) < 0)
                 return negative_errno();
         return 0;
+}
+
+/* The C library refuses sigaction() on the real-time signals it reserves
+ * for itself, yet a parent may have left them ignored and an ignored
+ * disposition survives exec. Reset them with the raw system call; the
+ * kernel's struct has an 8-byte mask. */
+static void reset_reserved(int sig) {
+        struct {
+                void (*handler)(int);
+                unsigned long flags;
+                void (*restorer)(void);
+                uint64_t mask;
+        } ksa = { .handler = SIG_DFL };
+
+        (void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+}
+
+void signals_restore_in_child(const sigset_t *keep_ignored) {
+        struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
+
+        for (size_t i = 0; i < ELEMENTSOF(changed_in_gorral); i++) {
+                int sig = changed_in_gorral[i];
+
+                (void)sigaction(sig, keep_ignored && sigismember(keep_ignored, sig) == 1 ? &ign : &dfl, NULL);
+        }
+        /* 32-34: reserved by glibc (32, 33) or musl (32-34). Both builds
+         * reset all three, whatever their own C library reserves, so they
+         * agree on what a child inherits. */
+        for (int sig = SIGSYS + 1; sig <= LIBC_RESERVED_MAX; sig++)
+                reset_reserved(sig);
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "gorral/exitcodes.h"
+#include "gorral/signals.h"
 #include "gorral/spawn.h"
 #include "gorral/util.h"
 
@@ -134,21 +135,6 @@ static void close_fds_except(int keep) {
         }
 }
 
-/* The C library refuses sigaction() on the real-time signals it reserves
- * for itself (32 and 33 in glibc, 32-34 in musl), yet a parent may have
- * left them ignored and an ignored disposition survives exec. Reset them
- * with the raw system call; the kernel's struct has an 8-byte mask. */
-static void reset_reserved_signal(int sig) {
-        struct {
-                void (*handler)(int);
-                unsigned long flags;
-                void (*restorer)(void);
-                uint64_t mask;
-        } ksa = { .handler = SIG_DFL };
-
-        (void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
-}
-
 struct child_failure {
         int stage;
         int err;
@@ -164,7 +150,6 @@ static _noreturn_ void child_fail(int errfd, enum spawn_stage stage) {
 
 static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params *p, int errfd, pid_t parent,
                                                        const char *exe, size_t skip_procs) {
-        struct sigaction sa_dfl;
         sigset_t empty;
 
         if (p->pdeathsig > 0) {
@@ -212,25 +197,10 @@ static _noreturn_ __attribute__((noinline)) void child(const struct spawn_params
         if (p->working_dir && chdir(p->working_dir) < 0)
                 child_fail(errfd, SPAWN_STAGE_CHDIR);
 
-        /* Every disposition back to default (gorral ignores TTIN and
-         * TTOU; it blocks the rest), except what gorral's own parent left
-         * ignored: exec(2) would keep those, and so does tini. Errors
-         * (glibc's reserved real-time signals) are handled by the raw
-         * call. Then the mask gorral started with. */
-        memset(&sa_dfl, 0, sizeof sa_dfl);
-        sa_dfl.sa_handler = SIG_DFL;
-        for (int sig = 1; sig < NSIG; sig++) {
-                if (sig == SIGKILL || sig == SIGSTOP)
-                        continue;
-                if (p->keep_ignored && sigismember(p->keep_ignored, sig) == 1) {
-                        struct sigaction sa_ign = { .sa_handler = SIG_IGN };
-
-                        (void)sigaction(sig, &sa_ign, NULL);
-                        continue;
-                }
-                if (sigaction(sig, &sa_dfl, NULL) < 0)
-                        reset_reserved_signal(sig);
-        }
+        /* The dispositions gorral itself changed back to what its own
+         * parent left (exec keeps an ignored one, as tini does; it resets
+         * a caught one), then the mask gorral started with. */
+        signals_restore_in_child(p->keep_ignored);
         sigemptyset(&empty);
         if (sigprocmask(SIG_SETMASK, p->sigmask ? p->sigmask : &empty, NULL) < 0)
                 child_fail(errfd, SPAWN_STAGE_SETUP);

@@ -77,11 +77,17 @@ bool signals_to_forward(const struct signalfd_siginfo *si);
 int signals_rewrite(const struct signals_config *c, int sig);
 /* Does receiving sig start a shutdown? (TERM, INT) */
 bool signals_is_shutdown(int sig);
-/* The signals whose disposition is SIG_IGN now: call it before gorral
- * changes any (signals_ignore_in_gorral()), and the result is what
- * gorral's parent left ignored, which the child keeps (as across exec).
- * Signals 32-34 (reserved by glibc or musl: neither can hold its own in
- * a sigset_t) are never in it, in both builds: the child resets them. */
+/* Of the signals gorral sets a disposition for (TTIN, TTOU, CHLD), those
+ * at SIG_IGN now: call it before signals_ignore_in_gorral(), and the
+ * result is what gorral's parent left ignored there, which the child
+ * keeps (as across exec). Every other signal keeps gorral's parent's
+ * disposition by itself, through exec. */
 void signals_ignored_at_start(sigset_t *ret);
-/* Ignore SIGTTIN and SIGTTOU in gorral. 0 or -errno. */
+/* In gorral: ignore SIGTTIN and SIGTTOU, and SIGCHLD back to SIG_DFL (an
+ * ignored SIGCHLD makes the kernel reap children unseen). 0 or -errno. */
 int signals_ignore_in_gorral(void);
+/* In a child before exec (async-signal-safe: sigaction and the raw
+ * rt_sigaction only): undo signals_ignore_in_gorral(), keeping SIG_IGN for
+ * what is in keep_ignored (may be NULL), and reset signals 32-34 (glibc
+ * and musl reserve them; a sigset_t cannot hold them) in both builds. */
+void signals_restore_in_child(const sigset_t *keep_ignored);

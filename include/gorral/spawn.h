@@ -1,7 +1,8 @@
 /* spawn.h: starting a process (L2): the only caller of fork/exec.
  *
- * The child starts clean: every signal disposition back to SIG_DFL but
- * those gorral's parent left ignored (keep_ignored), the signal mask
+ * The child starts clean: the signal dispositions gorral changed (TTIN,
+ * TTOU, CHLD) back to what its parent left (keep_ignored; every other one
+ * reaches the child through exec as gorral got it), the signal mask
  * gorral was started with, its own process group (or session),
  * only fds 0, 1 and 2, the environment given, optionally a parent-death
  * signal. An exec failure is reported back over a close-on-exec pipe, so
@@ -22,7 +23,8 @@ struct spawn_params {
         const sigset_t *sigmask;  /* the mask to restore; NULL: empty */
         /* Signals that were ignored when gorral started stay ignored in the
          * child (exec(2) and tini keep them: `nohup gorral run` protects
-         * the service); every other disposition is reset. NULL: reset all. */
+         * the service): signals_ignored_at_start(). NULL: the ones gorral
+         * changed go back to SIG_DFL. */
         const sigset_t *keep_ignored;
         bool setsid;              /* new session instead of a new process group */
         bool take_tty;            /* new group: make it the foreground of fd 0 (a tty);

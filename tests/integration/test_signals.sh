@@ -137,6 +137,12 @@ for v in $(gorral_variants); do
 		expect_eq "$kind: parent ignores PIPE and TTOU: the child too, TTIN reset" "$(ign --ignore-signal=PIPE,TTOU)" 0000000000201000
 		out=$(env --default-signal nohup "$G" run --no-limits -- grep SigIgn /proc/self/status 2>/dev/null </dev/null | awk '{print $2}')
 		expect_eq "$kind: nohup gorral run: the child ignores SIGHUP" "$out" 0000000000000001
+		# SIGCHLD left ignored by the parent: the kernel would reap
+		# gorral's children unseen (gorral waited forever). gorral sets
+		# it back to default for itself; the child still ignores it.
+		timeout 10 env --default-signal --ignore-signal=CHLD "$G" run --no-limits -- sh -c 'exit 3' 2>/dev/null
+		expect_eq "$kind: parent ignores CHLD: gorral still sees the exit status" "$?" 3
+		expect_eq "$kind: parent ignores CHLD: the child too" "$(ign --ignore-signal=CHLD)" 0000000000010000
 	else
 		skip "$kind: ignored dispositions kept" "env has no --ignore-signal (coreutils < 8.31)"
 	fi

@@ -174,19 +174,40 @@ Test(signals, rewrite_rules_and_reasons) {
 }
 
 Test(signals, ignored_at_start) {
-        struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
+        struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL }, now;
         sigset_t set;
 
+        /* Only the dispositions gorral changes are asked for: every other
+         * one reaches the child through exec as it is (SIGHUP here). */
         cr_assert_eq(sigaction(SIGHUP, &ign, NULL), 0);
-        cr_assert_eq(sigaction(SIGPIPE, &dfl, NULL), 0);
+        cr_assert_eq(sigaction(SIGCHLD, &ign, NULL), 0);
+        cr_assert_eq(sigaction(SIGTTIN, &ign, NULL), 0);
         cr_assert_eq(sigaction(SIGTTOU, &dfl, NULL), 0);
         signals_ignored_at_start(&set);
-        cr_assert_eq(sigismember(&set, SIGHUP), 1);
-        cr_assert_eq(sigismember(&set, SIGPIPE), 0);
+        cr_assert_eq(sigismember(&set, SIGHUP), 0);
+        cr_assert_eq(sigismember(&set, SIGCHLD), 1);
+        cr_assert_eq(sigismember(&set, SIGTTIN), 1);
         cr_assert_eq(sigismember(&set, SIGTTOU), 0);
-        /* What gorral ignores itself is not what the parent left ignored. */
+        /* What gorral sets itself is not what the parent left: TTIN and
+         * TTOU ignored, CHLD back to default (ignored, the kernel would
+         * reap gorral's children unseen). */
         cr_assert_eq(signals_ignore_in_gorral(), 0);
-        sigaction(SIGTTOU, NULL, &ign);
-        cr_assert(ign.sa_handler == SIG_IGN);
+        sigaction(SIGTTOU, NULL, &now);
+        cr_assert(now.sa_handler == SIG_IGN);
+        sigaction(SIGCHLD, NULL, &now);
+        cr_assert(now.sa_handler == SIG_DFL);
         cr_assert_eq(sigismember(&set, SIGTTOU), 0, "computed before");
+
+        /* And the child's undo: what the parent left, back. */
+        signals_restore_in_child(&set);
+        sigaction(SIGCHLD, NULL, &now);
+        cr_assert(now.sa_handler == SIG_IGN);
+        sigaction(SIGTTIN, NULL, &now);
+        cr_assert(now.sa_handler == SIG_IGN);
+        sigaction(SIGTTOU, NULL, &now);
+        cr_assert(now.sa_handler == SIG_DFL);
+        signals_restore_in_child(NULL);
+        sigaction(SIGCHLD, NULL, &now);
+        cr_assert(now.sa_handler == SIG_DFL);
+        sigaction(SIGHUP, &dfl, NULL);
 }

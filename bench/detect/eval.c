@@ -7,7 +7,9 @@
  *   eval --file F.csv MIN_GROWTH   one series: its fire/resolve lines
  *   eval --diurnal-grid first-day diurnal fires by swing and max_window
  *   options: -v (one line per series), --max-window S, --only SHAPE,
- *            --set PARAM VALUE (a leak_params field)
+ *            --set PARAM VALUE (a leak_params field), --seed-base N (with
+ *            --synth: a second draw of the set, seeds N + i instead of
+ *            1000 + i)
  *
  * The truth of a series (its leak episodes, resets, G) is recomputed from
  * the manifest's shape, kind, interval, noise, seed and length with the
@@ -538,6 +540,7 @@ int main(int argc, char **argv) {
         static struct ev evs[MAX_EVENTS];
         const char *dir = NULL, *only = NULL;
         bool synth_mode = false;
+        uint64_t seed_base = 1000;
         FILE *man = NULL;
         char line[2048];
         unsigned series = 0;
@@ -555,6 +558,8 @@ int main(int argc, char **argv) {
                         return 0;
                 } else if (!strcmp(argv[i], "--synth"))
                         synth_mode = true;
+                else if (!strcmp(argv[i], "--seed-base") && i + 1 < argc)
+                        seed_base = strtoull(argv[++i], NULL, 10);
                 else if (!strcmp(argv[i], "--max-window") && i + 1 < argc)
                         params.max_window_seconds = atof(argv[++i]);
                 else if (!strcmp(argv[i], "--set") && i + 2 < argc) {
@@ -604,7 +609,7 @@ int main(int argc, char **argv) {
                 unsigned n;
 
                 if (synth_mode) {
-                        if (!synth_set(i, &s))
+                        if (!synth_set_seeded(i, seed_base, &s))
                                 break;
                         snprintf(name, sizeof(name), "%03u-%s-%s-%gs-n%g", i, s.shape, synth_kind_name(s.kind), s.dt,
                                  s.noise);

@@ -27,6 +27,30 @@
 #endif
 #define NOISE_MIN_D2 3u         /* fewer in the ring: take the level below's (noisier) */
 #define NOISE_MIN_G 0.05        /* the least noise assumed, in G */
+#ifndef LOW_K
+#define LOW_K 8u
+#endif
+#ifndef LOW_DIV
+#define LOW_DIV 6u
+#endif
+#ifndef ROBUST_BASE
+#define ROBUST_BASE 1
+#endif
+#ifndef EARLY_FALLS
+#define EARLY_FALLS 0
+#endif
+#ifndef EARLY_RISE
+#define EARLY_RISE 0.5
+#endif
+#ifndef EARLY_SNR
+#define EARLY_SNR 5
+#endif
+#ifndef EARLY_TREND
+#define EARLY_TREND 0.8
+#endif
+#ifndef EARLY_LIN
+#define EARLY_LIN 0.7
+#endif
 
 struct level {
         double ring[LEAK_RING];   /* sub-window floors, NaN = no sample */
@@ -39,6 +63,7 @@ struct level {
         double noise;             /* running mean of |second differences| outside the
                                    * warm-up, each clipped at 4x the mean (NaN: none) */
         unsigned noise_n;         /* updates of noise, saturating */
+        double sd;                /* level_noise(), once asked after the last close (NaN: not yet) */
 };
 
 struct leak {
@@ -49,7 +74,8 @@ struct leak {
         double origin;            /* bucket 0 starts here */
         double learn_from;        /* start or reset time (warm-up) */
         uint64_t bucket;          /* current level-0 bucket index */
-        double bmin;              /* its floor so far (NaN: no sample) */
+        double low[LOW_K];        /* its lowest samples so far, ascending */
+        unsigned bn;              /* its samples so far */
         double floor;             /* the latest closed bucket's floor */
         unsigned n_levels;        /* levels kept: those whose shortest window fits max_window, and one more
                                    * (a fire resolves on the next level) */
@@ -139,7 +165,7 @@ static double fmax_nan(double a, double b) {
 
 static void levels_clear(struct leak *l) {
         for (unsigned k = 0; k < l->n_levels; k++)
-                l->lv[k] = (struct level) { .acc = NAN, .held = NAN, .noise = NAN };
+                l->lv[k] = (struct level) { .acc = NAN, .held = NAN, .noise = NAN, .sd = NAN };
 }
 
 /* The highest floor level k held, of sub-windows that ended by time
@@ -178,7 +204,7 @@ static void relearn(struct leak *l) {
         memcpy(l->prior, prior, l->n_levels * sizeof(prior[0]));
         l->started = false;
         l->fired = false;
-        l->bmin = NAN;
+        l->bn = 0;
         l->floor = NAN;
         levels_clear(l);
         for (unsigned k = 0; k < l->n_levels; k++)
@@ -229,12 +255,16 @@ static int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* The sd of level k's floors (see NOISE_MEDIAN); +inf when not known. */
-static double level_noise(const struct leak *l, unsigned k) {
-        const struct level *lv = &l->lv[k];
+/* The sd of level k's floors (see NOISE_MEDIAN); +inf when not known.
+ * Kept in lv->sd until the level's next close: most windows fail on their
+ * rise before they need it. */
+static double level_noise(struct leak *l, unsigned k) {
+        struct level *lv = &l->lv[k];
         double d[LEAK_RING], med, below;
         unsigned n = 0;
 
+        if (!isnan(lv->sd))
+                return lv->sd;
         for (unsigned j = 2; j < lv->count; j++) {
                 double x = ent(lv, lv->count, j) - 2 * ent(lv, lv->count, j - 1) + ent(lv, lv->count, j - 2);
 
@@ -243,7 +273,7 @@ static double level_noise(const struct leak *l, unsigned k) {
         }
         below = k > 0 ? level_noise(l, k - 1) : INFINITY;
         if (n < NOISE_MIN_D2)
-                return below;
+                return lv->sd = below;
         qsort(d, n, sizeof(d[0]), cmp_double);
         med = (n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2) / NOISE_MEDIAN;
         if (lv->noise_n >= NOISE_MIN_N && lv->noise / NOISE_MEAN > med)
@@ -253,7 +283,31 @@ static double level_noise(const struct leak *l, unsigned k) {
          * Gaussian noise, its sd is ~0.85 of it), so that bounds it. */
         if (k > 0 && med < NOISE_LEVEL_RATIO * below)
                 med = NOISE_LEVEL_RATIO * below;
-        return med;
+        return lv->sd = med;
+}
+
+/* The median of level k's floors before its last m (NaN: fewer than 2). */
+static double median_before(const struct level *lv, unsigned m) {
+        double d[LEAK_RING];
+        unsigned n = 0;
+
+        for (unsigned j = m; j < lv->count; j++) {
+                double x = ent(lv, lv->count, lv->count - 1 - j);
+                unsigned i = n++;
+
+                if (isnan(x)) {
+                        n--;
+                        continue;
+                }
+                while (i > 0 && d[i - 1] > x) {
+                        d[i] = d[i - 1];
+                        i--;
+                }
+                d[i] = x;
+        }
+        if (n < 2)
+                return NAN;
+        return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
 }
 
 /* Does the window of the last m sub-windows of level k begin in the warm-up? */
@@ -262,12 +316,12 @@ static bool window_warm(const struct leak *l, unsigned k, unsigned m) {
 }
 
 /* Does the window of the last m sub-windows of level k show a leak? */
-static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
+static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
         const struct level *lv = &l->lv[k];
         double f[LEAK_RING], first, last, rise, g, held, share, noise;
         unsigned missing = 0, falls = 0, h;
         int s = 0, pairs = 0;
-        bool warm;
+        bool warm, early = false;
 
         if (lv->count < m || m * span(l, k) > l->p.max_window_seconds)
                 return false;
@@ -282,15 +336,28 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
         }
         if (isnan(f[0]) || isnan(f[m - 1]) || missing > m / 4)
                 return false;
+        /* The window's base is no lower than the median of the floors
+         * before it at this level: a first floor drawn low by noise would
+         * add its own deviation to the rise (and to the first half), and a
+         * step over two sub-windows then looks like three rising floors. */
+        if (f[m - 1] - f[0] < fmin(EARLY_RISE, 1) * l->p.min_rise * growth_needed(l, f[0]))
+                return false; /* (a higher base only needs more) */
+        if (ROBUST_BASE)
+                f[0] = fmax(f[0], median_before(lv, m));
         rise = f[m - 1] - f[0];
         g = growth_needed(l, f[0]);
-        if (rise < l->p.min_rise * g)
-                return false;
+        if (rise < l->p.min_rise * g) {
+                double r = fmax(EARLY_RISE, fmin(1, m * span(l, k) / l->p.max_window_seconds));
+
+                if (warm || r >= 1 || rise < r * l->p.min_rise * g)
+                        return false;
+                early = true;
+        }
         /* Above the floors' noise: rise has the noise of two floors. */
         /* Flat integer floors (threads) have no noise at all: then any
          * wiggle would be a step. Below 5% of G the noise does not matter. */
         noise = fmax(level_noise(l, k), NOISE_MIN_G * g);
-        if (rise < l->p.min_snr * M_SQRT2 * noise)
+        if (rise < (early ? EARLY_SNR : l->p.min_snr) * M_SQRT2 * noise)
                 return false;
         /* Not a step: no increment far above its linear share; and rising
          * in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6, 5 of 7). */
@@ -304,7 +371,7 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                         return false;
                 falls += f[j] <= f[j - 1];
         }
-        if (falls > (m - 2) / 3)
+        if (falls > (early ? EARLY_FALLS : (m - 2) / 3))
                 return false;
 
         /* New territory: above every floor this level held before the window. */
@@ -322,7 +389,7 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                         pairs++;
                         s += (f[j] > f[i]) - (f[j] < f[i]);
                 }
-        if (pairs == 0 || s < l->p.min_trend * pairs)
+        if (pairs == 0 || s < (early ? EARLY_TREND : l->p.min_trend) * pairs)
                 return false;
 
         /* Spread over the window, not a step or a pile-up's ramp: each half
@@ -336,6 +403,8 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
         last = f[m - 1] - f[m - 1 - h];
         share = rise * h / (m - 1);
         if (first < l->p.min_linearity * share || last < l->p.min_linearity * share)
+                return false;
+        if (early && (first < EARLY_LIN * share || last < EARLY_LIN * share))
                 return false;
         return !warm || last >= l->p.warmup_linearity * first;
 }
@@ -384,6 +453,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 }
         }
 
+        lv->sd = NAN;
         if (l->firing) {
                 /* Resolve on the window twice as long as the one that fired:
                  * a leak that fired on a lucky noise draw rises by ~G over
@@ -455,11 +525,43 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
         return ev;
 }
 
+static void bucket_add(struct leak *l, double v) {
+        unsigned i = l->bn < LOW_K ? l->bn : LOW_K;
+
+        l->bn++;
+        if (i == LOW_K) {
+                if (v >= l->low[LOW_K - 1])
+                        return;
+                i--;
+        }
+        while (i > 0 && l->low[i - 1] > v) {
+                l->low[i] = l->low[i - 1];
+                i--;
+        }
+        l->low[i] = v;
+}
+
+/* The bucket's floor: the mean of its lowest samples, one per LOW_DIV
+ * (1 to LOW_K of them); NaN when it had none. */
+static double bucket_floor(const struct leak *l) {
+        unsigned k = l->bn / LOW_DIV;
+        double sum = 0;
+
+        if (l->bn == 0)
+                return NAN;
+        k = k < 1 ? 1 : k > LOW_K ? LOW_K : k;
+        for (unsigned i = 0; i < k; i++)
+                sum += l->low[i];
+        return sum / k;
+}
+
 /* Close the current bucket. */
 static enum leak_event bucket_close(struct leak *l, double t) {
-        if (!isnan(l->bmin))
-                l->floor = l->bmin;
-        return level_push(l, 0, l->bmin, t);
+        double v = bucket_floor(l);
+
+        if (!isnan(v))
+                l->floor = v;
+        return level_push(l, 0, v, t);
 }
 
 /* Fold the rings into what was held and start bucketing again at t. */
@@ -470,11 +572,12 @@ static void restart_buckets(struct leak *l, double t) {
 
                 for (unsigned j = 0; j < lv->count; j++)
                         held = fmax_nan(held, lv->ring[j]);
-                *lv = (struct level) { .acc = NAN, .held = held, .noise = lv->noise, .noise_n = lv->noise_n };
+                *lv = (struct level) { .acc = NAN, .held = held, .noise = lv->noise, .noise_n = lv->noise_n,
+                                       .sd = NAN };
         }
         l->origin = t;
         l->bucket = 0;
-        l->bmin = NAN;
+        l->bn = 0;
 }
 
 enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
@@ -502,7 +605,8 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                 l->origin = t;
                 l->learn_from = t;
                 l->bucket = 0;
-                l->bmin = v;
+                l->bn = 0;
+                bucket_add(l, v);
                 return ev;
         }
 
@@ -522,12 +626,11 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                                 if (e != LEAK_NONE)
                                         ev = e;
                                 l->bucket++;
-                                l->bmin = NAN;
+                                l->bn = 0;
                         }
                 }
         }
-        if (isnan(l->bmin) || v < l->bmin)
-                l->bmin = v;
+        bucket_add(l, v);
         return ev;
 }
 

@@ -657,24 +657,31 @@ int main(int argc, char **argv) {
         report(&leak_sc);
         report(&naive_sc);
         {
-                /* Replay speed: a 24 h series at 1 s, flat with noise. */
+                /* Replay speed: a 24 h series at 1 s, flat with noise; the
+                 * best of 7 runs (the cores are shared). */
                 struct leak_params p = params;
                 struct leak *l;
                 struct timespec a, b;
-                uint64_t r = 42;
-                double sec;
+                double sec = INFINITY;
 
                 p.min_growth = 50;
-                if (leak_new(&p, &l) == 0) {
+                for (unsigned run = 0; run < 7; run++) {
+                        uint64_t r = 42;
+                        double x;
+
+                        if (leak_new(&p, &l) < 0)
+                                break;
                         clock_gettime(CLOCK_MONOTONIC, &a);
                         for (unsigned i = 0; i < 86400; i++)
                                 leak_feed(l, i + 0.1 * synth_u(&r), 1000 + 20 * synth_u(&r), false);
                         clock_gettime(CLOCK_MONOTONIC, &b);
-                        sec = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-                        printf("\nreplay of a 24 h series at 1 s (86400 samples): %.1f ms, %.0f ns per sample\n", sec * 1e3,
-                               sec / 86400 * 1e9);
+                        x = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+                        sec = x < sec ? x : sec;
                         leak_free(l);
                 }
+                if (isfinite(sec))
+                        printf("\nreplay of a 24 h series at 1 s (86400 samples, best of 7): %.1f ms, %.0f ns per sample\n",
+                               sec * 1e3, sec / 86400 * 1e9);
         }
         printf("\n| shape | series | leak: in time | leak: fired outside a leak | naive: in time | naive: fired outside a leak | median allowed | leak: median delay |\n");
         printf("|---|---|---|---|---|---|---|---|\n");

@@ -576,6 +576,7 @@ int main(int argc, char **argv) {
                         else if (!strcmp(k, "warmup_seconds")) params.warmup_seconds = v;
                         else if (!strcmp(k, "resolve_ratio")) params.resolve_ratio = v;
                         else if (!strcmp(k, "min_rise")) params.min_rise = v;
+                        else if (!strcmp(k, "early_rise")) params.early_rise = v;
                         else if (!strcmp(k, "max_window_seconds")) params.max_window_seconds = v;
                         else {
                                 fprintf(stderr, "eval: unknown parameter %s\n", k);

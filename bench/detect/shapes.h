@@ -90,7 +90,7 @@ static const char *const synth_shapes[] = {
         "flat", "sawtooth", "gc_sawtooth", "step", "warmup", "restarts", "bursts",
         "spike", "diurnal", "gaps",
         "leak_fast", "leak_slow", "leak_late", "leak_noisy", "leak_stops",
-        "leak_after_restart", "leak_bursty",
+        "leak_after_restart", "leak_bursty", "leak_at_start",
 };
 
 static inline bool synth_shape_healthy(const char *shape) {
@@ -212,6 +212,12 @@ static inline int synth_setup(struct synth *s) {
 
                 s->res[s->nres++] = synth_range(&r, 0.3, 0.5) * s->dur;
                 s->ep[s->nep++] = (struct synth_ep) { s->res[0], INFINITY, 2 * G / allowed };
+        } else if (!strcmp(s->shape, "leak_at_start")) {
+                /* from the process start, under its warm-up: half fast
+                 * (2G/R 75-300 s, as leak_fast), half 20 min - 3 h */
+                double allowed = synth_u(&r) < 0.5 ? synth_range(&r, 75, 300) : 60 * synth_range(&r, 20, 180);
+
+                s->ep[s->nep++] = (struct synth_ep) { 0, INFINITY, 2 * G / allowed };
         } else if (!strcmp(s->shape, "leak_bursty")) {
                 double allowed = 60 * synth_range(&r, 5, 120);
 

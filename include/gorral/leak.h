@@ -5,17 +5,26 @@
  * bytes), it says when the series' floor starts a sustained rise that a busy
  * but healthy service does not show, and when that rise has stopped.
  *
- * How it decides. The floor is the minimum of the samples in a bucket of
- * bucket_seconds (60 s): bursts, spikes and short pile-ups raise the mean and
- * the maximum, a leak raises the minimum. Floors are kept at several time
+ * How it decides. The floor of a bucket of bucket_seconds (60 s) is the mean
+ * of its lowest sixth of samples (1 to 8 of them; the minimum at 15 s
+ * sampling): bursts, spikes and short pile-ups raise the mean and the
+ * maximum, a leak raises the lowest samples too, and the mean of several is
+ * steadier than the one lowest (about half its sd at 1 s sampling). Floors are kept at several time
  * scales, each a ring of the last 8 sub-window minima: level 0 holds bucket
  * minima, level k+1 the minimum of two level-k entries (1, 2, 4 ... 2048 min
  * sub-windows). Each time a sub-window closes at a level, the windows of the
  * last 4..8 sub-windows ending there are tested (window lengths step by at
- * most 25%, so some window fits any leak rate). A window fires when
+ * most 25%, so some window fits any leak rate). A window's base is its first
+ * floor, or the median of the floors before it at that level when that is
+ * higher (a first floor drawn low by noise makes a step look linear). A
+ * window fires when
  *   - its floor rose by at least min_rise x G, G = max(min_growth,
- *     min_growth_ratio x the window's first floor), from its first to its
- *     last sub-window;
+ *     min_growth_ratio x the window's base), from its base to its last
+ *     sub-window; or (an early fire) by early_rise x G (0.5) in a window up
+ *     to max_window x early_rise long (the same rate, so no more diurnal
+ *     swings fit), on stronger evidence: 5 sds of noise, no falling
+ *     sub-window, tau >= 0.8, each half 0.7 of its linear share, outside
+ *     the warm-up;
  *   - the rise is min_snr times its noise: each level estimates its floors'
  *     sd from their second differences (which a linear trend does not raise),
  *     never below 0.65 x the level below's;
@@ -38,7 +47,11 @@
  * must have risen by warmup_linearity of their first (a warm-up flattens, a
  * leak does not). After the first start nothing is known of the level, and
  * such windows are not tested at all: a leak that begins in the first 10
- * minutes of monitoring is found once the warm-up is over. After a reset the
+ * minutes of monitoring is found once the warm-up is over (a slow one in
+ * time; a fast one after 14-15 min, not its 300 s: letting 7-sub-window
+ * windows fire there on 7 sds found it after 8-10 min, still late, and
+ * fired on slow warm-ups, tau 3-5 min, that a few floors do not tell from
+ * a leak under the process's own warm-up; RESULTS section 11). After a reset the
  * level the process held before (per scale; for a process that leaked, the
  * level before its growth) is kept as held territory: a restarted process
  * warms up to it quietly, and a leak that starts at once fires above it.
@@ -54,11 +67,12 @@
  * sub-window of alignment), never before ~G was added; fast leaks fire on
  * the 4-minute windows of level 0.
  *
- * Cost: O(1) per sample (a compare and a min); at a bucket close up to 5
- * window tests per level closed, amortised over the bucket's samples (about
- * 20 ns per sample at 1 s). Memory: fixed at leak_new, the levels whose
- * shortest window fits max_window_seconds and one more (6 of the 12 at the
- * defaults: about 1.1 KiB). */
+ * Cost: O(1) per sample (a compare with the bucket's 8th lowest, an
+ * insertion into those 8 when below); at a bucket close up to 5 window tests
+ * per level closed, amortised over the bucket's samples (about 20 ns per
+ * sample at 1 s). Memory: fixed at leak_new, the levels whose shortest
+ * window fits max_window_seconds and one more (6 of the 12 at the defaults:
+ * about 1.2 KiB). */
 #pragma once
 
 #include <stdbool.h>
@@ -99,6 +113,10 @@ struct leak_params {
                                    * sooner (0.5: median delay ~0.4 instead of ~0.6
                                    * of max(300 s, 2G/R)) and more often on diurnal
                                    * cycles. [0.25, 100] */
+        double early_rise;        /* the least rise of an early fire, in units of
+                                   * min_rise x G (0.5): windows up to this share of
+                                   * max_window fire on this share of the rise, on
+                                   * stronger evidence. 1: no early fires. [0.25, 1] */
 };
 
 enum leak_event {

@@ -341,7 +341,7 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
                  * length needs at the rate of min_rise x G per max_window. */
                 double r = fmax(l->p.early_rise, fmin(1, m * span(l, k) / l->p.max_window_seconds));
 
-                if (warm || r >= 1 || rise < r * l->p.min_rise * g)
+                if (r >= 1 || rise < r * l->p.min_rise * g)
                         return false;
                 early = true;
         }
@@ -364,6 +364,12 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
                 falls += f[j] <= f[j - 1];
         }
         if (falls > (early ? 0 : (m - 2) / 3))
+                return false;
+        /* Not ending on a jump: a leak keeps rising, so its last sub-window
+         * rose by about its share; a window that ends on a step, a
+         * pile-up's bucket or a high draw of noise does not. */
+        if (!isnan(f[m - 2]) && f[m - 1] - f[m - 2] > 2 * rise / (m - 1) &&
+            f[m - 1] - f[m - 2] > rise / (m - 1) + M_SQRT2 * noise)
                 return false;
 
         /* New territory: above every floor this level held before the window. */

@@ -23,15 +23,16 @@
  *     sub-window; or (an early fire) by early_rise x G (0.5) in a window up
  *     to max_window x early_rise long (the same rate, so no more diurnal
  *     swings fit), on stronger evidence: 5 sds of noise, no falling
- *     sub-window, tau >= 0.8, each half 0.7 of its linear share, outside
- *     the warm-up;
+ *     sub-window, tau >= 0.8, each half 0.7 of its linear share;
  *   - the rise is min_snr times its noise: each level estimates its floors'
  *     sd from their second differences (which a linear trend does not raise),
  *     never below 0.65 x the level below's;
  *   - it is a trend: Kendall's tau over the floors >= min_trend, the floor
  *     rose in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6 or 7),
  *     and no sub-window rose more than its linear share plus max_step_snr sds
- *     or more than 60% of the rise (a step, a burst that filled a bucket);
+ *     or more than 60% of the rise (a step, a burst that filled a bucket),
+ *     and the last rose by at most twice its share or its share plus one
+ *     sd (a leak keeps rising; a window that ends on a jump does not);
  *   - it is spread over the window: each half rose by at least
  *     min_linearity of its linear share (a step or a pile-up's ramp does not);
  *   - the floor is in new territory: above the highest floor held at that

@@ -221,6 +221,55 @@ Test(leak, quiet_on_the_sets_former_false_alarms) {
         }
 }
 
+/* Windows that end on a jump (a pile-up's bucket at 15 s sampling, a step,
+ * a high draw of noise: the last sub-window rose by over twice its share):
+ * series of another draw of the set (seeds 5000 + i and 9000 + i) that
+ * fired on one. */
+Test(leak, quiet_on_a_window_that_ends_on_a_jump) {
+        static const struct { unsigned i; uint64_t base; } set[] = { { 34, 5000 }, { 71, 5000 }, { 179, 9000 } };
+
+        for (unsigned i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+                struct synth s;
+                struct rec r;
+
+                cr_assert(synth_set_seeded(set[i].i, set[i].base, &s));
+                run(&s, &r);
+                cr_expect_eq(r.n, 0, "series %u of draw %llu (%s: %s) fired at %.0f s", set[i].i,
+                             (unsigned long long)set[i].base, s.shape, s.desc, r.n ? r.t[0] : 0.0);
+        }
+}
+
+/* After a restart the early fire works in the warm-up too (the level held
+ * before the restart keeps the warm-up itself quiet): a leak of 2G/R = 30
+ * min from the restart fires within 0.5 of it. */
+Test(leak, early_fire_after_a_restart) {
+        EACH({
+                struct synth s;
+                struct rec r;
+
+                (void)noise;
+                spec(&s, "leak_after_restart", kind, dt, 0.05, seed, 6);
+                cr_assert_eq(synth_setup(&s), 0);
+                s.ep[0].rate = 2 * s.g / 1800;
+                {
+                        struct leak_params p;
+
+                        leak_params_default(&p, s.min_growth);
+                        memset(&r, 0, sizeof(r));
+                        cr_assert_eq(leak_new(&p, &r.l), 0);
+                        synth_generate(&s, feed, &r);
+                        leak_free(r.l);
+                }
+                leak_in_time(&s, &r, 0);
+                for (unsigned i = 0; i < r.n; i++)
+                        if (r.e[i] == LEAK_FIRE && r.t[i] >= s.ep[0].start) {
+                                cr_expect_leq(r.t[i] - s.ep[0].start, 900, "%s at %g s: fired %.0f s after the restart",
+                                              synth_kind_name(kind), dt, r.t[i] - s.ep[0].start);
+                                break;
+                        }
+        });
+}
+
 /* A leak of 2G/R = 40 min at low noise fires on G/2 (an early fire): after
  * G/4, and before 0.45 of the allowed delay (a rise of G would come at
  * about 0.6 of it); with early_rise 1 it waits for G. */

@@ -10,6 +10,7 @@
 
 #define MIN_M 4u                /* shortest window, in sub-windows */
 #define MAX_STEP_SHARE 0.6      /* of a window's rise, in one sub-window */
+#define MAX_STEP2_SHARE 0.8     /* ... in two in a row */
 /* A gap longer than this many buckets is not filled bucket by bucket: the
  * rings are folded into what was held and start again at the next sample. */
 #define GAP_FILL_MAX 64u
@@ -32,6 +33,13 @@
  * or a pile-up that does not fill five sixths of a bucket does not raise it. */
 #define LOW_K 8u
 #define LOW_DIV 6u
+/* A sub-window's floor at level k+1 is the mean of its two level-k floors
+ * when they differ by less than UP_AGREE sds of a difference, else the
+ * lower of them: averaging halves the variance where nothing happened (in
+ * heavy noise, 8 more leaks in time over three draws of the set), taking
+ * the lower keeps a bucket that a pile-up or a burst filled out of the
+ * floors above it. */
+#define UP_AGREE 3
 /* A window whose rise is under min_rise x G but at least early_rise x G (and
  * its length's share of max_window: the same rate, G per max_window, so no
  * more diurnal swings fit) fires on stronger evidence: EARLY_SNR sds of
@@ -269,9 +277,10 @@ static double level_noise(struct leak *l, unsigned k) {
         med = (n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2) / NOISE_MEDIAN;
         if (lv->noise_n >= NOISE_MIN_N && lv->noise / NOISE_MEAN > med)
                 med = lv->noise / NOISE_MEAN;
-        /* A few floors make a rough estimate; the minimum over twice the
-         * samples is not much steadier than the level below's (for
-         * Gaussian noise, its sd is ~0.85 of it), so that bounds it. */
+        /* A few floors make a rough estimate; a floor over twice the
+         * samples is not much steadier than the level below's (for Gaussian
+         * noise the mean of two has 0.71 of its sd, the lower of two ~0.85),
+         * so that bounds it. */
         if (k > 0 && med < NOISE_LEVEL_RATIO * below)
                 med = NOISE_LEVEL_RATIO * below;
         return lv->sd = med;
@@ -299,6 +308,16 @@ static double median_before(const struct level *lv, unsigned m) {
         if (n < 2)
                 return NAN;
         return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+}
+
+/* Level k's noise for UP_AGREE: its running mean once it has enough
+ * updates (no sort, at every close), else level_noise(). */
+static double agree_noise(struct leak *l, unsigned k) {
+        const struct level *lv = &l->lv[k];
+
+        if (lv->noise_n >= NOISE_MIN_N)
+                return lv->noise / NOISE_MEAN;
+        return level_noise(l, k);
 }
 
 /* Does the window of the last m sub-windows of level k begin in the warm-up? */
@@ -362,6 +381,11 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
                 if (f[j] - f[j - 1] > MAX_STEP_SHARE * rise && f[j] - f[j - 1] > 2 * rise / (m - 1))
                         return false;
                 falls += f[j] <= f[j - 1];
+                /* ... nor two in a row most of it: a step whose ramp
+                 * straddles two sub-windows (windows of 6 and more). */
+                if (j >= 2 && !isnan(f[j - 2]) && f[j] - f[j - 2] > MAX_STEP2_SHARE * rise &&
+                    f[j] - f[j - 2] > 4 * rise / (m - 1))
+                        return false;
         }
         if (falls > (early ? 0 : (m - 2) / 3))
                 return false;
@@ -500,9 +524,18 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
         }
 
         if (k + 1 < l->n_levels) {
+                double first_half = lv->acc;
+
                 lv->acc = isnan(lv->acc) ? v : (isnan(v) || lv->acc <= v ? lv->acc : v);
                 if (++lv->acc_n == 2) {
                         double w = lv->acc;
+
+                        /* Two floors that agree are averaged (steadier than
+                         * the lower); one that a pile-up or a burst raised is
+                         * left out. */
+                        if (!isnan(first_half) && !isnan(v) &&
+                            fabs(first_half - v) < UP_AGREE * M_SQRT2 * agree_noise(l, k))
+                                w = (first_half + v) / 2;
 
                         /* Levels 2 and up (windows of 16 min and more) do not
                          * see the first third of the warm-up: its start (the

@@ -9,9 +9,11 @@
  * of its lowest sixth of samples (1 to 8 of them; the minimum at 15 s
  * sampling): bursts, spikes and short pile-ups raise the mean and the
  * maximum, a leak raises the lowest samples too, and the mean of several is
- * steadier than the one lowest (about half its sd at 1 s sampling). Floors are kept at several time
- * scales, each a ring of the last 8 sub-window minima: level 0 holds bucket
- * minima, level k+1 the minimum of two level-k entries (1, 2, 4 ... 2048 min
+ * steadier than the one lowest (about half its sd at 1 s sampling). Floors
+ * are kept at several time scales, each a ring of the last 8 sub-window
+ * floors: level 0 holds the buckets', level k+1 the mean of two level-k
+ * entries when they agree within 3 sds of a difference, else the lower one
+ * (a bucket that a pile-up filled is left out) (1, 2, 4 ... 2048 min
  * sub-windows). Each time a sub-window closes at a level, the windows of the
  * last 4..8 sub-windows ending there are tested (window lengths step by at
  * most 25%, so some window fits any leak rate). A window's base is its first
@@ -31,8 +33,9 @@
  *     rose in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6 or 7),
  *     and no sub-window rose more than its linear share plus max_step_snr sds
  *     or more than 60% of the rise (a step, a burst that filled a bucket),
- *     and the last rose by at most twice its share or its share plus one
- *     sd (a leak keeps rising; a window that ends on a jump does not);
+ *     nor two in a row more than 80% (a ramp that straddles two), and the
+ *     last rose by at most twice its share or its share plus one sd (a
+ *     leak keeps rising; a window that ends on a jump does not);
  *   - it is spread over the window: each half rose by at least
  *     min_linearity of its linear share (a step or a pile-up's ramp does not);
  *   - the floor is in new territory: above the highest floor held at that
@@ -52,8 +55,8 @@
  * time; a fast one after 14-15 min, not its 300 s: letting 7-sub-window
  * windows fire there on 7 sds found it after 8-10 min, still late, and
  * fired on slow warm-ups, tau 3-5 min, that a few floors do not tell from
- * a leak under the process's own warm-up; RESULTS section 11). After a reset the
- * level the process held before (per scale; for a process that leaked, the
+ * a leak under the process's own warm-up; RESULTS section 11). After a
+ * reset the level the process held before (per scale; for a process that leaked, the
  * level before its growth) is kept as held territory: a restarted process
  * warms up to it quietly, and a leak that starts at once fires above it.
  * Levels 2 and up (windows of 16 min and more) skip the first third of the
@@ -65,8 +68,11 @@
  *
  * Timing: a floor is known when its sub-window closes, so a fire comes about
  * m/(m-1) x G/R after the leak starts for a leak of R units/s (plus up to one
- * sub-window of alignment), never before ~G was added; fast leaks fire on
- * the 4-minute windows of level 0.
+ * sub-window of alignment), or half that for an early fire (low noise, a
+ * leak of G per max_window x early_rise or faster), never before ~G/2 was
+ * added; fast leaks fire on the 4-minute windows of level 0. After a reset
+ * the early fire works in the warm-up too (the held level keeps a warm-up
+ * quiet).
  *
  * Cost: O(1) per sample (a compare with the bucket's 8th lowest, an
  * insertion into those 8 when below); at a bucket close up to 5 window tests

@@ -381,10 +381,11 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
                 if (f[j] - f[j - 1] > MAX_STEP_SHARE * rise && f[j] - f[j - 1] > 2 * rise / (m - 1))
                         return false;
                 falls += f[j] <= f[j - 1];
-                /* ... nor two in a row most of it: a step whose ramp
-                 * straddles two sub-windows (windows of 6 and more). */
+                /* ... nor two in a row most of it, and 1.5 times their
+                 * share: a step whose ramp straddles two sub-windows
+                 * (windows of 5 and more). */
                 if (j >= 2 && !isnan(f[j - 2]) && f[j] - f[j - 2] > MAX_STEP2_SHARE * rise &&
-                    f[j] - f[j - 2] > 4 * rise / (m - 1))
+                    f[j] - f[j - 2] > 3 * rise / (m - 1))
                         return false;
         }
         if (falls > (early ? 0 : (m - 2) / 3))

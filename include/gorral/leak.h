@@ -33,7 +33,8 @@
  *     rose in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6 or 7),
  *     and no sub-window rose more than its linear share plus max_step_snr sds
  *     or more than 60% of the rise (a step, a burst that filled a bucket),
- *     nor two in a row more than 80% (a ramp that straddles two), and the
+ *     nor two in a row more than 80% and 1.5 times their share (a ramp
+ *     that straddles two), and the
  *     last rose by at most twice its share or its share plus one sd (a
  *     leak keeps rising; a window that ends on a jump does not);
  *   - it is spread over the window: each half rose by at least

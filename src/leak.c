@@ -45,7 +45,7 @@
  * more diurnal swings fit) fires on stronger evidence: EARLY_SNR sds of
  * noise, no falling sub-window, tau >= EARLY_TREND, each half at least
  * EARLY_LIN of its linear share. */
-#define EARLY_SNR 5
+#define EARLY_SNR 4
 #define EARLY_TREND 0.8
 #define EARLY_LIN 0.7
 struct level {
@@ -82,6 +82,7 @@ struct leak {
         double fire_prior[LEAK_LEVELS]; /* per level, held before the fired window */
         bool resolved;            /* the last feed resolved: finding still readable */
         unsigned fire_level, fire_m;
+        bool fire_early;          /* the fire was an early one (see EARLY_SNR) */
         struct leak_finding f;
         struct level lv[];        /* n_levels */
 };
@@ -112,7 +113,7 @@ void leak_params_default(struct leak_params *p, double min_growth) {
                 .min_snr = 3,
                 .max_step_snr = 2,
                 .min_rise = 1,
-                .early_rise = 0.5,
+                .early_rise = 0.4,
         };
 }
 
@@ -326,7 +327,7 @@ static bool window_warm(const struct leak *l, unsigned k, unsigned m) {
 }
 
 /* Does the window of the last m sub-windows of level k show a leak? */
-static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
+static bool window_leaks(struct leak *l, unsigned k, unsigned m, bool *early_ret) {
         const struct level *lv = &l->lv[k];
         double f[LEAK_RING], first, last, rise, g, held, share, noise;
         unsigned missing = 0, falls = 0, h;
@@ -429,7 +430,10 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m) {
                 return false;
         if (early && (first < EARLY_LIN * share || last < EARLY_LIN * share))
                 return false;
-        return !warm || last >= l->p.warmup_linearity * first;
+        if (warm && last < l->p.warmup_linearity * first)
+                return false;
+        *early_ret = early;
+        return true;
 }
 
 static void update_finding(struct leak *l, const struct level *lv) {
@@ -478,14 +482,20 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
 
         lv->sd = NAN;
         if (l->firing) {
-                /* Resolve on the window twice as long as the one that fired:
-                 * a leak that fired on a lucky noise draw rises by ~G over
-                 * it, so noise alone does not resolve it. */
-                unsigned m = l->fire_m, rk = l->fire_level + 1 < l->n_levels ? l->fire_level + 1 : l->fire_level;
+                /* Resolve on the window twice as long as the one that fired
+                 * (four times for an early fire, which saw 0.4-1 G): a leak
+                 * that fired on a lucky noise draw rises by ~G over it, so
+                 * noise alone does not resolve it. */
+                unsigned m = l->fire_m, rk = l->fire_level + 1 + l->fire_early;
+
+                if (rk >= l->n_levels)
+                        rk = l->n_levels - 1;
 
                 if (k == l->fire_level || k == 0)
                         update_finding(l, &l->lv[l->fire_level]);
-                if (k == rk && lv->count >= m) {
+                /* (once it begins after the growth did: before, its
+                 * floors, the lowest of long sub-windows, lag the growth) */
+                if (k == rk && lv->count >= m && l->origin + (double)(lv->newest + 1 - m) * span(l, k) >= l->f.began) {
                         double a = ent(lv, m, 0), b = ent(lv, m, m - 1);
 
                         if (!isnan(a) && !isnan(b) && b - a < l->p.resolve_ratio * growth_needed(l, a)) {
@@ -501,7 +511,9 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 }
         } else if (!l->firing) {
                 for (unsigned m = MIN_M; m <= LEAK_RING; m++) {
-                        if (!window_leaks(l, k, m))
+                        bool early = false;
+
+                        if (!window_leaks(l, k, m, &early))
                                 continue;
                         l->firing = true;
                         l->fired = true;
@@ -512,6 +524,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                                         held_at(l, j, l->origin + (double)(lv->newest + 1 - m) * span(l, k));
                         l->fire_level = k;
                         l->fire_m = m;
+                        l->fire_early = early;
                         l->f = (struct leak_finding) {
                                 .began = l->origin + (double)(lv->newest + 1 - m) * span(l, k),
                                 .fired_at = t,

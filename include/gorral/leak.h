@@ -22,9 +22,9 @@
  * window fires when
  *   - its floor rose by at least min_rise x G, G = max(min_growth,
  *     min_growth_ratio x the window's base), from its base to its last
- *     sub-window; or (an early fire) by early_rise x G (0.5) in a window up
+ *     sub-window; or (an early fire) by early_rise x G (0.4) in a window up
  *     to max_window x early_rise long (the same rate, so no more diurnal
- *     swings fit), on stronger evidence: 5 sds of noise, no falling
+ *     swings fit), on stronger evidence: 4 sds of noise, no falling
  *     sub-window, tau >= 0.8, each half 0.7 of its linear share;
  *   - the rise is min_snr times its noise: each level estimates its floors'
  *     sd from their second differences (which a linear trend does not raise),
@@ -70,7 +70,7 @@
  * Timing: a floor is known when its sub-window closes, so a fire comes about
  * m/(m-1) x G/R after the leak starts for a leak of R units/s (plus up to one
  * sub-window of alignment), or half that for an early fire (low noise, a
- * leak of G per max_window x early_rise or faster), never before ~G/2 was
+ * leak of G per max_window x early_rise or faster), never before ~0.4 G was
  * added; fast leaks fire on the 4-minute windows of level 0. After a reset
  * the early fire works in the warm-up too (the held level keeps a warm-up
  * quiet).
@@ -122,7 +122,7 @@ struct leak_params {
                                    * of max(300 s, 2G/R)) and more often on diurnal
                                    * cycles. [0.25, 100] */
         double early_rise;        /* the least rise of an early fire, in units of
-                                   * min_rise x G (0.5): windows up to this share of
+                                   * min_rise x G (0.4): windows up to this share of
                                    * max_window fire on this share of the rise, on
                                    * stronger evidence. 1: no early fires. [0.25, 1] */
 };

@@ -69,6 +69,8 @@ struct leak {
         double last_t;
         double origin;            /* bucket 0 starts here */
         double learn_from;        /* start or reset time (warm-up) */
+        double quiet_before;      /* windows that begin before this are not tested
+                                   * (the growth of a resolved finding; -inf: none) */
         uint64_t bucket;          /* current level-0 bucket index */
         double low[LOW_K];        /* its lowest samples so far, ascending */
         unsigned bn;              /* its samples so far */
@@ -204,6 +206,7 @@ static void relearn(struct leak *l) {
         memcpy(l->prior, prior, l->n_levels * sizeof(prior[0]));
         l->started = false;
         l->fired = false;
+        l->quiet_before = -INFINITY;
         l->bn = 0;
         l->floor = NAN;
         levels_clear(l);
@@ -334,7 +337,8 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m, bool *early_ret
         int s = 0, pairs = 0;
         bool warm, early = false;
 
-        if (lv->count < m || m * span(l, k) > l->p.max_window_seconds)
+        if (lv->count < m || m * span(l, k) > l->p.max_window_seconds ||
+            l->origin + (double)(lv->newest + 1 - m) * span(l, k) < l->quiet_before)
                 return false;
         warm = window_warm(l, k, m);
         /* In the warm-up a 4-sub-window window cannot tell a leak from a
@@ -507,6 +511,9 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                                  * old growth seen again by a longer window. */
                                 for (unsigned j = 0; j < l->n_levels; j++)
                                         l->lv[j].held = fmax_nan(l->lv[j].held, b);
+                                /* ... nor a window that holds the start of
+                                 * that growth: it is the same one. */
+                                l->quiet_before = l->f.fired_at;
                         }
                 }
         } else if (!l->firing) {

@@ -64,8 +64,11 @@
  * warm-up, whose low floors would be the base of every long window.
  * While firing, the window twice as long as the one that fired is watched
  * at its own scale: when its rise falls below resolve_ratio x G (the floor
- * stopped rising, whether or not it falls), the finding resolves, and its
- * plateau becomes held territory. A reset resolves a finding.
+ * stopped rising, whether or not it falls), the finding resolves, its
+ * plateau becomes held territory, and windows that begin before the fire
+ * are not tested again (they hold the same growth). Early fires are
+ * watched on the window four times as long, and only once it begins after
+ * the growth did. A reset resolves a finding.
  *
  * Timing: a floor is known when its sub-window closes, so a fire comes about
  * m/(m-1) x G/R after the leak starts for a leak of R units/s (plus up to one

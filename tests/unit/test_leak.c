@@ -397,10 +397,31 @@ Test(leak, leak_that_stops_resolves) {
                                               "%s: resolved %.0f s after the stop", s.desc, r.t[i] - s.ep[0].stop);
                                 cr_expect_gt(r.f[i].growth, s.g, "%s %s at %g s, noise %g: the resolving finding keeps the growth (%.4g, G %.4g)", s.desc, synth_kind_name(kind), dt, noise, r.f[i].growth, s.g);
                                 resolved = true;
+                                /* ... and the plateau stays quiet: no window
+                                 * sees the old growth again */
+                                for (unsigned j = i + 1; j < r.n; j++)
+                                        cr_expect(r.e[j] != LEAK_FIRE, "%s %s at %g s, noise %g: fired again at %.0f s on the plateau",
+                                                  s.desc, synth_kind_name(kind), dt, noise, r.t[j]);
                                 break;
                         }
                 cr_expect(resolved, "%s %s at %g s: never resolved", s.desc, synth_kind_name(kind), dt);
         });
+}
+
+/* The set's series 262 (a leak that stops, under 0.5 G of noise): after its
+ * finding resolved, a window of 2 h at the 8-minute level still held the
+ * whole old growth and fired again 2 min later, its last floor a little
+ * above the plateau's (held territory) by noise. */
+Test(leak, quiet_on_the_plateau_after_a_resolve) {
+        struct synth s;
+        struct rec r;
+        unsigned fires = 0;
+
+        cr_assert(synth_set(262, &s));
+        run(&s, &r);
+        for (unsigned i = 0; i < r.n; i++)
+                fires += r.e[i] == LEAK_FIRE;
+        cr_expect_eq(fires, 1, "%s: %u fires", s.desc, fires);
 }
 
 /* Hand-made series for the edges. */

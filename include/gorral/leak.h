@@ -6,10 +6,10 @@
  * but healthy service does not show, and when that rise has stopped.
  *
  * How it decides. The floor of a bucket of bucket_seconds (60 s) is the mean
- * of its lowest sixth of samples (1 to 8 of them; the minimum at 15 s
+ * of its lowest sixth of samples (1 to 4 of them; the minimum at 15 s
  * sampling): bursts, spikes and short pile-ups raise the mean and the
  * maximum, a leak raises the lowest samples too, and the mean of several is
- * steadier than the one lowest (about half its sd at 1 s sampling). Floors
+ * steadier than the one lowest (0.6 of its sd at 1 s sampling). Floors
  * are kept at several time scales, each a ring of the last 8 sub-window
  * floors: level 0 holds the buckets', level k+1 the mean of two level-k
  * entries when they agree within 3 sds of a difference, else the lower one
@@ -78,8 +78,8 @@
  * the early fire works in the warm-up too (the held level keeps a warm-up
  * quiet).
  *
- * Cost: O(1) per sample (a compare with the bucket's 8th lowest, an
- * insertion into those 8 when below); at a bucket close up to 5 window tests
+ * Cost: O(1) per sample (a compare with the bucket's 4th lowest, an
+ * insertion into those 4 when below); at a bucket close up to 5 window tests
  * per level closed, amortised over the bucket's samples (about 20 ns per
  * sample at 1 s). Memory: fixed at leak_new, the levels whose shortest
  * window fits max_window_seconds and one more (6 of the 12 at the defaults:

@@ -354,9 +354,10 @@ Test(leak, leak_at_start) {
         });
 }
 
-/* The floor of a bucket is the mean of its lowest sixth of samples (8 of
- * 60 at 1 s): in each minute ten samples at level + 0..9 and the rest 100
- * above, so the floor is level + 3.5 (the lowest alone would be + 0). */
+/* The floor of a bucket is the mean of its lowest sixth of samples, at
+ * most 4 (4 of 60 at 1 s): in each minute ten samples at level + 0..9 and
+ * the rest 100 above, so the floor is level + 1.5 (the lowest alone would
+ * be + 0). */
 Test(leak, floor_is_the_mean_of_the_lowest_sixth) {
         struct leak_params p;
         struct leak *l;
@@ -375,7 +376,7 @@ Test(leak, floor_is_the_mean_of_the_lowest_sixth) {
         cr_assert(fired);
         cr_assert(leak_finding(l, &f));
         t -= 1; /* the sample that fired opened a minute: the floor is the one before */
-        cr_expect_float_eq(f.floor, 500 + (floor(t / 60) * 60 - 60 - 3600) * 600.0 / 3600 + 3.5, 1e-9,
+        cr_expect_float_eq(f.floor, 500 + (floor(t / 60) * 60 - 60 - 3600) * 600.0 / 3600 + 1.5, 1e-9,
                            "floor %.3f at %.0f s", f.floor, t);
         leak_free(l);
 }

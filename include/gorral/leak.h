@@ -80,7 +80,7 @@
  *
  * Cost: O(1) per sample (a compare with the bucket's 4th lowest, an
  * insertion into those 4 when below); at a bucket close up to 5 window tests
- * per level closed, amortised over the bucket's samples (about 20 ns per
+ * per level closed, amortised over the bucket's samples (about 14 ns per
  * sample at 1 s). Memory: fixed at leak_new, the levels whose shortest
  * window fits max_window_seconds and one more (6 of the 12 at the defaults:
  * about 1.2 KiB). */

@@ -45,7 +45,9 @@
  * its length's share of max_window: the same rate, G per max_window, so no
  * more diurnal swings fit) fires on stronger evidence: EARLY_SNR sds of
  * noise, no falling sub-window, tau >= EARLY_TREND, each half at least
- * EARLY_LIN of its linear share. */
+ * EARLY_LIN of its linear share and the second at least EARLY_LIN of the
+ * first (a leak does not slow down; the end of a slow warm-up and a
+ * diurnal cycle past its steepest point do). */
 #define EARLY_SNR 4
 #define EARLY_TREND 0.8
 #define EARLY_LIN 0.7
@@ -434,7 +436,7 @@ static bool window_leaks(struct leak *l, unsigned k, unsigned m, bool *early_ret
         share = rise * h / (m - 1);
         if (first < l->p.min_linearity * share || last < l->p.min_linearity * share)
                 return false;
-        if (early && (first < EARLY_LIN * share || last < EARLY_LIN * share))
+        if (early && (first < EARLY_LIN * share || last < EARLY_LIN * share || last < EARLY_LIN * first))
                 return false;
         if (warm && last < l->p.warmup_linearity * first)
                 return false;

@@ -25,7 +25,8 @@
  *     sub-window; or (an early fire) by early_rise x G (0.4) in a window up
  *     to max_window x early_rise long (the same rate, so no more diurnal
  *     swings fit), on stronger evidence: 4 sds of noise, no falling
- *     sub-window, tau >= 0.8, each half 0.7 of its linear share;
+ *     sub-window, tau >= 0.8, each half 0.7 of its linear share, the
+ *     second 0.7 of the first;
  *   - the rise is min_snr times its noise: each level estimates its floors'
  *     sd from their second differences (which a linear trend does not raise),
  *     never below 0.65 x the level below's;

@@ -301,17 +301,16 @@ static double median_before(const struct level *lv, unsigned m) {
 
         for (unsigned j = m; j < lv->count; j++) {
                 double x = ent(lv, lv->count, lv->count - 1 - j);
-                unsigned i = n++;
+                unsigned i = n;
 
-                if (isnan(x)) {
-                        n--;
+                if (isnan(x))
                         continue;
-                }
                 while (i > 0 && d[i - 1] > x) {
                         d[i] = d[i - 1];
                         i--;
                 }
                 d[i] = x;
+                n++;
         }
         if (n < 2)
                 return NAN;

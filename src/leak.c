@@ -29,11 +29,12 @@
 /* A bucket's floor is the mean of its lowest samples, one per LOW_DIV and
  * 1 to LOW_K of them: at 1 s sampling the 4 lowest of 60 (an sd of 0.28 of
  * the samples' for Gaussian noise, against 0.46 for the one lowest), at 5 s
- * the 2 lowest of 12 (0.46 against 0.57), at 15 s the lowest of 4. A burst
- * or a pile-up that does not fill five sixths of a bucket does not raise it.
- * (The 8 lowest found no more leaks on the set, at 4 ns more per sample.) */
+ * the 3 lowest of 12 (0.41 against 0.57), at 15 s the lowest of 4. A burst
+ * or a pile-up that does not fill three quarters of a bucket does not raise
+ * it. (The 8 lowest found no more leaks on the set, at 4 ns more per
+ * sample; one per 6 samples or 3 did about as well, one per 2 fired more.) */
 #define LOW_K 4u
-#define LOW_DIV 6u
+#define LOW_DIV 4u
 /* A sub-window's floor at level k+1 is the mean of its two level-k floors
  * when they differ by less than UP_AGREE sds of a difference, else the
  * lower of them: averaging halves the variance where nothing happened (in

@@ -6,7 +6,7 @@
  * but healthy service does not show, and when that rise has stopped.
  *
  * How it decides. The floor of a bucket of bucket_seconds (60 s) is the mean
- * of its lowest sixth of samples (1 to 4 of them; the minimum at 15 s
+ * of its lowest quarter of samples (1 to 4 of them; the minimum at 15 s
  * sampling): bursts, spikes and short pile-ups raise the mean and the
  * maximum, a leak raises the lowest samples too, and the mean of several is
  * steadier than the one lowest (0.6 of its sd at 1 s sampling). Floors

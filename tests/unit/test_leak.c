@@ -215,7 +215,7 @@ Test(leak, fires_on_leak_in_bursts) { leaking("leak_bursty", 4, 1); }
 /* The evaluation set's former false alarms under heavy noise (0.5 G): steps
  * of 1.4-2.3 G over 10-42 s and a slow warm-up, whose first floor was drawn
  * low (the base is now no lower than the floors before it) or whose floors
- * were the noisy minimum of a bucket (now the mean of its lowest sixth);
+ * were the noisy minimum of a bucket (now the mean of its lowest quarter);
  * and a leak series that fired 3 h before its leak. */
 Test(leak, quiet_on_the_sets_former_false_alarms) {
         static const unsigned idx[] = { 59, 64, 70, 82, 226 };
@@ -356,11 +356,11 @@ Test(leak, leak_at_start) {
         });
 }
 
-/* The floor of a bucket is the mean of its lowest sixth of samples, at
+/* The floor of a bucket is the mean of its lowest quarter of samples, at
  * most 4 (4 of 60 at 1 s): in each minute ten samples at level + 0..9 and
  * the rest 100 above, so the floor is level + 1.5 (the lowest alone would
  * be + 0). */
-Test(leak, floor_is_the_mean_of_the_lowest_sixth) {
+Test(leak, floor_is_the_mean_of_the_lowest_quarter) {
         struct leak_params p;
         struct leak *l;
         struct leak_finding f;

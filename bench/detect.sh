@@ -64,9 +64,9 @@ reaches G, so a detector that finds leaks slower than about G per max_window als
 diurnal swings whose steepest rise is that fast. That is the trade-off in the last two tables, not
 something more tuning removes: one series alone cannot tell them apart on the first day (the
 second day is held territory and stays quiet, tests/unit/test_leak.c). The other healthy fires
-left (7 over the six draws below) are steps, restarts, a spike and Poisson bursts, all but one
-under the heaviest noise (0.5 G) at 5 and 15 s sampling, where a bucket's floor is the mean of
-1-2 of its 4-12 samples: a step of 1-2 G over a few floors of that noise is a leak's start to
+left (5 over the six draws below, none in this one) are restarts, a spike and Poisson bursts,
+all but one under the heaviest noise (0.5 G) at 15 s sampling, where a bucket's floor is the
+lowest of its 4 samples: a rise of 1-2 G over a few floors of that noise is a leak's start to
 4-5 floors. Leaks that cannot be in time: slow ones whose 2G/R is
 over ~3.2 h (the longest window of 2 h has 96 min between its first and last floor, so they
 never add G in one: max_window's trade-off); fast ones that start with the process (the first

@@ -10,6 +10,7 @@
 
 #define MIN_M 4u                /* shortest window, in sub-windows */
 #define MAX_STEP_SHARE 0.6      /* of a window's rise, in one sub-window */
+#define MAX_STEP2_SHARE 0.8     /* ... in two in a row */
 /* A gap longer than this many buckets is not filled bucket by bucket: the
  * rings are folded into what was held and start again at the next sample. */
 #define GAP_FILL_MAX 64u
@@ -22,12 +23,35 @@
 #define NOISE_MEAN 1.954
 #define NOISE_N 32u             /* running mean over about this many updates */
 #define NOISE_MIN_N 8u          /* updates before the running mean is used */
-#ifndef NOISE_LEVEL_RATIO
 #define NOISE_LEVEL_RATIO 0.65
-#endif
 #define NOISE_MIN_D2 3u         /* fewer in the ring: take the level below's (noisier) */
 #define NOISE_MIN_G 0.05        /* the least noise assumed, in G */
-
+/* A bucket's floor is the mean of its lowest samples, one per LOW_DIV and
+ * 1 to LOW_K of them: at 1 s sampling the 4 lowest of 60 (an sd of 0.28 of
+ * the samples' for Gaussian noise, against 0.46 for the one lowest), at 5 s
+ * the 3 lowest of 12 (0.41 against 0.57), at 15 s the lowest of 4. A burst
+ * or a pile-up that does not fill three quarters of a bucket does not raise
+ * it. (The 8 lowest found no more leaks on the set, at 4 ns more per
+ * sample; one per 6 samples or 3 did about as well, one per 2 fired more.) */
+#define LOW_K 4u
+#define LOW_DIV 4u
+/* A sub-window's floor at level k+1 is the mean of its two level-k floors
+ * when they differ by less than UP_AGREE sds of a difference, else the
+ * lower of them: averaging halves the variance where nothing happened (in
+ * heavy noise, 8 more leaks in time over three draws of the set), taking
+ * the lower keeps a bucket that a pile-up or a burst filled out of the
+ * floors above it. */
+#define UP_AGREE 3
+/* A window whose rise is under min_rise x G but at least early_rise x G (and
+ * its length's share of max_window: the same rate, G per max_window, so no
+ * more diurnal swings fit) fires on stronger evidence: EARLY_SNR sds of
+ * noise, no falling sub-window, tau >= EARLY_TREND, each half at least
+ * EARLY_LIN of its linear share and the second at least EARLY_LIN of the
+ * first (a leak does not slow down; the end of a slow warm-up and a
+ * diurnal cycle past its steepest point do). */
+#define EARLY_SNR 4
+#define EARLY_TREND 0.8
+#define EARLY_LIN 0.7
 struct level {
         double ring[LEAK_RING];   /* sub-window floors, NaN = no sample */
         uint64_t newest;          /* index of the newest entry (entry i covers
@@ -39,6 +63,7 @@ struct level {
         double noise;             /* running mean of |second differences| outside the
                                    * warm-up, each clipped at 4x the mean (NaN: none) */
         unsigned noise_n;         /* updates of noise, saturating */
+        double sd;                /* level_noise(), once asked after the last close (NaN: not yet) */
 };
 
 struct leak {
@@ -48,8 +73,12 @@ struct leak {
         double last_t;
         double origin;            /* bucket 0 starts here */
         double learn_from;        /* start or reset time (warm-up) */
+        double quiet_before;      /* windows that begin before this are not tested
+                                   * (the growth of a resolved finding; -inf: none) */
         uint64_t bucket;          /* current level-0 bucket index */
-        double bmin;              /* its floor so far (NaN: no sample) */
+        double bucket_end;        /* ... and the time it ends */
+        double low[LOW_K];        /* its lowest samples so far, ascending */
+        unsigned bn;              /* its samples so far */
         double floor;             /* the latest closed bucket's floor */
         unsigned n_levels;        /* levels kept: those whose shortest window fits max_window, and one more
                                    * (a fire resolves on the next level) */
@@ -60,12 +89,13 @@ struct leak {
         double fire_prior[LEAK_LEVELS]; /* per level, held before the fired window */
         bool resolved;            /* the last feed resolved: finding still readable */
         unsigned fire_level, fire_m;
+        bool fire_early;          /* the fire was an early one (see EARLY_SNR) */
         struct leak_finding f;
         struct level lv[];        /* n_levels */
 };
 
 static double span(const struct leak *l, unsigned k) {
-        return ldexp(l->p.bucket_seconds, (int)k);
+        return l->p.bucket_seconds * (double)(UINT64_C(1) << k);
 }
 
 /* Entry j of the last m of level k, j = 0 the oldest of them. */
@@ -90,6 +120,7 @@ void leak_params_default(struct leak_params *p, double min_growth) {
                 .min_snr = 3,
                 .max_step_snr = 2,
                 .min_rise = 1,
+                .early_rise = 0.4,
         };
 }
 
@@ -126,6 +157,8 @@ const char *leak_params_invalid(const struct leak_params *p) {
                 return "max_step_snr must be in [0, 100]";
         if (!in(p->min_rise, 0.25, 100))
                 return "min_rise must be in [0.25, 100]";
+        if (!in(p->early_rise, 0.25, 1))
+                return "early_rise must be in [0.25, 1]";
         return NULL;
 }
 
@@ -139,7 +172,7 @@ static double fmax_nan(double a, double b) {
 
 static void levels_clear(struct leak *l) {
         for (unsigned k = 0; k < l->n_levels; k++)
-                l->lv[k] = (struct level) { .acc = NAN, .held = NAN, .noise = NAN };
+                l->lv[k] = (struct level) { .acc = NAN, .held = NAN, .noise = NAN, .sd = NAN };
 }
 
 /* The highest floor level k held, of sub-windows that ended by time
@@ -178,7 +211,8 @@ static void relearn(struct leak *l) {
         memcpy(l->prior, prior, l->n_levels * sizeof(prior[0]));
         l->started = false;
         l->fired = false;
-        l->bmin = NAN;
+        l->quiet_before = -INFINITY;
+        l->bn = 0;
         l->floor = NAN;
         levels_clear(l);
         for (unsigned k = 0; k < l->n_levels; k++)
@@ -229,12 +263,16 @@ static int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* The sd of level k's floors (see NOISE_MEDIAN); +inf when not known. */
-static double level_noise(const struct leak *l, unsigned k) {
-        const struct level *lv = &l->lv[k];
+/* The sd of level k's floors (see NOISE_MEDIAN); +inf when not known.
+ * Kept in lv->sd until the level's next close: most windows fail on their
+ * rise before they need it. */
+static double level_noise(struct leak *l, unsigned k) {
+        struct level *lv = &l->lv[k];
         double d[LEAK_RING], med, below;
         unsigned n = 0;
 
+        if (!isnan(lv->sd))
+                return lv->sd;
         for (unsigned j = 2; j < lv->count; j++) {
                 double x = ent(lv, lv->count, j) - 2 * ent(lv, lv->count, j - 1) + ent(lv, lv->count, j - 2);
 
@@ -243,17 +281,51 @@ static double level_noise(const struct leak *l, unsigned k) {
         }
         below = k > 0 ? level_noise(l, k - 1) : INFINITY;
         if (n < NOISE_MIN_D2)
-                return below;
+                return lv->sd = below;
         qsort(d, n, sizeof(d[0]), cmp_double);
         med = (n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2) / NOISE_MEDIAN;
         if (lv->noise_n >= NOISE_MIN_N && lv->noise / NOISE_MEAN > med)
                 med = lv->noise / NOISE_MEAN;
-        /* A few floors make a rough estimate; the minimum over twice the
-         * samples is not much steadier than the level below's (for
-         * Gaussian noise, its sd is ~0.85 of it), so that bounds it. */
+        /* A few floors make a rough estimate; a floor over twice the
+         * samples is not much steadier than the level below's (for Gaussian
+         * noise the mean of two has 0.71 of its sd, the lower of two ~0.85),
+         * so that bounds it. */
         if (k > 0 && med < NOISE_LEVEL_RATIO * below)
                 med = NOISE_LEVEL_RATIO * below;
-        return med;
+        return lv->sd = med;
+}
+
+/* The median of level k's floors before its last m (NaN: fewer than 2). */
+static double median_before(const struct level *lv, unsigned m) {
+        double d[LEAK_RING];
+        unsigned n = 0;
+
+        for (unsigned j = m; j < lv->count; j++) {
+                double x = ent(lv, lv->count, lv->count - 1 - j);
+                unsigned i = n;
+
+                if (isnan(x))
+                        continue;
+                while (i > 0 && d[i - 1] > x) {
+                        d[i] = d[i - 1];
+                        i--;
+                }
+                d[i] = x;
+                n++;
+        }
+        if (n < 2)
+                return NAN;
+        return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+}
+
+/* Level k's noise for UP_AGREE: its running mean once it has enough
+ * updates (no sort, at every close), else level_noise(). */
+static double agree_noise(struct leak *l, unsigned k) {
+        const struct level *lv = &l->lv[k];
+
+        if (lv->noise_n >= NOISE_MIN_N)
+                return lv->noise / NOISE_MEAN;
+        return level_noise(l, k);
 }
 
 /* Does the window of the last m sub-windows of level k begin in the warm-up? */
@@ -262,14 +334,15 @@ static bool window_warm(const struct leak *l, unsigned k, unsigned m) {
 }
 
 /* Does the window of the last m sub-windows of level k show a leak? */
-static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
+static bool window_leaks(struct leak *l, unsigned k, unsigned m, bool *early_ret) {
         const struct level *lv = &l->lv[k];
         double f[LEAK_RING], first, last, rise, g, held, share, noise;
         unsigned missing = 0, falls = 0, h;
         int s = 0, pairs = 0;
-        bool warm;
+        bool warm, early = false;
 
-        if (lv->count < m || m * span(l, k) > l->p.max_window_seconds)
+        if (lv->count < m || m * span(l, k) > l->p.max_window_seconds ||
+            l->origin + (double)(lv->newest + 1 - m) * span(l, k) < l->quiet_before)
                 return false;
         warm = window_warm(l, k, m);
         /* In the warm-up a 4-sub-window window cannot tell a leak from a
@@ -282,15 +355,29 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
         }
         if (isnan(f[0]) || isnan(f[m - 1]) || missing > m / 4)
                 return false;
+        if (f[m - 1] - f[0] < l->p.early_rise * l->p.min_rise * growth_needed(l, f[0]))
+                return false; /* (the cheap test first: a higher base only needs more) */
+        /* The window's base is no lower than the median of the floors
+         * before it at this level: a first floor drawn low by noise adds its
+         * deviation to the rise and to the first half, and a step over two
+         * sub-windows then looks like three rising floors. */
+        f[0] = fmax(f[0], median_before(lv, m));
         rise = f[m - 1] - f[0];
         g = growth_needed(l, f[0]);
-        if (rise < l->p.min_rise * g)
-                return false;
+        if (rise < l->p.min_rise * g) {
+                /* An early fire (see EARLY_SNR): the rise a window of this
+                 * length needs at the rate of min_rise x G per max_window. */
+                double r = fmax(l->p.early_rise, fmin(1, m * span(l, k) / l->p.max_window_seconds));
+
+                if (r >= 1 || rise < r * l->p.min_rise * g)
+                        return false;
+                early = true;
+        }
         /* Above the floors' noise: rise has the noise of two floors. */
         /* Flat integer floors (threads) have no noise at all: then any
          * wiggle would be a step. Below 5% of G the noise does not matter. */
         noise = fmax(level_noise(l, k), NOISE_MIN_G * g);
-        if (rise < l->p.min_snr * M_SQRT2 * noise)
+        if (rise < (early ? EARLY_SNR : l->p.min_snr) * M_SQRT2 * noise)
                 return false;
         /* Not a step: no increment far above its linear share; and rising
          * in nearly every sub-window (all of 3, 3 of 4, 4 of 5, 5 of 6, 5 of 7). */
@@ -303,8 +390,20 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                 if (f[j] - f[j - 1] > MAX_STEP_SHARE * rise && f[j] - f[j - 1] > 2 * rise / (m - 1))
                         return false;
                 falls += f[j] <= f[j - 1];
+                /* ... nor two in a row most of it, and 1.5 times their
+                 * share: a step whose ramp straddles two sub-windows
+                 * (windows of 5 and more). */
+                if (j >= 2 && !isnan(f[j - 2]) && f[j] - f[j - 2] > MAX_STEP2_SHARE * rise &&
+                    f[j] - f[j - 2] > 3 * rise / (m - 1))
+                        return false;
         }
-        if (falls > (m - 2) / 3)
+        if (falls > (early ? 0 : (m - 2) / 3))
+                return false;
+        /* Not ending on a jump: a leak keeps rising, so its last sub-window
+         * rose by about its share; a window that ends on a step, a
+         * pile-up's bucket or a high draw of noise does not. */
+        if (!isnan(f[m - 2]) && f[m - 1] - f[m - 2] > 2 * rise / (m - 1) &&
+            f[m - 1] - f[m - 2] > rise / (m - 1) + M_SQRT2 * noise)
                 return false;
 
         /* New territory: above every floor this level held before the window. */
@@ -322,7 +421,7 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
                         pairs++;
                         s += (f[j] > f[i]) - (f[j] < f[i]);
                 }
-        if (pairs == 0 || s < l->p.min_trend * pairs)
+        if (pairs == 0 || s < (early ? EARLY_TREND : l->p.min_trend) * pairs)
                 return false;
 
         /* Spread over the window, not a step or a pile-up's ramp: each half
@@ -337,7 +436,12 @@ static bool window_leaks(const struct leak *l, unsigned k, unsigned m) {
         share = rise * h / (m - 1);
         if (first < l->p.min_linearity * share || last < l->p.min_linearity * share)
                 return false;
-        return !warm || last >= l->p.warmup_linearity * first;
+        if (early && (first < EARLY_LIN * share || last < EARLY_LIN * share || last < EARLY_LIN * first))
+                return false;
+        if (warm && last < l->p.warmup_linearity * first)
+                return false;
+        *early_ret = early;
+        return true;
 }
 
 static void update_finding(struct leak *l, const struct level *lv) {
@@ -384,15 +488,22 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                 }
         }
 
+        lv->sd = NAN;
         if (l->firing) {
-                /* Resolve on the window twice as long as the one that fired:
-                 * a leak that fired on a lucky noise draw rises by ~G over
-                 * it, so noise alone does not resolve it. */
-                unsigned m = l->fire_m, rk = l->fire_level + 1 < l->n_levels ? l->fire_level + 1 : l->fire_level;
+                /* Resolve on the window twice as long as the one that fired
+                 * (four times for an early fire, which saw 0.4-1 G): a leak
+                 * that fired on a lucky noise draw rises by ~G over it, so
+                 * noise alone does not resolve it. */
+                unsigned m = l->fire_m, rk = l->fire_level + 1 + l->fire_early;
+
+                if (rk >= l->n_levels)
+                        rk = l->n_levels - 1;
 
                 if (k == l->fire_level || k == 0)
                         update_finding(l, &l->lv[l->fire_level]);
-                if (k == rk && lv->count >= m) {
+                /* (once it begins after the growth did: before, its
+                 * floors, the lowest of long sub-windows, lag the growth) */
+                if (k == rk && lv->count >= m && l->origin + (double)(lv->newest + 1 - m) * span(l, k) >= l->f.began) {
                         double a = ent(lv, m, 0), b = ent(lv, m, m - 1);
 
                         if (!isnan(a) && !isnan(b) && b - a < l->p.resolve_ratio * growth_needed(l, a)) {
@@ -404,11 +515,16 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                                  * old growth seen again by a longer window. */
                                 for (unsigned j = 0; j < l->n_levels; j++)
                                         l->lv[j].held = fmax_nan(l->lv[j].held, b);
+                                /* ... nor a window that holds the start of
+                                 * that growth: it is the same one. */
+                                l->quiet_before = l->f.fired_at;
                         }
                 }
         } else if (!l->firing) {
                 for (unsigned m = MIN_M; m <= LEAK_RING; m++) {
-                        if (!window_leaks(l, k, m))
+                        bool early = false;
+
+                        if (!window_leaks(l, k, m, &early))
                                 continue;
                         l->firing = true;
                         l->fired = true;
@@ -419,6 +535,7 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
                                         held_at(l, j, l->origin + (double)(lv->newest + 1 - m) * span(l, k));
                         l->fire_level = k;
                         l->fire_m = m;
+                        l->fire_early = early;
                         l->f = (struct leak_finding) {
                                 .began = l->origin + (double)(lv->newest + 1 - m) * span(l, k),
                                 .fired_at = t,
@@ -432,9 +549,18 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
         }
 
         if (k + 1 < l->n_levels) {
+                double first_half = lv->acc;
+
                 lv->acc = isnan(lv->acc) ? v : (isnan(v) || lv->acc <= v ? lv->acc : v);
                 if (++lv->acc_n == 2) {
                         double w = lv->acc;
+
+                        /* Two floors that agree are averaged (steadier than
+                         * the lower); one that a pile-up or a burst raised is
+                         * left out. */
+                        if (!isnan(first_half) && !isnan(v) &&
+                            fabs(first_half - v) < UP_AGREE * M_SQRT2 * agree_noise(l, k))
+                                w = (first_half + v) / 2;
 
                         /* Levels 2 and up (windows of 16 min and more) do not
                          * see the first third of the warm-up: its start (the
@@ -455,11 +581,43 @@ static enum leak_event level_push(struct leak *l, unsigned k, double v, double t
         return ev;
 }
 
+static void bucket_add(struct leak *l, double v) {
+        unsigned i = l->bn < LOW_K ? l->bn : LOW_K;
+
+        l->bn++;
+        if (i == LOW_K) {
+                if (v >= l->low[LOW_K - 1])
+                        return;
+                i--;
+        }
+        while (i > 0 && l->low[i - 1] > v) {
+                l->low[i] = l->low[i - 1];
+                i--;
+        }
+        l->low[i] = v;
+}
+
+/* The bucket's floor: the mean of its lowest samples, one per LOW_DIV
+ * (1 to LOW_K of them); NaN when it had none. */
+static double bucket_floor(const struct leak *l) {
+        unsigned k = l->bn / LOW_DIV;
+        double sum = 0;
+
+        if (l->bn == 0)
+                return NAN;
+        k = k < 1 ? 1 : k > LOW_K ? LOW_K : k;
+        for (unsigned i = 0; i < k; i++)
+                sum += l->low[i];
+        return sum / k;
+}
+
 /* Close the current bucket. */
 static enum leak_event bucket_close(struct leak *l, double t) {
-        if (!isnan(l->bmin))
-                l->floor = l->bmin;
-        return level_push(l, 0, l->bmin, t);
+        double v = bucket_floor(l);
+
+        if (!isnan(v))
+                l->floor = v;
+        return level_push(l, 0, v, t);
 }
 
 /* Fold the rings into what was held and start bucketing again at t. */
@@ -470,11 +628,12 @@ static void restart_buckets(struct leak *l, double t) {
 
                 for (unsigned j = 0; j < lv->count; j++)
                         held = fmax_nan(held, lv->ring[j]);
-                *lv = (struct level) { .acc = NAN, .held = held, .noise = lv->noise, .noise_n = lv->noise_n };
+                *lv = (struct level) { .acc = NAN, .held = held, .noise = lv->noise, .noise_n = lv->noise_n,
+                                       .sd = NAN };
         }
         l->origin = t;
         l->bucket = 0;
-        l->bmin = NAN;
+        l->bn = 0;
 }
 
 enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
@@ -502,10 +661,17 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                 l->origin = t;
                 l->learn_from = t;
                 l->bucket = 0;
-                l->bmin = v;
+                l->bucket_end = t + l->p.bucket_seconds;
+                l->bn = 0;
+                bucket_add(l, v);
                 return ev;
         }
 
+        if (t < l->bucket_end) {
+                /* the same bucket: no division (most samples) */
+                bucket_add(l, v);
+                return ev;
+        }
         q = (t - l->origin) / l->p.bucket_seconds;
         /* (a quotient past 2^53 would not convert: that is a long gap too) */
         b = q < 0x1p53 ? (uint64_t)q : UINT64_MAX;
@@ -522,12 +688,12 @@ enum leak_event leak_feed(struct leak *l, double t, double v, bool reset) {
                                 if (e != LEAK_NONE)
                                         ev = e;
                                 l->bucket++;
-                                l->bmin = NAN;
+                                l->bn = 0;
                         }
                 }
         }
-        if (isnan(l->bmin) || v < l->bmin)
-                l->bmin = v;
+        l->bucket_end = l->origin + (double)(l->bucket + 1) * l->p.bucket_seconds;
+        bucket_add(l, v);
         return ev;
 }
 

@@ -7,7 +7,9 @@
  *   eval --file F.csv MIN_GROWTH   one series: its fire/resolve lines
  *   eval --diurnal-grid first-day diurnal fires by swing and max_window
  *   options: -v (one line per series), --max-window S, --only SHAPE,
- *            --set PARAM VALUE (a leak_params field)
+ *            --set PARAM VALUE (a leak_params field), --seed-base N (with
+ *            --synth: a second draw of the set, seeds N + i instead of
+ *            1000 + i)
  *
  * The truth of a series (its leak episodes, resets, G) is recomputed from
  * the manifest's shape, kind, interval, noise, seed and length with the
@@ -538,6 +540,7 @@ int main(int argc, char **argv) {
         static struct ev evs[MAX_EVENTS];
         const char *dir = NULL, *only = NULL;
         bool synth_mode = false;
+        uint64_t seed_base = 1000;
         FILE *man = NULL;
         char line[2048];
         unsigned series = 0;
@@ -555,6 +558,8 @@ int main(int argc, char **argv) {
                         return 0;
                 } else if (!strcmp(argv[i], "--synth"))
                         synth_mode = true;
+                else if (!strcmp(argv[i], "--seed-base") && i + 1 < argc)
+                        seed_base = strtoull(argv[++i], NULL, 10);
                 else if (!strcmp(argv[i], "--max-window") && i + 1 < argc)
                         params.max_window_seconds = atof(argv[++i]);
                 else if (!strcmp(argv[i], "--set") && i + 2 < argc) {
@@ -571,6 +576,7 @@ int main(int argc, char **argv) {
                         else if (!strcmp(k, "warmup_seconds")) params.warmup_seconds = v;
                         else if (!strcmp(k, "resolve_ratio")) params.resolve_ratio = v;
                         else if (!strcmp(k, "min_rise")) params.min_rise = v;
+                        else if (!strcmp(k, "early_rise")) params.early_rise = v;
                         else if (!strcmp(k, "max_window_seconds")) params.max_window_seconds = v;
                         else {
                                 fprintf(stderr, "eval: unknown parameter %s\n", k);
@@ -604,7 +610,7 @@ int main(int argc, char **argv) {
                 unsigned n;
 
                 if (synth_mode) {
-                        if (!synth_set(i, &s))
+                        if (!synth_set_seeded(i, seed_base, &s))
                                 break;
                         snprintf(name, sizeof(name), "%03u-%s-%s-%gs-n%g", i, s.shape, synth_kind_name(s.kind), s.dt,
                                  s.noise);
@@ -652,24 +658,31 @@ int main(int argc, char **argv) {
         report(&leak_sc);
         report(&naive_sc);
         {
-                /* Replay speed: a 24 h series at 1 s, flat with noise. */
+                /* Replay speed: a 24 h series at 1 s, flat with noise; the
+                 * best of 7 runs (the cores are shared). */
                 struct leak_params p = params;
                 struct leak *l;
                 struct timespec a, b;
-                uint64_t r = 42;
-                double sec;
+                double sec = INFINITY;
 
                 p.min_growth = 50;
-                if (leak_new(&p, &l) == 0) {
+                for (unsigned run = 0; run < 7; run++) {
+                        uint64_t r = 42;
+                        double x;
+
+                        if (leak_new(&p, &l) < 0)
+                                break;
                         clock_gettime(CLOCK_MONOTONIC, &a);
                         for (unsigned i = 0; i < 86400; i++)
                                 leak_feed(l, i + 0.1 * synth_u(&r), 1000 + 20 * synth_u(&r), false);
                         clock_gettime(CLOCK_MONOTONIC, &b);
-                        sec = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-                        printf("\nreplay of a 24 h series at 1 s (86400 samples): %.1f ms, %.0f ns per sample\n", sec * 1e3,
-                               sec / 86400 * 1e9);
+                        x = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+                        sec = x < sec ? x : sec;
                         leak_free(l);
                 }
+                if (isfinite(sec))
+                        printf("\nreplay of a 24 h series at 1 s (86400 samples, best of 7): %.1f ms, %.0f ns per sample\n",
+                               sec * 1e3, sec / 86400 * 1e9);
         }
         printf("\n| shape | series | leak: in time | leak: fired outside a leak | naive: in time | naive: fired outside a leak | median allowed | leak: median delay |\n");
         printf("|---|---|---|---|---|---|---|---|\n");

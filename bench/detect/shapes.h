@@ -90,7 +90,7 @@ static const char *const synth_shapes[] = {
         "flat", "sawtooth", "gc_sawtooth", "step", "warmup", "restarts", "bursts",
         "spike", "diurnal", "gaps",
         "leak_fast", "leak_slow", "leak_late", "leak_noisy", "leak_stops",
-        "leak_after_restart", "leak_bursty",
+        "leak_after_restart", "leak_bursty", "leak_at_start",
 };
 
 static inline bool synth_shape_healthy(const char *shape) {
@@ -212,6 +212,12 @@ static inline int synth_setup(struct synth *s) {
 
                 s->res[s->nres++] = synth_range(&r, 0.3, 0.5) * s->dur;
                 s->ep[s->nep++] = (struct synth_ep) { s->res[0], INFINITY, 2 * G / allowed };
+        } else if (!strcmp(s->shape, "leak_at_start")) {
+                /* from the process start, under its warm-up: half fast
+                 * (2G/R 75-300 s, as leak_fast), half 20 min - 3 h */
+                double allowed = synth_u(&r) < 0.5 ? synth_range(&r, 75, 300) : 60 * synth_range(&r, 20, 180);
+
+                s->ep[s->nep++] = (struct synth_ep) { 0, INFINITY, 2 * G / allowed };
         } else if (!strcmp(s->shape, "leak_bursty")) {
                 double allowed = 60 * synth_range(&r, 5, 120);
 
@@ -232,9 +238,7 @@ static inline int synth_setup(struct synth *s) {
         return 0;
 }
 
-/* The evaluation set: every shape at 1, 5 and 15 s, three noise levels, two
- * seeds, the kind rotating over goroutines, threads and RSS. Fills s for
- * index i; false past the end. */
+/* How long a series of a shape runs, in hours. */
 static inline double synth_hours(const char *shape) {
         static const struct { const char *shape; double h; } hours[] = {
                 { "diurnal", 24 }, { "restarts", 8 }, { "gaps", 12 }, { "leak_fast", 2 },
@@ -251,7 +255,12 @@ static inline double synth_hours(const char *shape) {
 #define SYNTH_NSHAPES (sizeof(synth_shapes) / sizeof(synth_shapes[0]))
 #define SYNTH_SET_SIZE (SYNTH_NSHAPES * 3 * 3 * 2)
 
-static inline bool synth_set(unsigned i, struct synth *s) {
+/* The evaluation set: every shape at 1, 5 and 15 s, three noise levels, two
+ * seeds, the kind rotating over goroutines, threads and RSS. Fills s for
+ * index i, its seed seed_base + i (the set's own is 1000: another base
+ * draws a second set of the same design, to check that a change was not
+ * tuned to the first); false past the end. */
+static inline bool synth_set_seeded(unsigned i, uint64_t seed_base, struct synth *s) {
         static const double dts[] = { 1, 5, 15 }, noises[] = { 0.05, 0.2, 0.5 };
         unsigned shape, dt, noise, seed;
 
@@ -268,9 +277,13 @@ static inline bool synth_set(unsigned i, struct synth *s) {
         s->noise = noises[noise];
         if (!strcmp(s->shape, "leak_noisy"))
                 s->noise = noise == 0 ? 0.8 : noise == 1 ? 1.2 : 1.6;
-        s->seed = 1000 + i;
+        s->seed = seed_base + i;
         s->dur = synth_hours(s->shape) * 3600;
         return synth_setup(s) == 0;
+}
+
+static inline bool synth_set(unsigned i, struct synth *s) {
+        return synth_set_seeded(i, 1000, s);
 }
 
 /* Allowed delay for episode i: max(300 s, 2G/R). */

@@ -1239,10 +1239,11 @@ static unsigned go_minor(const char *v) {
 
 static void unit_findings_started(struct unit *u) {
         struct detect_context ctx = { .gomaxprocs = NAN, .gomemlimit_bytes = NAN, .host_cpus = NAN };
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        long cpus;
 
         if (!u->findings)
                 return;
+        cpus = sysconf(_SC_NPROCESSORS_ONLN); /* glibc reads /sys/devices/system/cpu/online */
         ctx.quota_cores = mon_service_quota_cores(u->mon);
         if (u->has_gomaxprocs)
                 ctx.gomaxprocs = u->gomaxprocs;

@@ -34,15 +34,24 @@ static void feed(void *ctx, double t, double v, bool reset) {
         }
 }
 
-static void run(struct synth *s, struct rec *r) {
-        struct leak_params p;
+/* Replay a set-up series through a detector with p (NULL: the defaults
+ * for its G) into r. */
+static void replay(struct synth *s, const struct leak_params *p, struct rec *r) {
+        struct leak_params d;
 
-        cr_assert_eq(synth_setup(s), 0, "shape %s", s->shape);
-        leak_params_default(&p, s->min_growth);
+        if (!p) {
+                leak_params_default(&d, s->min_growth);
+                p = &d;
+        }
         memset(r, 0, sizeof(*r));
-        cr_assert_eq(leak_new(&p, &r->l), 0);
+        cr_assert_eq(leak_new(p, &r->l), 0);
         synth_generate(s, feed, r);
         leak_free(r->l);
+}
+
+static void run(struct synth *s, struct rec *r) {
+        cr_assert_eq(synth_setup(s), 0, "shape %s", s->shape);
+        replay(s, NULL, r);
 }
 
 static void spec(struct synth *s, const char *shape, enum synth_kind kind, double dt, double noise,
@@ -117,17 +126,12 @@ static void leaking_at(const char *shape, double hours, double noise_scale, doub
         EACH({
                 struct synth s;
                 struct rec r;
-                struct leak_params p;
 
                 spec(&s, shape, kind, dt, noise * noise_scale, seed, hours);
                 cr_assert_eq(synth_setup(&s), 0);
                 if (allowed_s > 0)
                         s.ep[0].rate = 2 * s.g / allowed_s;
-                leak_params_default(&p, s.min_growth);
-                memset(&r, 0, sizeof(r));
-                cr_assert_eq(leak_new(&p, &r.l), 0);
-                synth_generate(&s, feed, &r);
-                leak_free(r.l);
+                replay(&s, NULL, &r);
                 leak_in_time_within(&s, &r, 0, slack);
         });
 }
@@ -158,15 +162,7 @@ Test(leak, quiet_on_diurnal) {
                 cr_assert_eq(synth_setup(&s), 0);
                 s.a1 = 1.5;
                 s.a2 = 0;
-                {
-                        struct leak_params p;
-
-                        leak_params_default(&p, s.min_growth);
-                        memset(&r, 0, sizeof(r));
-                        cr_assert_eq(leak_new(&p, &r.l), 0);
-                        synth_generate(&s, feed, &r);
-                        leak_free(r.l);
-                }
+                replay(&s, NULL, &r);
                 cr_expect_eq(r.n, 0, "diurnal x1.5 %s at %g s, noise %g: fired at %.0f s", synth_kind_name(kind), dt,
                              noise, r.n ? r.t[0] : 0.0);
         });
@@ -178,17 +174,12 @@ Test(leak, quiet_on_diurnal_after_the_first_day) {
         EACH({
                 struct synth s;
                 struct rec r;
-                struct leak_params p;
 
                 spec(&s, "diurnal", kind, dt, noise, seed, 72);
                 cr_assert_eq(synth_setup(&s), 0);
                 s.a1 = 2.5;
                 s.a2 = 0;
-                leak_params_default(&p, s.min_growth);
-                memset(&r, 0, sizeof(r));
-                cr_assert_eq(leak_new(&p, &r.l), 0);
-                synth_generate(&s, feed, &r);
-                leak_free(r.l);
+                replay(&s, NULL, &r);
                 for (unsigned i = 0; i < r.n; i++)
                         cr_expect(r.e[i] != LEAK_FIRE || r.t[i] < 24 * 3600,
                                   "diurnal x2.5 %s at %g s, noise %g: fired at %.1f h", synth_kind_name(kind), dt, noise,
@@ -267,15 +258,7 @@ Test(leak, early_fire_after_a_restart) {
                 spec(&s, "leak_after_restart", kind, dt, 0.05, seed, 6);
                 cr_assert_eq(synth_setup(&s), 0);
                 s.ep[0].rate = 2 * s.g / 1800;
-                {
-                        struct leak_params p;
-
-                        leak_params_default(&p, s.min_growth);
-                        memset(&r, 0, sizeof(r));
-                        cr_assert_eq(leak_new(&p, &r.l), 0);
-                        synth_generate(&s, feed, &r);
-                        leak_free(r.l);
-                }
+                replay(&s, NULL, &r);
                 leak_in_time(&s, &r, 0);
                 for (unsigned i = 0; i < r.n; i++)
                         if (r.e[i] == LEAK_FIRE && r.t[i] >= s.ep[0].start) {
@@ -304,10 +287,7 @@ Test(leak, early_fire_on_part_of_the_growth) {
                         leak_params_default(&p, s.min_growth);
                         if (late)
                                 p.early_rise = 1;
-                        memset(&r, 0, sizeof(r));
-                        cr_assert_eq(leak_new(&p, &r.l), 0);
-                        synth_generate(&s, feed, &r);
-                        leak_free(r.l);
+                        replay(&s, &p, &r);
                         leak_in_time(&s, &r, 0);
                         for (unsigned i = 0; i < r.n; i++) {
                                 double d = r.t[i] - s.ep[0].start;
@@ -333,23 +313,15 @@ Test(leak, leak_at_start) {
         EACH({
                 struct synth s;
                 struct rec r;
-                struct leak_params p;
 
                 spec(&s, "leak_at_start", kind, dt, noise, seed, 4);
                 cr_assert_eq(synth_setup(&s), 0);
                 s.ep[0].rate = 2 * s.g / 2400;
-                leak_params_default(&p, s.min_growth);
-                memset(&r, 0, sizeof(r));
-                cr_assert_eq(leak_new(&p, &r.l), 0);
-                synth_generate(&s, feed, &r);
-                leak_free(r.l);
+                replay(&s, NULL, &r);
                 leak_in_time(&s, &r, 0);
 
                 s.ep[0].rate = 2 * s.g / 150;
-                memset(&r, 0, sizeof(r));
-                cr_assert_eq(leak_new(&p, &r.l), 0);
-                synth_generate(&s, feed, &r);
-                leak_free(r.l);
+                replay(&s, NULL, &r);
                 cr_expect(r.n > 0 && r.e[0] == LEAK_FIRE && r.t[0] >= 600 && r.t[0] <= 960,
                           "fast leak at start, %s at %g s, noise %g: first event %d at %.0f s", synth_kind_name(kind),
                           dt, noise, r.n ? (int)r.e[0] : -1, r.n ? r.t[0] : 0.0);

@@ -274,9 +274,34 @@ static int take_quoted(const char *s, size_t n, size_t *i, char **ret) {
         return 0;
 }
 
-/* Labels text (between the braces): "k": "v", "k2": "v2" (traceback) or
- * "k":"v", "k2":"v2" (count profile). Decoded into the group; on a
- * malformed text the group simply has no labels. */
+/* Go 1.27's traceback prints a key or value bare when it holds only these
+ * (runtime.tracebackStringNeedsQuoting), quoted otherwise. */
+static bool bare_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/' ||
+               c == '_';
+}
+
+/* A quoted string, or (Go 1.27's traceback) a bare one of bare_char()s. */
+static int take_label_string(const char *s, size_t n, size_t *i, char **ret) {
+        size_t j = *i;
+
+        if (j < n && s[j] == '"')
+                return take_quoted(s, n, i, ret);
+        while (j < n && bare_char(s[j]))
+                j++;
+        if (j == *i)
+                return -EBADMSG;
+        *ret = strndup(s + *i, j - *i);
+        if (!*ret)
+                return -ENOMEM;
+        *i = j;
+        return 0;
+}
+
+/* Labels text (between the braces): "k": "v", "k2": "v2" (traceback up to
+ * Go 1.26), k: v, k2: "v 2" (Go 1.27's traceback: quoted only where
+ * needed) or "k":"v", "k2":"v2" (count profile). Decoded into the group;
+ * on a malformed text the group simply has no labels. */
 static int labels_decode(const char *s, size_t n, struct godump_label **ret, size_t *ret_n) {
         struct godump_label *l = NULL;
         size_t nl = 0, cap = 0, i = 0;
@@ -289,7 +314,7 @@ static int labels_decode(const char *s, size_t n, struct godump_label **ret, siz
                         i++;
                 if (i >= n)
                         break;
-                r = take_quoted(s, n, &i, &k);
+                r = take_label_string(s, n, &i, &k);
                 if (r < 0)
                         goto fail;
                 while (i < n && s[i] == ' ')
@@ -302,7 +327,7 @@ static int labels_decode(const char *s, size_t n, struct godump_label **ret, siz
                 i++;
                 while (i < n && s[i] == ' ')
                         i++;
-                r = take_quoted(s, n, &i, &v);
+                r = take_label_string(s, n, &i, &v);
                 if (r < 0) {
                         free(k);
                         goto fail;
@@ -544,7 +569,8 @@ static bool parse_func_line(const char *s, size_t n, struct span_frame *f) {
         return true;
 }
 
-/* "goroutine ID[ gp=0x.. m=N mp=0x..| m=nil] [STATE(, ...)*( labels:{...})?]:" */
+/* "goroutine ID[ gp=0x.. m=N mp=0x..| m=nil] [STATE(, ...)*( labels:{...})?]:"
+ * up to Go 1.26, and "... [STATE(, ...)*]( {k: v, ...})?:" from Go 1.27. */
 static bool parse_header(struct parser *ps, const char *s, size_t n) {
         struct pending *p = &ps->g;
         size_t i = strlen("goroutine "), open, close;
@@ -553,13 +579,12 @@ static bool parse_header(struct parser *ps, const char *s, size_t n) {
 
         if (!has_prefix_n(s, n, "goroutine ") || !take_u64(s, n, &i, &id))
                 return false;
-        if (n < 2 || s[n - 1] != ':' || s[n - 2] != ']')
+        if (n < 2 || s[n - 1] != ':' || (s[n - 2] != ']' && s[n - 2] != '}'))
                 return false;
-        close = n - 2;
         /* The state opens at the first " [" after the id: gp=/m=/mp= hold
          * no brackets, and labels come after it. */
         {
-                const char *b = memmem(s + i, close - i, " [", 2);
+                const char *b = memmem(s + i, n - i, " [", 2);
 
                 if (!b)
                         return false;
@@ -568,20 +593,41 @@ static bool parse_header(struct parser *ps, const char *s, size_t n) {
         for (size_t j = i; j + 2 < open; j++)
                 if (s[j] == '[' || s[j] == ']')
                         return false;
+        if (s[n - 2] == ']') {
+                close = n - 2;
+                lab = NULL;
+        } else {
+                /* Go 1.27: the labels follow the state. No wait reason
+                 * holds a ']', so the first one closes the state; the
+                 * labels (which may quote any text) run from its " {" to
+                 * the final '}'. */
+                const char *b = memchr(s + open, ']', n - open);
+
+                if (!b || (size_t)(b - s) + 3 > n - 2 || b[1] != ' ' || b[2] != '{')
+                        return false;
+                close = (size_t)(b - s);
+                lab = b + 3;
+        }
         pending_start(ps, 1);
         p->id = id;
         p->has_id = true;
-        /* Labels last: printquoted escapes '"' and '\\', so the first
-         * " labels:{" is theirs (no wait reason holds one) and the text
-         * before the final '}' is the list. */
-        lab = memmem(s + open, close - open, " labels:{", 9);
-        if (!lab && close - open >= 8 && memcmp(s + open, "labels:{", 8) == 0)
-                lab = s + open - 1;
-        if (lab && close > 0 && s[close - 1] == '}') {
-                p->labels = lab + 9;
-                p->labels_len = (size_t)(s + close - 1 - p->labels);
+        if (lab) {
+                p->labels = lab;
+                p->labels_len = (size_t)(s + n - 2 - lab);
                 p->has_labels = true;
-                close = (size_t)(lab - s);
+        } else {
+                /* Labels last: printquoted escapes '"' and '\\', so the
+                 * first " labels:{" is theirs (no wait reason holds one)
+                 * and the text before the final '}' is the list. */
+                lab = memmem(s + open, close - open, " labels:{", 9);
+                if (!lab && close - open >= 8 && memcmp(s + open, "labels:{", 8) == 0)
+                        lab = s + open - 1;
+                if (lab && close > 0 && s[close - 1] == '}') {
+                        p->labels = lab + 9;
+                        p->labels_len = (size_t)(s + close - 1 - p->labels);
+                        p->has_labels = true;
+                        close = (size_t)(lab - s);
+                }
         }
         /* "STATE[ (scan)][, N minutes][, locked to thread][, synctest bubble N]" */
         for (size_t a = open, part = 0; a <= close; part++) {

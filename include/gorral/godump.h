@@ -7,13 +7,15 @@
  *     GOTRACEBACK level), panics and fatal errors. One block per goroutine:
  *         goroutine 7 [chan receive, 12 minutes, locked to thread]:
  *         goroutine 0 gp=0x5ab7e0 m=0 mp=0x5ac5a0 [idle]:       (Go 1.23+, system/crash)
- *         goroutine 18 [chan receive labels:{"job": "ingest"}]:  (tracebacklabels=1)
+ *         goroutine 18 [chan receive labels:{"job": "ingest"}]:  (Go 1.26, tracebacklabels=1)
+ *         goroutine 19 [chan receive] {job: ingest, t: "a b"}:  (Go 1.27)
  *     then "FUNC(ARGS)" / "\tFILE:LINE +0xOFF ..." pairs, maybe
  *     "...additional frames elided...", and "created by FUNC[ in goroutine N]"
- *     with its file line. Labels are runtime.printquoted strings inside the
- *     brackets, after the state, as runtime/traceback.go goroutineheader
- *     prints them (Go 1.26 behind GODEBUG=tracebacklabels=1, on by default
- *     for go 1.27 modules).
+ *     with its file line. Labels are as runtime/traceback.go goroutineheader
+ *     prints them: in Go 1.26 (behind GODEBUG=tracebacklabels=1)
+ *     runtime.printquoted strings inside the brackets after the state; in
+ *     Go 1.27 (on by default in go 1.27 modules) after the brackets, each
+ *     key and value bare when it holds only [A-Za-z0-9./_], else quoted.
  *   - count profiles (?debug=1 of goroutine and goroutineleak):
  *     "NAME profile: total N", then per record "COUNT @ PC..." and
  *     "#\tPC\tFUNC+OFF\tFILE:LINE" lines (tabwriter-aligned), maybe a

@@ -164,6 +164,14 @@ Test(godump, every_capture) {
                 { "go126-repanic-deep.txt", GODUMP_TRACEBACK, 3, 3, 1, "main.deep", "main.main" },
                 { "go126-sigquit-all-labels.txt", GODUMP_TRACEBACK, 14, 8, 5, "main.worker", "main.main" },
                 { "go126-sigquit-crash-labels.txt", GODUMP_TRACEBACK, 17, 11, 5, "main.worker", "main.main" },
+                { "go127-debug2-after-leak.txt", GODUMP_TRACEBACK, 73, 5, 50, "main.leakGoroutines.func1", "main.leakGoroutines" },
+                { "go127-goroutineleak-debug1.txt", GODUMP_COUNT_PROFILE, 20, 1, 20, "main.leakOrphans.func1", NULL },
+                { "go127-goservice-debug1.txt", GODUMP_COUNT_PROFILE, 73, 5, 50, "main.leakGoroutines.func1", NULL },
+                { "go127-goservice-debug2.txt", GODUMP_TRACEBACK, 73, 5, 50, "main.leakGoroutines.func1", "main.leakGoroutines" },
+                { "go127-goservice-sigquit.txt", GODUMP_TRACEBACK, 80, 11, 50, "main.leakGoroutines.func1", "main.leakGoroutines" },
+                { "go127-panic-labels.txt", GODUMP_TRACEBACK, 1, 1, 1, "main.main", NULL },
+                { "go127-sigquit-all-labels.txt", GODUMP_TRACEBACK, 15, 9, 5, "main.worker", "main.main" },
+                { "go127-sigquit-crash-labels.txt", GODUMP_TRACEBACK, 19, 12, 5, "main.worker", "main.main" },
                 { "pprof-goroutine-high-debug1.txt", GODUMP_COUNT_PROFILE, 1053, 5, 1000, "main.leakedGoroutine", NULL },
                 { "pprof-goroutine-high-debug2.txt", GODUMP_TRACEBACK, 1053, 5, 1000, "main.leakedGoroutine", "main.leakGoroutines" },
                 { "pprof-goroutine-low-debug1.txt", GODUMP_COUNT_PROFILE, 3, 3, 1, "main.main", NULL },
@@ -314,6 +322,33 @@ Test(godump, labels_from_headers) {
         cr_assert_str_eq(p->groups[0].states[0].name, "running");
 }
 
+/* Go 1.27 prints a goroutine's labels after its state, by default (the
+ * tracebacklabels setting changed with go 1.27 in go.mod), bare where they
+ * need no quotes: `goroutine 19 [chan receive] {job: ingest, tenant: "a\"b"}:`. */
+Test(godump, labels_from_go127_headers) {
+        _cleanup_(godump_freep) struct godump *d = parse_fixture("go127-sigquit-all-labels.txt");
+        _cleanup_(godump_freep) struct godump *c = parse_fixture("go127-sigquit-crash-labels.txt");
+        _cleanup_(godump_freep) struct godump *p = parse_fixture("go127-panic-labels.txt");
+        const struct godump_group *g = &d->groups[0];
+
+        cr_assert_eq(g->count, 5);
+        cr_assert_not(g->labels_mixed);
+        cr_assert_eq(g->n_labels, 2);
+        cr_assert_str_eq(g->labels[0].key, "job");
+        cr_assert_str_eq(g->labels[0].value, "ingest");
+        cr_assert_str_eq(g->labels[1].key, "tenant");
+        cr_assert_str_eq(g->labels[1].value, "a\"b");
+        cr_assert_str_eq(g->states[0].name, "chan receive");
+        cr_assert_eq(d->groups[1].count, 3);
+        cr_assert_eq(d->groups[1].n_labels, 0);
+        /* The crash form's gp=/m= headers, the same labels. */
+        cr_assert_eq(c->groups[0].n_labels, 2);
+        cr_assert_str_eq(c->groups[0].labels[1].value, "a\"b");
+        cr_assert_str_eq(p->groups[0].labels[0].key, "req");
+        cr_assert_str_eq(p->groups[0].labels[0].value, "42");
+        cr_assert_str_eq(p->groups[0].states[0].name, "running");
+}
+
 #define BLOCK(hdr, arg) \
         hdr "\n" \
         "main.work(" arg ")\n" \
@@ -322,6 +357,36 @@ Test(godump, labels_from_headers) {
         "\t/src/app/main.go:20 +0x25 fp=0xc000 sp=0xc008 pc=0x4a\n" \
         "created by main.main in goroutine 1\n" \
         "\t/src/app/main.go:19 +0x99\n\n"
+
+/* The first ']' closes a Go 1.27 state (no wait reason holds one); the
+ * labels after it may quote brackets, braces and ": ". */
+Test(godump, labels_go127_form_quoted) {
+        _cleanup_(godump_freep) struct godump *d = parse_str(
+                BLOCK("goroutine 5 [select, 3 minutes] {path: /v1/x, q: \"a] {b}: c\"}:", "0x1")
+                BLOCK("goroutine 6 [select, 3 minutes] {path: /v1/x, q: \"a] {b}: c\"}:", "0x2")
+                "goroutine 7 [chan send (leaked)] {\"k y\": v.1_2}:\n"
+                "main.send()\n"
+                "\t/src/app/send.go:5 +0x1d\n\n"
+                "goroutine 8 [IO wait] {broken:\n"
+                "main.read()\n"
+                "\t/src/app/read.go:5 +0x1d\n\n");
+
+        /* Goroutine 8's cut header starts nothing: its lines are skipped. */
+        cr_assert_eq(d->goroutines, 3);
+        cr_assert_eq(d->lines_skipped, 3, "%llu skipped", (unsigned long long)d->lines_skipped);
+        cr_assert_eq(d->n_groups, 2);
+        cr_assert_eq(d->groups[0].count, 2);
+        cr_assert_eq(d->groups[0].n_labels, 2);
+        cr_assert_str_eq(d->groups[0].labels[0].key, "path");
+        cr_assert_str_eq(d->groups[0].labels[0].value, "/v1/x");
+        cr_assert_str_eq(d->groups[0].labels[1].value, "a] {b}: c");
+        cr_assert_str_eq(d->groups[0].states[0].name, "select");
+        cr_assert_eq(d->groups[0].max_wait_minutes, 3);
+        cr_assert_eq(d->groups[1].n_labels, 1);
+        cr_assert_str_eq(d->groups[1].labels[0].key, "k y");
+        cr_assert_str_eq(d->groups[1].labels[0].value, "v.1_2");
+        cr_assert_str_eq(d->groups[1].states[0].name, "chan send (leaked)");
+}
 
 Test(godump, labels_mixed_and_escapes) {
         _cleanup_(godump_freep) struct godump *d = parse_str(

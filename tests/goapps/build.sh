@@ -23,6 +23,11 @@
 #   goservice126       the demo service, client_golang pinned in mod126/goservice
 #   goservice126-leakprof  the same, GOEXPERIMENT=goroutineleakprofile
 #                      (/debug/pprof/goroutineleak)
+#   goservice127       the same sources and go.mod built by Go 1.27
+#                      (GOTOOLCHAIN=go1.27.3: the go command takes that
+#                      toolchain from the module proxy into the module
+#                      cache, 76 MB once per machine): its
+#                      /debug/pprof/goroutineleak needs no GOEXPERIMENT
 # The module trees live under OUTDIR; the build caches and the module
 # cache in GORRAL_GO_CACHE (default /var/tmp/gorral-go), shared by every
 # clone on the machine (Go's caches are content-addressed and locked, made
@@ -98,7 +103,7 @@ gobuild() {
 		return 1
 	fi
 	mv -f "$out/.$name.tmp" "$out/$name"
-	built "$out/$name" "$("$go" env GOVERSION)" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
+	built "$out/$name" "$(env "${envs[@]}" "$go" env GOVERSION)" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
 }
 
 # --- Go 1.19: GOPATH mode, offline -----------------------------------------
@@ -162,3 +167,4 @@ go126_build goprobe126 "$probe" "$mod126/goprobe" -- -buildvcs=false
 go126_build goprobe126-go124 "$probe" "$mod126/goprobe-go124" -- -buildvcs=false
 go126_build goservice126 "$here/src/goservice" "$mod126/goservice" -- -buildvcs=false
 go126_build goservice126-leakprof "$here/src/goservice" "$mod126/goservice" GOEXPERIMENT=goroutineleakprofile -- -buildvcs=false
+go126_build goservice127 "$here/src/goservice" "$mod126/goservice" GOTOOLCHAIN=go1.27.3 -- -buildvcs=false

@@ -76,11 +76,12 @@ live() { # BIN TAG
 		return
 	fi
 	addr=$(sed -n 's/^listening=//p' "$TMP/$tag.svc.out")
+	[ "$tag" != go127 ] || check "live.$tag.runtime_is_go1.27" grep -q '^go_version=go1\.27\.' "$TMP/$tag.svc.out"
 	curl -sf "http://$addr/debug/pprof/goroutine?debug=2" | "$GORRAL" dump --file - --max-frames 0 >"$TMP/$tag.d2.out" 2>&1
 	expect_eq "live.$tag.debug2_exit_0" "$?" 0
 	check "live.$tag.debug2_leaked_group" grep -qx '50 goroutines \[chan receive\] in main.leakGoroutines.func1' "$TMP/$tag.d2.out"
 	check "live.$tag.debug2_orphans_group" grep -qE '^20 goroutines \[chan receive\] in main.leakOrphans.func1$' "$TMP/$tag.d2.out"
-	if [ "$tag" = go126leak ]; then
+	if [ "$tag" = go126leak ] || [ "$tag" = go127 ]; then
 		curl -sf "http://$addr/debug/pprof/goroutineleak?debug=1" >"$TMP/$tag.leak" &&
 			"$GORRAL" dump --file "$TMP/$tag.leak" >"$TMP/$tag.leak.out" 2>&1
 		check "live.$tag.goroutineleak_proves_20" grep -q '^20 goroutines in 1 group (goroutineleak count profile;.*, total 20$' "$TMP/$tag.leak.out"
@@ -95,6 +96,8 @@ live() { # BIN TAG
 live goservice go119
 live goservice126 go126
 live goservice126-leakprof go126leak
+# Go 1.27 serves the goroutine leak profile without any GOEXPERIMENT.
+live goservice127 go127
 
 # 5. Errors: exit 2, the file named.
 dump missing --file "$TMP/nope.txt"

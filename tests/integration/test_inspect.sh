@@ -98,7 +98,8 @@ PY
 built=0
 for spec in goprobe:119:no goprobe-trimpath:119:no goprobe-nocgo:119:no goprobe-stripped:119:no \
 	goprobe-mod:119:no goservice:119:no \
-	goprobe126:126:yes goprobe126-go124:126:no goservice126:126:yes goservice126-leakprof:126:yes; do
+	goprobe126:126:yes goprobe126-go124:126:no goservice126:126:yes goservice126-leakprof:126:yes \
+	goservice127:127:yes; do
 	IFS=: read -r name tc aware <<<"$spec"
 	f=$GOAPPS/$name
 	if [ ! -x "$f" ]; then
@@ -106,7 +107,12 @@ for spec in goprobe:119:no goprobe-trimpath:119:no goprobe-nocgo:119:no goprobe-
 		continue
 	fi
 	built=$((built + 1))
-	if [ "$tc" = 119 ]; then go=$GO119 vre='go1\.19\.[0-9]+' vprefix=go1.19.; else go=$GO126 vre='go1\.26\.[0-9]+' vprefix=go1.26.; fi
+	# Go 1.26's go version -m reads a Go 1.27 binary's build info too.
+	case $tc in
+	119) go=$GO119 vre='go1\.19\.[0-9]+' vprefix=go1.19. ;;
+	126) go=$GO126 vre='go1\.26\.[0-9]+' vprefix=go1.26. ;;
+	127) go=$GO126 vre='go1\.27\.[0-9]+' vprefix=go1.27. ;;
+	esac
 	inspect "$name" "$f"
 	expect_eq "$name.exit" "$rc" 0
 	v=$(field "$name" 'go version')

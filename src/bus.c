@@ -87,10 +87,6 @@ static bool is_alpha(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static bool is_digit(char c) {
-        return c >= '0' && c <= '9';
-}
-
 int bus_label_escape(const char *s, char *buf, size_t n) {
         static const char hex[] = "0123456789abcdef";
         size_t o = 0;

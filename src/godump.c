@@ -80,7 +80,6 @@ static bool has_prefix_n(const char *s, size_t n, const char *p) {
         return n >= l && memcmp(s, p, l) == 0;
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* Decimal digits at s[0..n) from *i, no overflow: true with *ret. */

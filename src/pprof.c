@@ -5,10 +5,6 @@
 #include "gorral/pprof.h"
 #include "gorral/util.h"
 
-static bool is_digit(char c) {
-        return c >= '0' && c <= '9';
-}
-
 /* "goroutine " then a digit: the first line of a debug=2 dump. */
 static bool is_goroutine_header(const char *s, size_t n) {
         static const char g[] = "goroutine ";

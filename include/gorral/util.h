@@ -118,6 +118,13 @@ int parse_i64(const char *s, int64_t *ret);     /* optional leading '-' */
 int parse_u32(const char *s, uint32_t *ret);
 /* The value of one hexadecimal digit (either case), or -1. */
 int hex_digit(char c);
+/* |v| in the largest binary unit (B, KiB, MiB, ... EiB) that keeps it at
+ * 1 or more, for people: the scaled value, *ret_unit its unit (NULL for
+ * under 1 KiB, which stays in bytes). */
+double bytes_scaled(double v, const char **ret_unit);
+/* '0' to '9' only, in any locale (isdigit() is locale-dependent and
+ * undefined for negative chars). */
+static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* "1.5s", "250ms", "10", "2m", "1h", "100us": to microseconds (bare number:
  * seconds). */

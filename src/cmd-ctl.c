@@ -338,9 +338,8 @@ static void cell_num(const struct json_value *v, char *buf, size_t n) {
 }
 
 static void cell_bytes(const struct json_value *v, char *buf, size_t n) {
-        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+        const char *unit;
         double d;
-        int u = -1;
 
         if (v && v->type == JSON_REAL && v->real >= 1024)
                 d = v->real;
@@ -349,14 +348,11 @@ static void cell_bytes(const struct json_value *v, char *buf, size_t n) {
                 return;
         } else
                 d = (double)v->integer;
-        while (u + 1 < (int)ELEMENTSOF(units) && d >= 1024) {
-                d /= 1024;
-                u++;
-        }
+        d = bytes_scaled(d, &unit);
         if (d == (double)(int64_t)d)
-                snprintf(buf, n, "%" PRId64 "%s", (int64_t)d, units[u]);
+                snprintf(buf, n, "%" PRId64 "%s", (int64_t)d, unit);
         else
-                snprintf(buf, n, "%.1f%s", d, units[u]);
+                snprintf(buf, n, "%.1f%s", d, unit);
 }
 
 /* The active findings: "leak/goroutines,throttling", or "-". */

@@ -179,18 +179,13 @@ static const char *cores(uint64_t q, uint64_t p, char buf[static 48]) {
 
 /* "268435456 (256 MiB)" */
 static const char *human_bytes(uint64_t v, char buf[static 64]) {
-        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-        double d = (double)v;
-        int u = -1;
+        const char *unit;
+        double d = bytes_scaled((double)v, &unit);
 
-        while (d >= 1024.0 && u < 5) {
-                d /= 1024.0;
-                u++;
-        }
-        if (u < 0)
+        if (!unit)
                 snprintf(buf, 64, "%" PRIu64 " bytes", v);
         else
-                snprintf(buf, 64, "%" PRIu64 " bytes (%.*f %s)", v, d == (double)(uint64_t)d ? 0 : 1, d, units[u]);
+                snprintf(buf, 64, "%" PRIu64 " bytes (%.*f %s)", v, d == (double)(uint64_t)d ? 0 : 1, d, unit);
         return buf;
 }
 

@@ -555,14 +555,10 @@ static void resolve(struct detect *d, unsigned i, double at, double value, detec
 /* "1.2k", "34.5 MiB": short human values for summaries. */
 static void human(char *buf, size_t n, double v, bool bytes) {
         if (bytes) {
-                static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-                unsigned u = 0;
+                const char *unit;
+                double s = bytes_scaled(v, &unit);
 
-                while (fabs(v) >= 1024 && u + 1 < ELEMENTSOF(units)) {
-                        v /= 1024;
-                        u++;
-                }
-                snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+                snprintf(buf, n, unit ? "%.1f %s" : "%.0f %s", s, unit ? unit : "B");
         } else if (fabs(v - round(v)) < 1e-9 && fabs(v) < 1e15)
                 snprintf(buf, n, "%.0f", v);
         else

@@ -146,6 +146,18 @@ int parse_i64(const char *s, int64_t *ret) {
         return 0;
 }
 
+double bytes_scaled(double v, const char **ret_unit) {
+        static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        int u = -1;
+
+        while (u + 1 < (int)ELEMENTSOF(units) && (v >= 1024 || v <= -1024)) {
+                v /= 1024;
+                u++;
+        }
+        *ret_unit = u < 0 ? NULL : units[u];
+        return v;
+}
+
 int hex_digit(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';

@@ -235,3 +235,19 @@ Test(util, strv_pack_one_block) {
         cr_assert_null(v[0]);
         free(v);
 }
+
+Test(util, bytes_scaled_units) {
+        const char *u;
+
+        cr_assert_eq(bytes_scaled(1023, &u), 1023);
+        cr_assert_null(u);
+        cr_assert_eq(bytes_scaled(1024, &u), 1);
+        cr_assert_str_eq(u, "KiB");
+        cr_assert_eq(bytes_scaled(268435456, &u), 256);
+        cr_assert_str_eq(u, "MiB");
+        cr_assert_eq(bytes_scaled(-3.0 * 1024 * 1024 * 1024, &u), -3);
+        cr_assert_str_eq(u, "GiB");
+        /* v1's "no limit" (LONG_MAX rounded to a page): the largest unit. */
+        cr_assert_float_eq(bytes_scaled(9223372036854771712.0, &u), 8.0, 1e-9);
+        cr_assert_str_eq(u, "EiB");
+}

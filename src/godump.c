@@ -80,7 +80,7 @@ static bool has_prefix_n(const char *s, size_t n, const char *p) {
         return n >= l && memcmp(s, p, l) == 0;
 }
 
-static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_hex(char c) { return hex_digit(c) >= 0; }
 
 /* Decimal digits at s[0..n) from *i, no overflow: true with *ret. */
 static bool take_u64(const char *s, size_t n, size_t *i, uint64_t *ret) {
@@ -255,9 +255,11 @@ static int take_quoted(const char *s, size_t n, size_t *i, char **ret) {
                         continue;
                 }
                 for (unsigned k = 0; k < digits; k++, j++) {
-                        if (j >= n || !is_hex(s[j]))
+                        int h = j < n ? hex_digit(s[j]) : -1;
+
+                        if (h < 0)
                                 return -EBADMSG;
-                        v = v * 16 + (uint32_t)(is_digit(s[j]) ? s[j] - '0' : (s[j] | 0x20) - 'a' + 10);
+                        v = v * 16 + (uint32_t)h;
                 }
                 if (digits == 2)
                         out[o++] = v ? (char)v : '?';   /* a byte, as Go's \x is */
@@ -276,8 +278,7 @@ static int take_quoted(const char *s, size_t n, size_t *i, char **ret) {
 /* Go 1.27's traceback prints a key or value bare when it holds only these
  * (runtime.tracebackStringNeedsQuoting), quoted otherwise. */
 static bool bare_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '/' ||
-               c == '_';
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '/' || c == '_';
 }
 
 /* A quoted string, or (Go 1.27's traceback) a bare one of bare_char()s. */

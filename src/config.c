@@ -71,24 +71,23 @@ static size_t bcat(char *buf, size_t size, size_t o, const char *s, size_t n) {
         return o + n;
 }
 
-static void path_copy(char *buf, size_t size, const char *s) {
+/* The length copied. */
+static size_t path_copy(char *buf, size_t size, const char *s) {
         if (size)
                 buf[0] = 0;
-        (void)bcat(buf, size, 0, s, strlen(s));
+        return bcat(buf, size, 0, s, strlen(s));
 }
 
 static void path_index(char *buf, size_t size, const char *base, size_t i) {
         char d[24];
-        size_t n = sizeof d, o;
+        size_t n = sizeof d;
 
         d[--n] = ']';
         do
                 d[--n] = (char)('0' + i % 10);
         while ((i /= 10) && n > 1);
         d[--n] = '[';
-        path_copy(buf, size, base);
-        o = strnlen(buf, size);
-        (void)bcat(buf, size, o, d + n, sizeof d - n);
+        (void)bcat(buf, size, path_copy(buf, size, base), d + n, sizeof d - n);
 }
 
 /* ---- diagnostics ---- */
@@ -1105,13 +1104,10 @@ static size_t key_names(const struct key *keys, size_t n, const char **out) {
 }
 
 static void path_join_key(char *dst, const char *base, const char *key) {
-        size_t o = 0;
+        size_t o = path_copy(dst, PATH_LEN, base);
 
-        dst[0] = 0;
-        if (*base) {
-                o = bcat(dst, PATH_LEN, 0, base, strlen(base));
+        if (o)
                 o = bcat(dst, PATH_LEN, o, ".", 1);
-        }
         (void)bcat(dst, PATH_LEN, o, key, strlen(key));
 }
 
@@ -2007,7 +2003,7 @@ static void parse_detect(struct parser *p, const struct rec *r, struct config_se
                                 if (v->type == Y_SEQ)
                                         path_index(ep, sizeof ep, kp, j);
                                 else
-                                        bsnprintf(ep, sizeof ep, "%s", kp);
+                                        path_copy(ep, sizeof ep, kp);
                                 if (detect_config_add_threshold(&s->detect) < 0) {
                                         perr(p, e->line, e->col, "%s: more than %u thresholds", kp,
                                              DETECT_THRESHOLDS_MAX);

@@ -94,16 +94,7 @@ int alert_kind_from_string(const char *s) {
 }
 
 void alert_format_time(int64_t realtime_usec, char *buf) {
-        int64_t secs = realtime_usec / 1000000, rem = realtime_usec % 1000000;
-        struct utc_time t;
-
-        if (rem < 0) {
-                rem += 1000000;
-                secs--;
-        }
-        utc_from_epoch(secs, &t);
-        snprintf(buf, ALERT_TIME_LEN, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", t.year, t.month, t.day, t.hour,
-                 t.minute, t.second, (unsigned)(rem / 1000));
+        fmt_utc_ms(buf, realtime_usec);
 }
 
 #define AM_PATH "/api/v2/alerts"

@@ -79,15 +79,12 @@ static size_t path_copy(char *buf, size_t size, const char *s) {
 }
 
 static void path_index(char *buf, size_t size, const char *base, size_t i) {
-        char d[24];
-        size_t n = sizeof d;
+        char d[FMT_INT_MAX], *p;
 
-        d[--n] = ']';
-        do
-                d[--n] = (char)('0' + i % 10);
-        while ((i /= 10) && n > 1);
-        d[--n] = '[';
-        (void)bcat(buf, size, path_copy(buf, size, base), d + n, sizeof d - n);
+        d[sizeof d - 1] = ']';
+        p = u64_digits(i, d + sizeof d - 1);
+        *--p = '[';
+        (void)bcat(buf, size, path_copy(buf, size, base), p, (size_t)(d + sizeof d - p));
 }
 
 /* ---- diagnostics ---- */

@@ -131,13 +131,10 @@ static void put_field(struct line *l, bool first, const char *k, const char *v) 
 
 static void put_header(struct line *l, enum log_level level) {
         struct timespec ts;
-        struct utc_time u;
-        char t[96]; /* room for any field values: no truncation possible */
+        char t[UTC_MS_LEN];
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        utc_from_epoch(ts.tv_sec, &u);
-        snprintf(t, sizeof t, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", u.year, u.month, u.day, u.hour, u.minute,
-                 u.second, (unsigned)(ts.tv_nsec / 1000000));
+        fmt_utc_ms(t, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
         put_field(l, true, "ts", t);
         put_field(l, false, "level", level_names[level]);
 }

@@ -95,6 +95,47 @@ int write_all(int fd, const void *buf, size_t n) {
         return 0;
 }
 
+char *u64_digits(uint64_t v, char *end) {
+        do
+                *--end = (char)('0' + v % 10);
+        while ((v /= 10));
+        return end;
+}
+
+char *fmt_u64(char buf[static FMT_INT_MAX], uint64_t v) {
+        char *end = buf + FMT_INT_MAX - 1, *p;
+
+        *end = 0;
+        p = u64_digits(v, end);
+        return memmove(buf, p, (size_t)(end + 1 - p));
+}
+
+/* The magnitude of v without overflow for INT64_MIN. */
+static uint64_t magnitude(int64_t v) { return v < 0 ? -(uint64_t)v : (uint64_t)v; }
+
+char *fmt_i64(char buf[static FMT_INT_MAX], int64_t v) {
+        char *end = buf + FMT_INT_MAX - 1, *p;
+
+        *end = 0;
+        p = u64_digits(magnitude(v), end);
+        if (v < 0)
+                *--p = '-';
+        return memmove(buf, p, (size_t)(end + 1 - p));
+}
+
+char *fmt_ms(char buf[static FMT_INT_MAX], int64_t usec) {
+        uint64_t m = magnitude(usec);
+        char *end = buf + FMT_INT_MAX - 1, *p;
+
+        *end = 0;
+        p = u64_digits(1000 + m % 1000, end); /* "1ddd": the 1 becomes the point */
+        *p = '.';
+        p = u64_digits(m / 1000, p);
+        if (usec < 0)
+                *--p = '-';
+        return memmove(buf, p, (size_t)(end + 1 - p));
+}
+
 int parse_u64_n(const char *s, size_t n, uint64_t *ret) {
         uint64_t v = 0;
         size_t i = 0;
@@ -400,6 +441,42 @@ void utc_from_epoch(int64_t secs, struct utc_time *ret) {
         ret->day = doy - (153 * mp + 2) / 5 + 1;
         ret->month = mp < 10 ? mp + 3 : mp - 9;
         ret->year = (int)(yoe + era * 400 + (ret->month <= 2));
+}
+
+/* v in exactly width digits at p (the lowest ones when it has more). */
+static char *fixed_digits(char *p, uint64_t v, int width) {
+        for (int i = width - 1; i >= 0; i--, v /= 10)
+                p[i] = (char)('0' + v % 10);
+        return p + width;
+}
+
+void fmt_utc_ms(char buf[static UTC_MS_LEN], int64_t realtime_usec) {
+        int64_t secs = realtime_usec / 1000000, rem = realtime_usec % 1000000;
+        struct utc_time t;
+        char *p = buf;
+
+        if (rem < 0) {
+                rem += 1000000;
+                secs--;
+        }
+        utc_from_epoch(secs, &t);
+        /* Four digits, as RFC 3339 has them: a clock outside years 0 to
+         * 9999 is clamped. */
+        p = fixed_digits(p, (uint64_t)(t.year < 0 ? 0 : t.year > 9999 ? 9999 : t.year), 4);
+        *p++ = '-';
+        p = fixed_digits(p, t.month, 2);
+        *p++ = '-';
+        p = fixed_digits(p, t.day, 2);
+        *p++ = 'T';
+        p = fixed_digits(p, t.hour, 2);
+        *p++ = ':';
+        p = fixed_digits(p, t.minute, 2);
+        *p++ = ':';
+        p = fixed_digits(p, t.second, 2);
+        *p++ = '.';
+        p = fixed_digits(p, (uint64_t)rem / 1000, 3);
+        *p++ = 'Z';
+        *p = 0;
 }
 
 uint64_t now_usec(void) {

@@ -55,6 +55,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gorral/util.h"
+
 struct loop;
 struct alert_sink;
 
@@ -173,5 +175,5 @@ const char *alert_sink_url(const struct alert_sink *s);
 
 /* "2026-12-01T13:45:31.123Z" (RFC 3339, UTC, milliseconds) into buf of at
  * least ALERT_TIME_LEN bytes. Pure. */
-#define ALERT_TIME_LEN 32
+#define ALERT_TIME_LEN UTC_MS_LEN
 void alert_format_time(int64_t realtime_usec, char *buf);

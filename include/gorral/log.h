@@ -39,7 +39,7 @@ void log_msg(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4)
 #define log_error_errno(r, ...) ({ int _r = (r); log_msg(LOG_LEVEL_ERROR, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
 #define log_warn_errno(r, ...) ({ int _r = (r); log_msg(LOG_LEVEL_WARN, _r, __VA_ARGS__); _r < 0 ? _r : -_r; })
 
-/* Format an integer into a buffer on the caller's stack, for log_event(). */
-#define LF_INT(v) ({ char *_b = __builtin_alloca(24); snprintf(_b, 24, "%lld", (long long)(v)); _b; })
-#define LF_U64(v) ({ char *_b = __builtin_alloca(24); snprintf(_b, 24, "%llu", (unsigned long long)(v)); _b; })
-#define LF_MS(usec) ({ char *_b = __builtin_alloca(32); snprintf(_b, 32, "%.3f", (double)(usec) / 1000.0); _b; })
+/* Format a number into a buffer on the caller's stack, for log_event(). */
+#define LF_INT(v) fmt_i64(__builtin_alloca(FMT_INT_MAX), (int64_t)(v))
+#define LF_U64(v) fmt_u64(__builtin_alloca(FMT_INT_MAX), (uint64_t)(v))
+#define LF_MS(usec) fmt_ms(__builtin_alloca(FMT_INT_MAX), (int64_t)(usec))

@@ -126,6 +126,17 @@ double bytes_scaled(double v, const char **ret_unit);
  * undefined for negative chars). */
 static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+/* Decimal formatting without printf (the log formats a few numbers per
+ * line, on paths such as the exit that tini's time is measured against):
+ * the digits of v end just before end, unterminated; the first is returned. */
+char *u64_digits(uint64_t v, char *end);
+/* v into buf, NUL-terminated; returns buf. FMT_INT_MAX holds any of them. */
+#define FMT_INT_MAX 24
+char *fmt_u64(char buf[static FMT_INT_MAX], uint64_t v);
+char *fmt_i64(char buf[static FMT_INT_MAX], int64_t v);
+/* usec as milliseconds with three decimals, "%.3f" of usec / 1000 exactly. */
+char *fmt_ms(char buf[static FMT_INT_MAX], int64_t usec);
+
 /* "1.5s", "250ms", "10", "2m", "1h", "100us": to microseconds (bare number:
  * seconds). */
 int parse_duration_usec(const char *s, uint64_t *ret);
@@ -147,6 +158,10 @@ struct utc_time {
         unsigned month, day, hour, minute, second; /* 1-12, 1-31, 0-23, 0-59, 0-59 */
 };
 void utc_from_epoch(int64_t secs, struct utc_time *ret);
+/* realtime_usec (since the epoch) as RFC 3339 UTC with milliseconds,
+ * "2026-12-01T22:38:27.553Z", NUL-terminated; buf holds UTC_MS_LEN. */
+#define UTC_MS_LEN 32
+void fmt_utc_ms(char buf[static UTC_MS_LEN], int64_t realtime_usec);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_usec(void);

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -186,6 +187,53 @@ Test(util, utc_from_epoch_matches_gmtime) {
                           "t=%lld: %d-%u-%u %u:%u:%u", (long long)t, u.year, u.month, u.day, u.hour, u.minute,
                           u.second);
         }
+}
+
+Test(util, fmt_integers_match_printf) {
+        static const int64_t v[] = { 0, 1, -1, 9, 10, 999, 1000, -1000, 1500, -1500, 319429, 4294967296LL,
+                                     INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+        char buf[FMT_INT_MAX], want[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                snprintf(want, sizeof want, "%lld", (long long)v[i]);
+                cr_assert_str_eq(fmt_i64(buf, v[i]), want);
+                snprintf(want, sizeof want, "%llu", (unsigned long long)v[i]);
+                cr_assert_str_eq(fmt_u64(buf, (uint64_t)v[i]), want);
+                /* exact where a double holds the value: every duration gorral logs */
+                if (v[i] > -(INT64_C(1) << 52) && v[i] < (INT64_C(1) << 52)) {
+                        snprintf(want, sizeof want, "%.3f", (double)v[i] / 1000.0);
+                        cr_assert_str_eq(fmt_ms(buf, v[i]), want);
+                }
+        }
+        cr_assert_str_eq(fmt_u64(buf, UINT64_MAX), "18446744073709551615");
+        cr_assert_str_eq(fmt_ms(buf, INT64_MIN), "-9223372036854775.808");
+        cr_assert_str_eq(fmt_ms(buf, 1), "0.001");
+        cr_assert_str_eq(fmt_ms(buf, -1), "-0.001");
+}
+
+Test(util, fmt_utc_ms_matches_gmtime) {
+        static const int64_t usec[] = { 0, -1, 999, 1000, 1796164707553123LL, -2208988800000000LL,
+                                        253402300799999999LL };
+        char buf[UTC_MS_LEN], want[64];
+        struct tm tm;
+
+        for (size_t i = 0; i < ELEMENTSOF(usec); i++) {
+                int64_t s = usec[i] / 1000000, rem = usec[i] % 1000000;
+                time_t tt;
+
+                if (rem < 0) {
+                        rem += 1000000;
+                        s--;
+                }
+                tt = (time_t)s;
+                cr_assert_not_null(gmtime_r(&tt, &tm));
+                snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(rem / 1000));
+                fmt_utc_ms(buf, usec[i]);
+                cr_assert_str_eq(buf, want, "usec=%lld", (long long)usec[i]);
+        }
+        fmt_utc_ms(buf, 1796164707553999LL);
+        cr_assert_str_eq(buf, "2026-12-01T22:38:27.553Z");
 }
 
 Test(util, grow_array) {

@@ -563,9 +563,9 @@ static bool ends_with(const char *s, const char *suffix) {
         return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Keep the newest keep files of dir whose names end in suffix (names
- * sort by time). */
-static void prune(const char *dir, unsigned keep, const char *suffix) {
+/* Keep the newest keep files of dir whose names end in suffix and not in
+ * other (names sort by time). */
+static void prune(const char *dir, unsigned keep, const char *suffix, const char *other) {
         _cleanup_closedir_ DIR *d = opendir(dir);
         char *names[CONFIG_DUMP_KEEP_MAX * 2 + 16];
         size_t n = 0;
@@ -574,7 +574,8 @@ static void prune(const char *dir, unsigned keep, const char *suffix) {
         if (!d)
                 return;
         while ((e = readdir(d)) && n < ELEMENTSOF(names))
-                if (e->d_name[0] != '.' && ends_with(e->d_name, suffix) && (names[n] = strdup(e->d_name)))
+                if (e->d_name[0] != '.' && ends_with(e->d_name, suffix) && !(other && ends_with(e->d_name, other)) &&
+                    (names[n] = strdup(e->d_name)))
                         n++;
         qsort(names, n, sizeof *names, name_cmp);
         for (size_t i = 0; i < n; i++) {
@@ -585,7 +586,8 @@ static void prune(const char *dir, unsigned keep, const char *suffix) {
 }
 
 int actions_save_dump(const char *state_dir, const char *service, const char *tag, int64_t wall_usec,
-                      const char *body, size_t n, unsigned keep, const char *keep_suffix, char **ret) {
+                      const char *body, size_t n, unsigned keep, const char *keep_suffix, const char *other_suffix,
+                      char **ret) {
         _cleanup_free_ char *dir = NULL, *path = NULL;
         _cleanup_close_ int fd = -1;
         struct utc_time u;
@@ -607,7 +609,7 @@ int actions_save_dump(const char *state_dir, const char *service, const char *ta
         r = write_all(fd, body, n);
         if (r < 0)
                 return r;
-        prune(dir, keep, keep_suffix);
+        prune(dir, keep, keep_suffix, other_suffix);
         *ret = path;
         path = NULL;
         return 0;
@@ -621,7 +623,7 @@ static int save_dump(struct actions_service *as, const struct detect_finding *f,
         if (!as->a->state_dir)
                 return 0;
         return actions_save_dump(as->a->state_dir, as->name, detector_name(f->detector), actions_wall_usec(f->at),
-                                 body, n, as->keep, ".txt", ret);
+                                 body, n, as->keep, ".txt", ACTIONS_DBUS_DUMP_SUFFIX, ret);
 }
 
 static void log_dump(const struct actions_service *as, const struct godump *d, const char *file) {

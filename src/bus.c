@@ -822,7 +822,7 @@ static void dump_done(struct http_client *c _unused_, const struct http_result *
                 goto done;
         }
         e = actions_save_dump(p->state_dir, p->name, "dbus", actions_wall_usec((double)now_usec() / 1e6), text, len,
-                              BUS_DUMPS_KEEP, "-dbus.txt", &path);
+                              BUS_DUMPS_KEEP, ACTIONS_DBUS_DUMP_SUFFIX, NULL, &path);
         if (e < 0) {
                 (void)sd.sd_bus_reply_method_errorf(p->call, BUS_ERROR_FAILED, "cannot write under %s/dumps/%s: %s",
                                                     p->state_dir, p->name, strerror(-e));

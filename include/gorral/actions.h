@@ -115,11 +115,14 @@ uint64_t actions_service_fires(const struct actions_service *as, enum detector d
 uint64_t actions_service_restarts(const struct actions_service *as);   /* restarts for findings */
 /* Write body as STATE_DIR/dumps/SERVICE/<UTC time>-TAG.txt (0600, the
  * directories 0700, never over a file that is there), then keep the newest
- * keep files of that directory whose names end in keep_suffix. *ret the
- * path (malloc'd). 0 or -errno. The findings' dumps (TAG the detector,
- * every ".txt" counted) and D-Bus's Dump ("dbus", "-dbus.txt") both. */
+ * keep files of that directory whose names end in keep_suffix but not in
+ * other_suffix (NULL: no exception). *ret the path (malloc'd). 0 or -errno.
+ * The findings' dumps (TAG the detector: ".txt" but not "-dbus.txt") and
+ * D-Bus's Dump ("dbus": "-dbus.txt") are each kept to their own count. */
+#define ACTIONS_DBUS_DUMP_SUFFIX "-dbus.txt"
 int actions_save_dump(const char *state_dir, const char *service, const char *tag, int64_t wall_usec,
-                      const char *body, size_t n, unsigned keep, const char *keep_suffix, char **ret);
+                      const char *body, size_t n, unsigned keep, const char *keep_suffix,
+                      const char *other_suffix, char **ret);
 /* The wall-clock time (usec) of monotonic seconds t, as of now. */
 int64_t actions_wall_usec(double t);
 /* The URL of profile leaf ("goroutine", "goroutineleak") with query

@@ -530,7 +530,7 @@ static int run_file(struct supervisor_options *so) {
         (void)malloc_trim(0);
 #endif
         r = supervisor_run(s);
-        supervisor_free(s);
+        supervisor_exit(s);
         return r;
 }
 
@@ -688,6 +688,6 @@ int cmd_run(int argc, char **argv) {
                 return GR_EXIT_SYSTEM;
         }
         r = supervisor_run(s);
-        supervisor_free(s);
+        supervisor_exit(s);
         return r;
 }

@@ -118,6 +118,13 @@ int supervisor_remap_exit(const struct supervisor_options *o, int code);
 /* Set up signals, the loop, PID 1 / subreaper. 0 or -errno (logged). */
 int supervisor_new(const struct supervisor_options *o, struct supervisor **ret);
 struct supervisor *supervisor_free(struct supervisor *s);
+/* Before gorral exits: supervisor_free() where the supervisor still holds
+ * something that outlives the process (cgroups, socket files, a bus, hook
+ * processes, buffered output); otherwise the memory and descriptors are
+ * left to the kernel, which takes them back for less than free() and
+ * close() cost on the SIGTERM-to-exit path. Builds with a leak checker
+ * always free. s is not usable afterwards. */
+void supervisor_exit(struct supervisor *s);
 /* Add a service (its settings are copied). 0 or -errno: -EEXIST a
  * service of that name exists, -ENOSPC too many. */
 int supervisor_add_service(struct supervisor *s, const struct config_service *spec);

@@ -260,14 +260,18 @@ int notify_socket_address(char *buf, size_t n, pid_t gorral_pid, const char *nam
 /* NOTIFY_SOCKET syntax to a sockaddr. An abstract name is length-
  * delimited (no trailing NUL is part of it): the sender must pass the
  * same length, which sd_notify(3) and go-systemd do. */
+bool notify_address_valid(const char *address) {
+        size_t n = address ? strlen(address) : 0;
+
+        return n >= 2 && n <= NOTIFY_ADDRESS_MAX && (address[0] == '@' || address[0] == '/');
+}
+
 static int make_sockaddr(const char *address, struct sockaddr_un *sa, socklen_t *ret_len) {
         size_t n = strlen(address);
 
         *sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-        if (n < 2 || (address[0] != '@' && address[0] != '/'))
-                return -EINVAL;
-        if (n > NOTIFY_ADDRESS_MAX)
-                return -ENAMETOOLONG;
+        if (!notify_address_valid(address))
+                return n > NOTIFY_ADDRESS_MAX ? -ENAMETOOLONG : -EINVAL;
         if (address[0] == '@') {
                 memcpy(sa->sun_path + 1, address + 1, n - 1);
                 *ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);

@@ -32,8 +32,7 @@ int sdnotify_parse_env(const char *notify_socket, const char *watchdog_usec, con
 
         *ret = (struct sdnotify_env){ 0 };
         if (notify_socket && *notify_socket) {
-                if ((notify_socket[0] == '/' || notify_socket[0] == '@') && notify_socket[1] &&
-                    strlen(notify_socket) <= NOTIFY_ADDRESS_MAX)
+                if (notify_address_valid(notify_socket))
                         ret->socket = notify_socket;
                 else
                         ret->ignored = "NOTIFY_SOCKET is neither /path nor @name (or is too long)";

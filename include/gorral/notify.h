@@ -41,6 +41,9 @@ struct loop;
 /* sockaddr_un.sun_path is 108 bytes; an abstract name uses all but the
  * leading NUL, a path needs its terminating NUL. */
 #define NOTIFY_ADDRESS_MAX 107
+/* Whether address is NOTIFY_SOCKET's syntax: "/path" or "@abstract", at
+ * least one character after the first, at most NOTIFY_ADDRESS_MAX. */
+bool notify_address_valid(const char *address);
 
 /* Fields present (and valid) in a message: bits of notify_message.fields. */
 enum {

@@ -1916,11 +1916,8 @@ static void parse_detector(struct parser *p, const char *path, enum detector d, 
         s->detect.enabled[d] = true;
         for (size_t i = 0; i + 1 < m->n; i += 2) {
                 const struct ynode *k = m->kids[i], *v = m->kids[i + 1];
-                const char *const *keys = detect_option_keys(d);
-                const char *names[24];
-                char kp[PATH_LEN], err[192], b[128], h[96];
+                char kp[PATH_LEN], err[192];
                 _cleanup_free_ char *text = NULL;
-                size_t nn = 0;
                 int r;
 
                 path_join_key(kp, path, k->s);
@@ -1928,11 +1925,12 @@ static void parse_detector(struct parser *p, const char *path, enum detector d, 
                         parse_actions(p, kp, v, &s->actions[d]);
                         continue;
                 }
-                for (r = -ENOENT; keys[nn]; nn++)
-                        if (!strcmp(keys[nn], k->s))
-                                r = 0;
-                nn = 0;
-                if (r == -ENOENT) {
+                if (!detect_option_known(d, k->s)) {
+                        const char *const *keys = detect_option_keys(d);
+                        const char *names[24];
+                        char b[128], h[96];
+                        size_t nn = 0;
+
                         for (; keys[nn] && nn + 1 < ELEMENTSOF(names); nn++)
                                 names[nn] = keys[nn];
                         names[nn++] = "actions";

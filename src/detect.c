@@ -199,9 +199,11 @@ static int set_leak_metrics(struct detect_config *c, const char *value, char *er
         return 0;
 }
 
-static bool in_keys(const char *const *keys, const char *key) {
-        for (; *keys; keys++)
-                if (strcmp(*keys, key) == 0)
+bool detect_option_known(enum detector d, const char *key) {
+        if ((unsigned)d >= DETECTOR__COUNT)
+                return false;
+        for (const char *const *k = detect_option_keys(d); *k; k++)
+                if (strcmp(*k, key) == 0)
                         return true;
         return false;
 }
@@ -213,7 +215,7 @@ int detect_config_set(struct detect_config *c, enum detector d, const char *key,
 
         if ((unsigned)d >= DETECTOR__COUNT)
                 return -EINVAL;
-        if (!in_keys(detect_option_keys(d), key))
+        if (!detect_option_known(d, key))
                 return -ENOENT;
         if (strcmp(key, "enabled") == 0) {
                 r = parse_opt(OPT_BOOL, key, value, &v, err, err_size);

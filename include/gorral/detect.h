@@ -124,6 +124,8 @@ int detect_config_add_threshold(struct detect_config *c);
 int detect_config_check(const struct detect_config *c, char *err, size_t err_size);
 /* The option keys of a detector, NULL-terminated (for usage texts). */
 const char *const *detect_option_keys(enum detector d);
+/* Whether key is one of them. */
+bool detect_option_known(enum detector d, const char *key);
 
 /* What the detectors know of a service beyond its samples, from its
  * start: its CPU quota, and the GOMAXPROCS/GOMEMLIMIT its environment gave

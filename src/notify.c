@@ -257,15 +257,15 @@ int notify_socket_address(char *buf, size_t n, pid_t gorral_pid, const char *nam
         return 0;
 }
 
-/* NOTIFY_SOCKET syntax to a sockaddr. An abstract name is length-
- * delimited (no trailing NUL is part of it): the sender must pass the
- * same length, which sd_notify(3) and go-systemd do. */
 bool notify_address_valid(const char *address) {
         size_t n = address ? strlen(address) : 0;
 
         return n >= 2 && n <= NOTIFY_ADDRESS_MAX && (address[0] == '@' || address[0] == '/');
 }
 
+/* NOTIFY_SOCKET syntax to a sockaddr. An abstract name is length-
+ * delimited (no trailing NUL is part of it): the sender must pass the
+ * same length, which sd_notify(3) and go-systemd do. */
 static int make_sockaddr(const char *address, struct sockaddr_un *sa, socklen_t *ret_len) {
         size_t n = strlen(address);
 

@@ -2613,7 +2613,7 @@ void supervisor_exit(struct supervisor *s) {
         supervisor_free(s);
 #else
         /* Measured on the SIGTERM path of `gorral run -- CMD`: the frees
-         * cost musl five munmap(2) calls (about 60 us with their TLB
+         * cost musl five munmap(2) calls (60-80 us with their TLB
          * shootdowns), glibc about 15 us. */
         if (s && holds_outside_state(s))
                 supervisor_free(s);

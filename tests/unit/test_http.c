@@ -619,40 +619,52 @@ static void hostile_stop(struct hostile *h) {
 static uint64_t late_max_usec = LATE_MAX_USEC;
 
 /* One GET to a hostile mode: the error it gives, in [min, max) usec,
- * while the ticker keeps time. */
+ * while the ticker keeps time. The ticker is checked on a second run when
+ * the first was late: a client that blocks the loop is late every time,
+ * while this shared VM's vCPUs are now and then stopped for a few hundred
+ * ms (steal time in /proc/stat), which once failed a 100 MiB run by 286 ms. */
 static void hostile_case(const char *mode, const struct http_client_opts *o, enum http_error want, uint64_t min_usec,
                          uint64_t max_usec) {
-        struct hostile h = hostile_start(mode);
-        struct loop *l;
-        struct http_client *c;
         struct ticker tick;
-        struct got g = { 0 };
-        char url[64];
-        uint64_t t0;
+        uint64_t t0 = 0;
+        bool on_time = false;
 
-        cr_assert_eq(loop_new(&l), 0);
-        ticker_start(l, &tick);
-        snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", h.port);
-        cr_assert_eq(http_client_new(l, url, NULL, o, &c), 0);
-        t0 = now_usec();
-        cr_assert_eq(http_client_get(c, NULL, on_done, &g), 0);
-        run_until(l, &g, 1, max_usec + 2 * SEC);
-        t0 = now_usec() - t0;
-        cr_log_info("hostile %s: %s in %.3f s (%s), ticker %u fires, max late %.1f ms", mode, http_error_name(g.error),
-                    (double)t0 / 1e6, g.message, tick.fired, (double)tick.max_late / 1e3);
-        cr_assert_eq(g.n, 1, "%s: no result", mode);
-        cr_assert_eq(g.error, want, "%s: %s (%s)", mode, http_error_name(g.error), g.message);
-        cr_assert(g.duration_usec >= min_usec && g.duration_usec < max_usec, "%s: %.3f s", mode,
-                  (double)g.duration_usec / 1e6);
-        cr_assert(tick.max_late < late_max_usec, "%s: ticker %.1f ms late", mode, (double)tick.max_late / 1e3);
-        cr_assert(tick.fired >= t0 / tick.period / 4, "%s: ticker fired %u times in %.3f s", mode, tick.fired,
+        for (int attempt = 0; attempt < 2 && !on_time; attempt++) {
+                struct hostile h = hostile_start(mode);
+                struct loop *l;
+                struct http_client *c;
+                struct got g = { 0 };
+                char url[64];
+
+                cr_assert_eq(loop_new(&l), 0);
+                ticker_start(l, &tick);
+                snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", h.port);
+                cr_assert_eq(http_client_new(l, url, NULL, o, &c), 0);
+                t0 = now_usec();
+                cr_assert_eq(http_client_get(c, NULL, on_done, &g), 0);
+                run_until(l, &g, 1, max_usec + 2 * SEC);
+                t0 = now_usec() - t0;
+                cr_log_info("hostile %s: %s in %.3f s (%s), ticker %u fires, max late %.1f ms", mode,
+                            http_error_name(g.error), (double)t0 / 1e6, g.message, tick.fired,
+                            (double)tick.max_late / 1e3);
+                cr_assert_eq(g.n, 1, "%s: no result", mode);
+                cr_assert_eq(g.error, want, "%s: %s (%s)", mode, http_error_name(g.error), g.message);
+                cr_assert(g.duration_usec >= min_usec && g.duration_usec < max_usec, "%s: %.3f s", mode,
+                          (double)g.duration_usec / 1e6);
+                on_time = tick.max_late < late_max_usec && tick.fired >= t0 / tick.period / 4;
+                if (!on_time && attempt == 0)
+                        cr_log_warn("hostile %s: the ticker was late (%.1f ms, %u fires in %.3f s): once more", mode,
+                                    (double)tick.max_late / 1e3, tick.fired, (double)t0 / 1e6);
+                http_client_free(c);
+                loop_timer_disarm(l, &tick.t);
+                cr_assert_eq(loop_n_watches(l), 0);
+                loop_free(l);
+                hostile_stop(&h);
+                free(g.body);
+        }
+        cr_assert(tick.max_late < late_max_usec, "%s: ticker %.1f ms late, twice", mode, (double)tick.max_late / 1e3);
+        cr_assert(tick.fired >= t0 / tick.period / 4, "%s: ticker fired %u times in %.3f s, twice", mode, tick.fired,
                   (double)t0 / 1e6);
-        http_client_free(c);
-        loop_timer_disarm(l, &tick.t);
-        cr_assert_eq(loop_n_watches(l), 0);
-        loop_free(l);
-        hostile_stop(&h);
-        free(g.body);
 }
 
 Test(http_hostile, silent) {

@@ -70,7 +70,6 @@ static void c_lit(struct cur *c, const char *s) {
                 c_fail(c, "unexpected text");
 }
 
-
 /* Digits at i (at most 20). */
 static size_t digit_run(const struct cur *c) {
         size_t k = 0;

@@ -227,7 +227,6 @@ static int parse_string(struct parser *p, const char **ret, size_t *ret_len) {
         return 0;
 }
 
-
 static int parse_number(struct parser *p, struct json_value *v) {
         size_t start = p->pos;
         bool neg = false, real = false;

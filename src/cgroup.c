@@ -8,10 +8,12 @@
  * at; only the final newline is optional. */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "gorral/cgroup.h"
+#include "gorral/mountdesc.h"
 #include "gorral/util.h"
 
 /* Limit files are a few KiB at most (memory.stat); /proc files can be
@@ -313,6 +315,49 @@ static size_t strip_slashes(const char *s, size_t n) {
         return n;
 }
 
+/* Place a cgroup path on one mount: 0 with *ret filled; -ENOENT when the
+ * mount's root is not a path-boundary prefix of the path (or is no path:
+ * nsfs-style roots such as "net:[4026532518]"); -EXDEV when the remainder
+ * climbs out of the mount ("/.."); -ENOMEM. */
+static int place_on_mount(const char *root, const char *mount_point, bool v2, const char *path,
+                          struct cg_dir *ret) {
+        const char *rem;
+        size_t rl, ml, reml;
+        struct cg_dir d = {};
+
+        if (root[0] != '/' || mount_point[0] != '/')
+                return -ENOENT;
+        rl = strip_slashes(root, strlen(root));
+        if (rl == 1)
+                rl = 0; /* "/" is a prefix of every path */
+        if (strncmp(path, root, rl) != 0 || (path[rl] != '\0' && path[rl] != '/'))
+                return -ENOENT;
+        rem = path + rl;
+        if (has_dotdot(rem))
+                return -EXDEV;
+        reml = strlen(rem);
+        while (reml > 0 && rem[reml - 1] == '/')
+                reml--;
+        ml = strip_slashes(mount_point, strlen(mount_point));
+        if (ml == 1)
+                ml = 0;
+        d.v2 = v2;
+        d.top = ml ? strndup(mount_point, ml) : strdup("/");
+        d.cgroup_path = strdup(path);
+        d.dir = malloc(ml + reml + 2);
+        if (!d.top || !d.cgroup_path || !d.dir) {
+                cg_dir_done(&d);
+                return -ENOMEM;
+        }
+        memcpy(d.dir, mount_point, ml);
+        memcpy(d.dir + ml, rem, reml);
+        d.dir[ml + reml] = '\0';
+        if (ml + reml == 0)
+                strcpy(d.dir, "/");
+        *ret = d;
+        return 0;
+}
+
 int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
                const char *controller, struct cg_dir *ret) {
         const struct cg_member *who;
@@ -322,48 +367,67 @@ int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem,
         if (!who)
                 return -ENOENT;
         for (size_t i = 0; i < nm; i++) {
-                const char *rem;
-                size_t rl, ml, reml;
-                struct cg_dir d = {};
+                int r;
 
                 if (m[i].v2 != v2 || (!v2 && !list_has(m[i].super_options, controller)))
                         continue;
-                /* nsfs-style roots ("net:[4026532518]") are not paths: skip. */
-                if (m[i].root[0] != '/' || m[i].mount_point[0] != '/')
-                        continue;
-                rl = strip_slashes(m[i].root, strlen(m[i].root));
-                if (rl == 1)
-                        rl = 0; /* "/" is a prefix of every path */
-                if (strncmp(who->path, m[i].root, rl) != 0 || (who->path[rl] != '\0' && who->path[rl] != '/'))
-                        continue;
-                rem = who->path + rl;
-                if (has_dotdot(rem)) {
+                r = place_on_mount(m[i].root, m[i].mount_point, v2, who->path, ret);
+                if (r == -EXDEV)
                         outside = true;
+                if (r == -ENOENT || r == -EXDEV)
                         continue;
-                }
-                reml = strlen(rem);
-                while (reml > 0 && rem[reml - 1] == '/')
-                        reml--;
-                ml = strip_slashes(m[i].mount_point, strlen(m[i].mount_point));
-                if (ml == 1)
-                        ml = 0;
-                d.v2 = v2;
-                d.top = ml ? strndup(m[i].mount_point, ml) : strdup("/");
-                d.cgroup_path = strdup(who->path);
-                d.dir = malloc(ml + reml + 2);
-                if (!d.top || !d.cgroup_path || !d.dir) {
-                        cg_dir_done(&d);
-                        return -ENOMEM;
-                }
-                memcpy(d.dir, m[i].mount_point, ml);
-                memcpy(d.dir + ml, rem, reml);
-                d.dir[ml + reml] = '\0';
-                if (ml + reml == 0)
-                        strcpy(d.dir, "/");
-                *ret = d;
-                return 0;
+                return r;
         }
         return outside ? -EXDEV : -ENOENT;
+}
+
+/* Where systemd, Docker, runc and Kubernetes mount the hierarchies: a v1
+ * one at /sys/fs/cgroup/ plus its controller list as /proc/PID/cgroup
+ * names it ("cpu,cpuacct"), the v2 one at /sys/fs/cgroup (pure v2) or
+ * /sys/fs/cgroup/unified (hybrid). Only a guess of where to ask: what is
+ * mounted there decides. */
+#define CG_CONVENTIONAL "/sys/fs/cgroup"
+
+/* Is the mount d the hierarchy the member's line names? */
+static bool mount_is_hierarchy(const struct mountdesc *d, bool v2, const char *controller) {
+        if (v2)
+                return strcmp(d->fs_type, "cgroup2") == 0;
+        return strcmp(d->fs_type, "cgroup") == 0 && controller && list_has(d->options, controller);
+}
+
+int cg_resolve_kernel(const struct cg_member *mem, size_t nmem, const char *controller, struct cg_dir *ret) {
+        char cand[2][sizeof CG_CONVENTIONAL + 256];
+        const struct cg_member *who;
+        bool v2 = false;
+        unsigned nc = 0;
+
+        who = select_member(mem, nmem, controller, &v2);
+        if (!who)
+                return -ENOENT; /* whatever is mounted: no line, no cgroup */
+        if (v2) {
+                snprintf(cand[nc++], sizeof cand[0], "%s", CG_CONVENTIONAL);
+                snprintf(cand[nc++], sizeof cand[0], "%s/unified", CG_CONVENTIONAL);
+        } else if (strlen(who->controllers) < 256 && !strchr(who->controllers, '/'))
+                snprintf(cand[nc++], sizeof cand[0], "%s/%s", CG_CONVENTIONAL, who->controllers);
+        for (unsigned i = 0; i < nc; i++) {
+                /* On the stack: musl would map and unmap a heap block. */
+                union {
+                        char b[MOUNTDESC_BUF_MAX];
+                        uint64_t align;
+                } buf;
+                struct mountdesc d;
+                int r;
+
+                if (mountdesc_of_path(cand[i], buf.b, sizeof buf.b, &d) < 0 || !mount_is_hierarchy(&d, v2, controller))
+                        continue;
+                r = place_on_mount(d.root, d.mount_point, v2, who->path, ret);
+                if (r == -ENOMEM)
+                        return r;
+                /* Elsewhere on the hierarchy, or outside it: another mount
+                 * of mountinfo may hold the path, or say why none does. */
+                return r == 0 ? 0 : -EAGAIN;
+        }
+        return -EAGAIN;
 }
 
 int cg_parse_cpu_max(const char *buf, size_t n, struct cg_quota *ret) {
@@ -973,15 +1037,71 @@ static int apply_subpath(struct cg_limits *l, const char *sysroot, const char *c
         return 0;
 }
 
+/* mountinfo, read when a controller first needs it (see read_limits). */
+struct mounts {
+        const char *sysroot, *path;
+        bool kernel_first; /* ask the kernel about the conventional mount first */
+        bool read;         /* path was read (it gave m, or a note or error) */
+        bool none;         /* nothing can be placed: a note or error says why */
+        struct cg_mount *m;
+        size_t nm;
+};
+
+static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, size_t n, unsigned line);
+
+/* Read and parse mountinfo once. 1: mt->m is there; 0: no limit can be
+ * known (a note or an error says why, and mt->none is set); -ENOMEM. */
+static int load_mounts(struct cg_limits *l, struct mounts *mt) {
+        _cleanup_free_ char *mi = NULL;
+        size_t mi_n;
+        bool any_v1 = false, any_v2 = false, err = false;
+        unsigned line = 0;
+        int r;
+
+        if (mt->read)
+                return mt->none ? 0 : 1;
+        mt->read = mt->none = true;
+        /* No mountinfo: no cgroupfs, no limit known. */
+        r = read_one(l, mt->path, GR_READ_MAX, &err, &mi, &mi_n);
+        if (r == 0 && !err)
+                r = add_note(l, "%s does not exist (no /proc?): no cgroup can be found, no limit known", mt->path);
+        if (err)
+                /* An unreadable or empty /proc file spoils both, like a bad line. */
+                l->cpu_error = l->mem_error = true;
+        if (r <= 0)
+                return r < 0 ? r : 0;
+        r = cg_parse_mountinfo(mi, mi_n, &mt->m, &mt->nm, &line);
+        if (r == -EBADMSG)
+                return add_bad_line(l, mt->path, mi, mi_n, line);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < mt->nm; i++) {
+                any_v1 |= !mt->m[i].v2;
+                any_v2 |= mt->m[i].v2;
+        }
+        l->layout = any_v1 && any_v2 ? CG_LAYOUT_HYBRID : any_v1 ? CG_LAYOUT_V1 : any_v2 ? CG_LAYOUT_V2 : CG_LAYOUT_NONE;
+        if (l->layout == CG_LAYOUT_NONE)
+                return add_note(l, "no cgroup or cgroup2 mount in %s: no limit known", mt->path);
+        mt->none = false;
+        return 1;
+}
+
 /* Resolve one controller; 1 with *ret filled, 0 when no limit is known
  * (with a note that says why), -ENOMEM. */
-static int resolve(struct cg_limits *l, const char *sysroot, const char *cg_file, const char *mi_file,
-                   const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
-                   const char *controller, const char *subpath, struct cg_dir *ret) {
-        int r = cg_resolve(m, nm, mem, nmem, controller, ret);
+static int resolve(struct cg_limits *l, struct mounts *mt, const char *cg_file, const struct cg_member *mem,
+                   size_t nmem, const char *controller, const char *subpath, struct cg_dir *ret) {
         const struct cg_member *who;
         bool v2;
+        int r = -EAGAIN;
 
+        if (mt->kernel_first && !mt->read)
+                r = cg_resolve_kernel(mem, nmem, controller, ret);
+        if (r == -EAGAIN) {
+                r = load_mounts(l, mt);
+                if (r <= 0)
+                        return r;
+                r = cg_resolve(mt->m, mt->nm, mem, nmem, controller, ret);
+        }
         who = select_member(mem, nmem, controller, &v2);
         if (r == -EXDEV)
                 return add_note(l, "%s cgroup %s is outside this cgroup namespace's view; no %s limit known",
@@ -991,12 +1111,12 @@ static int resolve(struct cg_limits *l, const char *sysroot, const char *cg_file
                         return add_note(l, "no %s controller in %s (not mounted, or no v2 line); no %s limit known",
                                         controller, cg_file, controller);
                 return add_note(l, "%s cgroup %s is outside every cgroup mount of %s; no %s limit known",
-                                controller, who->path, mi_file, controller);
+                                controller, who->path, mt->path, controller);
         }
         if (r < 0)
                 return r;
         if (subpath) {
-                r = apply_subpath(l, sysroot, controller, subpath, ret);
+                r = apply_subpath(l, mt->sysroot, controller, subpath, ret);
                 if (r == -EXDEV || r == -EINVAL) {
                         cg_dir_done(ret);
                         return add_note(l, "%s: sub-cgroup \"%s\" of %s %s; no %s limit known", controller,
@@ -1027,14 +1147,14 @@ static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, 
 }
 
 static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, const char *subpath, unsigned what) {
-        _cleanup_free_ char *mi_path = NULL, *cg_path = NULL, *mi = NULL, *cg = NULL;
-        struct cg_mount *m = NULL;
+        _cleanup_free_ char *mi_path = NULL, *cg_path = NULL, *cg = NULL;
         struct cg_member *mem = NULL;
-        size_t nm = 0, nmem = 0, mi_n, cg_n;
+        size_t nmem = 0, cg_n;
         struct cg_dir d = {};
         struct walk w = { .l = l, .sysroot = sysroot };
+        struct mounts mt = { .sysroot = sysroot };
         char proc[32];
-        bool any_v1 = false, any_v2 = false, err = false;
+        bool err = false;
         unsigned line = 0;
         long ps;
         int r;
@@ -1051,28 +1171,19 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
         cg_path = root_path(sysroot, proc, "cgroup");
         if (!mi_path || !cg_path)
                 return -ENOMEM;
-
-        /* No mountinfo or no cgroup file: no cgroupfs, no limit known. */
-        r = read_one(l, mi_path, GR_READ_MAX, &err, &mi, &mi_n);
-        if (r == 0 && !err)
-                r = add_note(l, "%s does not exist (no /proc?): no cgroup can be found, no limit known", mi_path);
-        if (r <= 0)
-                goto out;
-        r = cg_parse_mountinfo(mi, mi_n, &m, &nm, &line);
-        if (r == -EBADMSG) {
-                r = add_bad_line(l, mi_path, mi, mi_n, line);
-                goto out;
-        }
-        if (r < 0)
-                goto out;
-        for (size_t i = 0; i < nm; i++) {
-                any_v1 |= !m[i].v2;
-                any_v2 |= m[i].v2;
-        }
-        l->layout = any_v1 && any_v2 ? CG_LAYOUT_HYBRID : any_v1 ? CG_LAYOUT_V1 : any_v2 ? CG_LAYOUT_V2 : CG_LAYOUT_NONE;
-        if (l->layout == CG_LAYOUT_NONE) {
-                r = add_note(l, "no cgroup or cgroup2 mount in %s: no limit known", mi_path);
-                goto out;
+        mt.path = mi_path;
+        /* The launch path asks the kernel about the one mount it needs
+         * (cg_resolve_kernel) and reads mountinfo only when that cannot
+         * decide: mountinfo was the largest cost of a start (60-150 us of
+         * kernel time here, for every mount of the namespace). The full
+         * reads (`gorral limits`, --strict) report the layout, so they
+         * read it first, as does a sysroot (the kernel cannot describe a
+         * fixture tree) or another process (its mounts may not be ours). */
+        mt.kernel_first = (what & CG_READ_ALL) != CG_READ_ALL && !sysroot && pid == 0;
+        if (!mt.kernel_first) {
+                r = load_mounts(l, &mt);
+                if (r <= 0)
+                        goto out;
         }
 
         r = read_one(l, cg_path, GR_READ_MAX, &err, &cg, &cg_n);
@@ -1093,7 +1204,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
                 ps = 4096;
         w.nolimit_v1 = (uint64_t)(LONG_MAX / ps * ps);
 
-        r = !(what & CG_READ_CPU) ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpu", subpath, &d);
+        r = !(what & CG_READ_CPU) ? 0 : resolve(l, &mt, cg_path, mem, nmem, "cpu", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->cpu_cgroup, strdup(d.cgroup_path));
@@ -1101,18 +1212,18 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
                         r = walk_levels(&d, visit_cpu, &w);
                 cg_dir_done(&d);
         }
-        if (r < 0)
+        if (r < 0 || (mt.read && mt.none))
                 goto out;
 
-        r = !(what & CG_READ_CPUSET) ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "cpuset", subpath, &d);
+        r = !(what & CG_READ_CPUSET) ? 0 : resolve(l, &mt, cg_path, mem, nmem, "cpuset", subpath, &d);
         if (r > 0) {
                 r = read_cpuset(l, sysroot, &d);
                 cg_dir_done(&d);
         }
-        if (r < 0)
+        if (r < 0 || (mt.read && mt.none))
                 goto out;
 
-        r = l->mem_skipped ? 0 : resolve(l, sysroot, cg_path, mi_path, m, nm, mem, nmem, "memory", subpath, &d);
+        r = l->mem_skipped ? 0 : resolve(l, &mt, cg_path, mem, nmem, "memory", subpath, &d);
         if (r > 0) {
                 w.v2 = d.v2;
                 r = set_str(&l->memory_cgroup, strdup(d.cgroup_path));
@@ -1127,7 +1238,7 @@ out:
         /* An unreadable or empty /proc file spoils both, like a bad line. */
         if (err)
                 l->cpu_error = l->mem_error = true;
-        cg_mounts_free(m, nm);
+        cg_mounts_free(mt.m, mt.nm);
         cg_members_free(mem, nmem);
         return r < 0 ? r : 0;
 }

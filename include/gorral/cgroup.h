@@ -6,8 +6,10 @@
  * that name the file and its content. A missing file, controller or
  * cgroupfs is "no limit known", not an error, and cg_limits.notes says
  * why nothing was found (no mountinfo, no cgroup mount, no /proc/PID/cgroup,
- * a cgroup outside every mount or outside the namespace). Never hard-codes
- * /sys/fs/cgroup: every mount comes from mountinfo. */
+ * a cgroup outside every mount or outside the namespace). Never trusts a
+ * hard-coded /sys/fs/cgroup: a mount comes from mountinfo, or from the
+ * kernel's description of what is mounted at the conventional place
+ * (cg_resolve_kernel). */
 #pragma once
 
 #include <stdbool.h>
@@ -57,6 +59,18 @@ struct cg_dir {
  * -EXDEV the cgroup is outside this namespace's view. */
 int cg_resolve(const struct cg_mount *m, size_t nm, const struct cg_member *mem, size_t nmem,
                const char *controller, struct cg_dir *ret);
+/* cg_resolve without mountinfo, for the calling process: asks the kernel
+ * (mountdesc.h) which mount is at the conventional place of the member's
+ * hierarchy (/sys/fs/cgroup/<its v1 controllers>; /sys/fs/cgroup, then
+ * /sys/fs/cgroup/unified for v2) and places the path on it when that
+ * mount is the hierarchy and its root a prefix of the path. 0; -ENOENT
+ * when no line names the controller (as cg_resolve); -EAGAIN when the
+ * kernel cannot say (before Linux 6.8; v1 before 6.11, which has no mount
+ * options) or the hierarchy is mounted elsewhere or not holding the path:
+ * read mountinfo then. Where both decide, the directory is the same; the
+ * top is the mount at the conventional place, where cg_resolve takes the
+ * first that fits. */
+int cg_resolve_kernel(const struct cg_member *mem, size_t nmem, const char *controller, struct cg_dir *ret);
 void cg_dir_done(struct cg_dir *d);
 
 /* The value parsers below take exactly the kernel's format: the final
@@ -103,7 +117,7 @@ struct cg_error {
 };
 
 struct cg_limits {
-        enum cg_layout layout;
+        enum cg_layout layout; /* from mountinfo (see cg_read_limits_opt) */
         char *cpu_cgroup;    /* the process's cgroup for cpu, or NULL */
         char *memory_cgroup; /* the process's cgroup for memory, or NULL */
 
@@ -176,7 +190,10 @@ enum {
         CG_READ_ALL = CG_READ_CPU | CG_READ_CPUSET | CG_READ_MEMORY,
 };
 /* As cg_read_limits_sub(), reading only what `what` asks for; the rest is
- * marked cpu_skipped / mem_skipped. Nothing at all (what 0) reads no file. */
+ * marked cpu_skipped / mem_skipped. Nothing at all (what 0) reads no file.
+ * Less than CG_READ_ALL for the calling process (pid 0, no sysroot) places
+ * each controller with cg_resolve_kernel() and reads mountinfo only where
+ * that cannot decide, so layout stays CG_LAYOUT_NONE when it was not read. */
 int cg_read_limits_opt(const char *sysroot, pid_t pid, const char *subpath, unsigned what, struct cg_limits *ret);
 /* One more level below what was read, as the process's leaf, under the
  * same tightest-wins rule as the walk: the limits of a level that does not

@@ -1,15 +1,21 @@
 /* Unit tests for cgroup.c: the parsers on buffers, cg_resolve on
- * hand-built tables, and cg_read_limits on fixture trees used as sysroots
- * (tests/fixtures/cgroup/<case>/{proc/self,sys/fs/cgroup}). */
+ * hand-built tables, cg_read_limits on fixture trees used as sysroots
+ * (tests/fixtures/cgroup/<case>/{proc/self,sys/fs/cgroup}), and
+ * cg_resolve_kernel against cg_resolve in real cgroups of this machine. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gorral/cgroup.h"
+#include "gorral/mountdesc.h"
 #include "gorral/util.h"
 
 #define FX FIXTURES "/cgroup/"
@@ -841,4 +847,299 @@ Test(read, layout_names) {
         cr_assert_str_eq(cg_layout_to_string(CG_LAYOUT_V1), "v1");
         cr_assert_str_eq(cg_layout_to_string(CG_LAYOUT_HYBRID), "hybrid");
         cg_limits_done(NULL);
+}
+
+/* ---- cg_resolve_kernel against cg_resolve, on this machine ---- */
+
+struct self_view {
+        struct cg_mount *m;
+        size_t nm;
+        struct cg_member *mem;
+        size_t nmem;
+};
+
+static void self_view_read(struct self_view *v) {
+        _cleanup_free_ char *mi = NULL, *cg = NULL;
+        size_t mi_n, cg_n;
+        unsigned line = 0;
+
+        cr_assert_eq(read_file("/proc/self/mountinfo", GR_READ_MAX, &mi, &mi_n), 0);
+        cr_assert_eq(read_file("/proc/self/cgroup", GR_READ_MAX, &cg, &cg_n), 0);
+        cr_assert_eq(cg_parse_mountinfo(mi, mi_n, &v->m, &v->nm, &line), 0, "mountinfo line %u", line);
+        cr_assert_eq(cg_parse_proc_cgroup(cg, cg_n, &v->mem, &v->nmem, &line), 0, "cgroup line %u", line);
+}
+
+static void self_view_done(struct self_view *v) {
+        cg_mounts_free(v->m, v->nm);
+        cg_members_free(v->mem, v->nmem);
+        *v = (struct self_view){};
+}
+
+static bool kernel_can_describe(void) {
+        char buf[MOUNTDESC_BUF_MAX];
+        struct mountdesc d;
+
+        return mountdesc_of_path("/", buf, sizeof buf, &d) != -ENOSYS;
+}
+
+/* Where the kernel decides, it decides as mountinfo does (the top may be
+ * another mount of the same hierarchy; not on this machine, where each is
+ * mounted once). Returns whether it decided. */
+static bool same_place(const struct self_view *v, const char *controller) {
+        struct cg_dir a = {}, b = {};
+        int ra = cg_resolve(v->m, v->nm, v->mem, v->nmem, controller, &a);
+        int rb = cg_resolve_kernel(v->mem, v->nmem, controller, &b);
+
+        cr_assert(rb == 0 || rb == -ENOENT || rb == -EAGAIN, "%s: %d", controller ? controller : "v2", rb);
+        if (rb == -EAGAIN) {
+                cg_dir_done(&a);
+                return false;
+        }
+        cr_assert_eq(rb, ra, "%s: kernel %d, mountinfo %d", controller ? controller : "v2", rb, ra);
+        if (rb == 0) {
+                cr_assert_eq(b.v2, a.v2);
+                cr_assert_str_eq(b.dir, a.dir);
+                cr_assert_str_eq(b.top, a.top);
+                cr_assert_str_eq(b.cgroup_path, a.cgroup_path);
+        }
+        cg_dir_done(&a);
+        cg_dir_done(&b);
+        return true;
+}
+
+static const char *const real_controllers[] = { "cpu", "cpuacct", "cpuset", "memory", "pids", "blkio", NULL };
+
+Test(resolve_kernel, real_machine_same_as_mountinfo) {
+        struct self_view v = {};
+        unsigned decided = 0;
+
+        if (!kernel_can_describe())
+                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
+        self_view_read(&v);
+        for (size_t i = 0; i < ELEMENTSOF(real_controllers); i++)
+                decided += same_place(&v, real_controllers[i]);
+        /* This machine mounts every hierarchy at its conventional place,
+         * and its kernel (6.18) reports v1 mount options. */
+        cr_assert_eq(decided, ELEMENTSOF(real_controllers), "decided %u", decided);
+        self_view_done(&v);
+}
+
+Test(resolve_kernel, no_line_no_mount_needed) {
+        struct cg_member mem[] = { MEM(3, "memory", "/svc") };
+        struct cg_dir d;
+
+        cr_assert_eq(cg_resolve_kernel(mem, 1, "cpu", &d), -ENOENT, "no cpu line and no 0:: line");
+        cr_assert_eq(cg_resolve_kernel(mem, 0, "memory", &d), -ENOENT);
+}
+
+Test(resolve_kernel, undecided_falls_to_mountinfo) {
+        /* Controller lists the conventional place cannot hold, and a
+         * hierarchy that is not mounted where its line says. */
+        struct cg_member slash[] = { MEM(3, "memory,a/../b", "/svc") };
+        struct cg_member absent[] = { MEM(3, "nosuch,memory", "/svc") };
+        struct cg_dir d;
+
+        cr_assert_eq(cg_resolve_kernel(slash, 1, "memory", &d), -EAGAIN);
+        cr_assert_eq(cg_resolve_kernel(absent, 1, "memory", &d), -EAGAIN);
+}
+
+/* A v1 memory and cpu cgroup of this test's own, with limits; the test
+ * process moves itself in and back out. */
+static char own_mem[128], own_cpu[128], orig_mem[PATH_MAX], orig_cpu[PATH_MAX];
+
+static void write_to(const char *dir, const char *file, const char *value) {
+        char path[PATH_MAX];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        f = fopen(path, "we");
+        cr_assert(f, "%s: %s", path, strerror(errno));
+        cr_assert(fputs(value, f) >= 0);
+        cr_assert_eq(fclose(f), 0, "%s <- %s: %s", path, value, strerror(errno));
+}
+
+static bool move_to(const char *dir, pid_t pid) {
+        char path[PATH_MAX + 16];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+        f = fopen(path, "we");
+        if (!f)
+                return false;
+        fprintf(f, "%d", (int)pid);
+        return fclose(f) == 0;
+}
+
+/* Move back to the original cgroups, keeping the test's own. */
+static void own_cgroups_leave_keep(void) {
+        cr_assert(move_to(orig_mem, getpid()), "back to %s: %s", orig_mem, strerror(errno));
+        cr_assert(move_to(orig_cpu, getpid()), "back to %s: %s", orig_cpu, strerror(errno));
+}
+
+/* Also at exit, where nothing may assert. */
+static void own_cgroups_leave(void) {
+        if (orig_mem[0]) {
+                (void)move_to(orig_mem, getpid());
+                (void)move_to(orig_cpu, getpid());
+        }
+        if (own_mem[0])
+                rmdir(own_mem);
+        if (own_cpu[0])
+                rmdir(own_cpu);
+}
+
+/* The directory of this process's cgroup in a v1 hierarchy mounted at
+ * /sys/fs/cgroup/<name> with root "/" (this machine's layout). */
+static void own_dir(const struct self_view *v, const char *controller, char *out, size_t n) {
+        struct cg_dir d;
+
+        cr_assert_eq(cg_resolve(v->m, v->nm, v->mem, v->nmem, controller, &d), 0, "%s", controller);
+        snprintf(out, n, "%s", d.dir);
+        cg_dir_done(&d);
+}
+
+static bool own_cgroups_enter(void) {
+        struct self_view v = {};
+
+        if (geteuid() != 0 || access("/sys/fs/cgroup/memory/cgroup.procs", W_OK) != 0 ||
+            access("/sys/fs/cgroup/cpu/cgroup.procs", W_OK) != 0)
+                return false;
+        self_view_read(&v);
+        own_dir(&v, "memory", orig_mem, sizeof orig_mem);
+        own_dir(&v, "cpu", orig_cpu, sizeof orig_cpu);
+        self_view_done(&v);
+        snprintf(own_mem, sizeof own_mem, "/sys/fs/cgroup/memory/test-cgroup-%d", (int)getpid());
+        snprintf(own_cpu, sizeof own_cpu, "/sys/fs/cgroup/cpu/test-cgroup-%d", (int)getpid());
+        cr_assert_eq(mkdir(own_mem, 0755), 0, "%s: %s", own_mem, strerror(errno));
+        cr_assert_eq(mkdir(own_cpu, 0755), 0, "%s: %s", own_cpu, strerror(errno));
+        atexit(own_cgroups_leave);
+        write_to(own_mem, "memory.limit_in_bytes", "67108864");
+        write_to(own_cpu, "cpu.cfs_period_us", "100000");
+        write_to(own_cpu, "cpu.cfs_quota_us", "50000");
+        cr_assert(move_to(own_mem, getpid()), "into %s: %s", own_mem, strerror(errno));
+        cr_assert(move_to(own_cpu, getpid()), "into %s: %s", own_cpu, strerror(errno));
+        return true;
+}
+
+Test(resolve_kernel, own_cgroup_limits_as_the_full_read, .timeout = 20) {
+        _cleanup_(cg_limits_done) struct cg_limits fast = {}, full = {};
+        struct self_view v = {};
+
+        if (!kernel_can_describe())
+                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
+        if (!own_cgroups_enter())
+                cr_skip_test("needs root and writable v1 memory and cpu hierarchies at /sys/fs/cgroup/{memory,cpu}");
+        self_view_read(&v);
+        for (size_t i = 0; i < ELEMENTSOF(real_controllers); i++)
+                cr_assert(same_place(&v, real_controllers[i]), "%s undecided", real_controllers[i]);
+        self_view_done(&v);
+
+        /* The launch path's read (the kernel places the cgroups) and the
+         * full one (mountinfo) find the same limits in the same files. */
+        cr_assert_eq(cg_read_limits_opt(NULL, 0, NULL, CG_READ_CPU | CG_READ_MEMORY_FAST, &fast), 0);
+        cr_assert_eq(cg_read_limits_opt(NULL, 0, NULL, CG_READ_ALL, &full), 0);
+        assert_no_errors(&fast);
+        cr_assert_eq(fast.layout, CG_LAYOUT_NONE, "mountinfo was not read");
+        cr_assert_eq(full.layout, CG_LAYOUT_HYBRID);
+        cr_assert(fast.mem_limited && full.mem_limited);
+        cr_assert_eq(fast.mem_bytes, 67108864);
+        cr_assert_eq(full.mem_bytes, 67108864);
+        cr_assert(fast.cpu_limited && full.cpu_limited);
+        cr_assert_eq(fast.cpu_quota_us, 50000);
+        cr_assert_eq(fast.cpu_period_us, 100000);
+        cr_assert_str_eq(fast.cpu_file, full.cpu_file);
+        cr_assert_str_eq(fast.cpu_cgroup, full.cpu_cgroup);
+        cr_assert_str_eq(fast.memory_cgroup, full.memory_cgroup);
+        cr_assert(strstr(fast.mem_file, own_mem) == fast.mem_file, "%s", fast.mem_file);
+        own_cgroups_leave();
+        own_mem[0] = own_cpu[0] = '\0';
+}
+
+/* In a cgroup namespace of its own, the process's cgroups are "/" while
+ * the mounts, made outside, have roots above it ("/.."): the kernel's view
+ * cannot place them, and the launch read takes mountinfo's word, notes
+ * included. A child does it (it cannot move back out of its namespace). */
+struct ns_result {
+        int decided_memory;
+        int fast_layout;
+        bool fast_mem_limited, full_mem_limited, fast_cpu_limited, full_cpu_limited;
+        size_t fast_notes, notes_in_full;
+};
+
+static void ns_child(int fd) {
+        struct cg_limits fast = {}, full = {};
+        struct ns_result res = {};
+        struct self_view v = {};
+
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                _exit(2);
+        self_view_read(&v);
+        {
+                struct cg_dir d;
+                int r = cg_resolve_kernel(v.mem, v.nmem, "memory", &d);
+
+                res.decided_memory = r == -EAGAIN ? 0 : 1;
+                if (r == 0)
+                        cg_dir_done(&d);
+        }
+        self_view_done(&v);
+        if (cg_read_limits_opt(NULL, 0, NULL, CG_READ_CPU | CG_READ_MEMORY_FAST, &fast) < 0 ||
+            cg_read_limits_opt(NULL, 0, NULL, CG_READ_ALL, &full) < 0)
+                _exit(3);
+        res.fast_layout = (int)fast.layout;
+        res.fast_mem_limited = fast.mem_limited;
+        res.full_mem_limited = full.mem_limited;
+        res.fast_cpu_limited = fast.cpu_limited;
+        res.full_cpu_limited = full.cpu_limited;
+        res.fast_notes = fast.n_notes;
+        for (size_t i = 0; i < fast.n_notes; i++)
+                for (size_t j = 0; j < full.n_notes; j++)
+                        if (strcmp(fast.notes[i], full.notes[j]) == 0) {
+                                res.notes_in_full++;
+                                break;
+                        }
+        _exit(write(fd, &res, sizeof res) == sizeof res ? 0 : 4);
+}
+
+Test(resolve_kernel, cgroup_namespace_defers_to_mountinfo, .timeout = 20) {
+        struct ns_result res;
+        int pfd[2], gate[2], status;
+        char go;
+        pid_t pid;
+
+        if (!kernel_can_describe())
+                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
+        if (!own_cgroups_enter())
+                cr_skip_test("needs root and writable v1 memory and cpu hierarchies at /sys/fs/cgroup/{memory,cpu}");
+        /* Back out at once: only the child stays in the test's cgroups. */
+        own_cgroups_leave_keep();
+        cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(gate, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert(pid >= 0);
+        if (pid == 0) {
+                close(gate[1]);
+                if (read(gate[0], &go, 1) != 1)
+                        _exit(5);
+                ns_child(pfd[1]);
+        }
+        close(gate[0]);
+        cr_assert(move_to(own_mem, pid), "child into %s: %s", own_mem, strerror(errno));
+        cr_assert(move_to(own_cpu, pid), "child into %s: %s", own_cpu, strerror(errno));
+        cr_assert_eq(write(gate[1], "g", 1), 1);
+        close(gate[1]);
+        close(pfd[1]);
+        cr_assert_eq(read(pfd[0], &res, sizeof res), (ssize_t)sizeof res);
+        close(pfd[0]);
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+        own_cgroups_leave();
+        own_mem[0] = own_cpu[0] = '\0';
+
+        cr_assert_eq(res.decided_memory, 0, "a root of \"/..\" is not the kernel's to place");
+        cr_assert_eq(res.fast_layout, CG_LAYOUT_HYBRID, "mountinfo was read");
+        cr_assert_eq(res.fast_mem_limited, res.full_mem_limited);
+        cr_assert_eq(res.fast_cpu_limited, res.full_cpu_limited);
+        cr_assert(res.fast_notes > 0, "the namespace's cgroups are outside every mount: a note says so");
+        cr_assert_eq(res.notes_in_full, res.fast_notes, "every note of the launch read is the full read's");
 }

@@ -154,44 +154,35 @@ void limits_log(const struct limits_state *s) {
                   d->mem_budget_known ? LF_U64(d->mem_budget) : "none", "reason", d->gomemlimit_reason, NULL);
 }
 
-/* A copy of base plus the variables the decision sets. The decision
- * only sets a variable absent from the environment, so appending never
- * shadows an existing entry. */
+/* A copy of base plus the variables the decision sets, in one block
+ * (strv_pack; free()). The decision only sets a variable absent from the
+ * environment, so appending never shadows an existing entry. */
 static int build_env(const struct limits_decision *d, char *const *base, char ***ret) {
-        size_t n = 0, k = 0;
+        char procs[sizeof "GOMAXPROCS=" + FMT_INT_MAX], mem[sizeof "GOMEMLIMIT=" + FMT_INT_MAX];
+        size_t n = 0, k;
         char **env;
+        int r;
 
         while (base && base[n])
                 n++;
         env = calloc(n + 3, sizeof(char *));
         if (!env)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                env[k] = strdup(base[i]);
-                if (!env[k])
-                        goto oom;
-                k++;
-        }
+        for (k = 0; k < n; k++)
+                env[k] = base[k];
         if (d->set_gomaxprocs) {
-                if (asprintf(&env[k], "GOMAXPROCS=%u", d->gomaxprocs) < 0) {
-                        env[k] = NULL;
-                        goto oom;
-                }
-                k++;
+                memcpy(procs, "GOMAXPROCS=", 11);
+                fmt_u64(procs + 11, d->gomaxprocs);
+                env[k++] = procs;
         }
         if (d->set_gomemlimit) {
-                if (asprintf(&env[k], "GOMEMLIMIT=%" PRIu64, d->gomemlimit) < 0) {
-                        env[k] = NULL;
-                        goto oom;
-                }
-                k++;
+                memcpy(mem, "GOMEMLIMIT=", 11);
+                fmt_u64(mem + 11, d->gomemlimit);
+                env[k++] = mem;
         }
-        env[k] = NULL;
-        *ret = env;
-        return 0;
-oom:
-        strv_free(env);
-        return -ENOMEM;
+        r = strv_pack(env, ret);
+        free(env);
+        return r;
 }
 
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors) {

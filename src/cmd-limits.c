@@ -514,7 +514,7 @@ int cmd_exec(int argc, char **argv) {
                 if (a.o.strict) {
                         log_event(LOG_LEVEL_ERROR, "exec-refused", "errors", LF_U64(n_errors), "reason",
                                   "--strict and the limits could not be read cleanly (see errors above)", NULL);
-                        strv_free(env);
+                        free(env);
                         return GR_EXIT_USAGE;
                 }
                 log_event(LOG_LEVEL_WARN, "exec-degraded", "errors", LF_U64(n_errors), "reason",
@@ -535,7 +535,7 @@ int cmd_exec(int argc, char **argv) {
                 }
                 r = -r;
         }
-        strv_free(env);
+        free(env);
         fprintf(stderr, "gorral exec: cannot execute '%s': %s%s\n", a.cmd[0], strerror(r),
                 r == ENOENT ? " (not found; check the name and $PATH)" : "");
         return r == ENOENT || r == ENOTDIR ? GR_EXIT_NOTFOUND : GR_EXIT_NOEXEC;

@@ -40,8 +40,8 @@ void limits_log(const struct limits_state *s);
 
 /* Everything a launcher needs: read the cgroups, inspect exe (resolved on
  * PATH; may be NULL), decide, log the decision (one line each), and
- * return a malloc'd copy of environ with GOMAXPROCS/GOMEMLIMIT added
- * (free with strv_free). ret_errors: number of errors found. */
+ * return a copy of environ with GOMAXPROCS/GOMEMLIMIT added, in one
+ * block (strv_pack: free with free(), not strv_free). ret_errors: number of errors found. */
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors);
 /* The same over base_env instead of environ (a supervisor's per-service
  * environment): the copy is of base_env, and a GOMAXPROCS/GOMEMLIMIT in it

@@ -687,7 +687,7 @@ Test(limits_env_build, prepare_env_adds_variables) {
                 cr_assert(strncmp(*p, "GOMEMLIMIT=", 11) != 0);
         }
         cr_assert_gt(n, 0);
-        strv_free(env);
+        free(env);
         rmdir(tmpl);
 }
 
@@ -713,7 +713,7 @@ Test(limits_env_build, prepare_env_for_base) {
         }
         cr_assert_eq(n, 3);
         cr_assert(procs && mem);
-        strv_free(env);
+        free(env);
 }
 
 Test(limits_env_build, pending_scope_limits) {
@@ -734,12 +734,12 @@ Test(limits_env_build, pending_scope_limits) {
         cr_assert_eq(limits_prepare_env_for(&o, NULL, base, &env, NULL), 0);
         cr_expect_str_eq(env_lookup(env, "GOMAXPROCS", 10), "2", "ceil(1 core), the minimum of 2");
         cr_expect_str_eq(env_lookup(env, "GOMEMLIMIT", 10), "241591910", "0.9 x 256 MiB");
-        strv_free(env);
+        free(env);
 
         o.pending_quota_us = 800000;
         o.pending_memory_bytes = 4ull << 30;
         cr_assert_eq(limits_prepare_env_for(&o, NULL, base, &env, NULL), 0);
         cr_expect_str_eq(env_lookup(env, "GOMAXPROCS", 10), "3", "the cgroups' 2.5 cores stay the tightest");
         cr_expect_str_eq(env_lookup(env, "GOMEMLIMIT", 10), "966367641", "and their 1 GiB");
-        strv_free(env);
+        free(env);
 }

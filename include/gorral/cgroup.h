@@ -41,6 +41,8 @@ struct cg_member {
         char *path;        /* must start with '/' */
 };
 int cg_parse_proc_cgroup(const char *buf, size_t n, struct cg_member **ret, size_t *ret_n, unsigned *reterr_line);
+/* Frees what cg_parse_proc_cgroup made (the array and its strings are one
+ * block); n is kept for the callers' symmetry with cg_mounts_free. */
 void cg_members_free(struct cg_member *m, size_t n);
 
 /* Where a controller lives for a process: a v1 line naming the controller

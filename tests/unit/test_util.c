@@ -154,6 +154,39 @@ Test(util, read_file) {
         free(buf);
 }
 
+/* Sizes around the 4 KiB read on the stack, and the limit itself: every
+ * byte comes back, in order, NUL-terminated. */
+Test(util, read_file_sizes) {
+        static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 8192, 8193, 100000 };
+        char tmpl[] = "/tmp/gorral-util-XXXXXX";
+        static char data[100000];
+
+        for (size_t i = 0; i < sizeof data; i++)
+                data[i] = (char)('a' + i % 23);
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+                int fd = mkstemp(tmpl);
+                char *buf;
+                size_t len;
+
+                cr_assert_geq(fd, 0);
+                cr_assert_eq(write_all(fd, data, sizes[k]), 0);
+                close(fd);
+                cr_assert_eq(read_file(tmpl, GR_READ_MAX, &buf, &len), 0, "size %zu", sizes[k]);
+                cr_assert_eq(len, sizes[k]);
+                cr_assert_eq(memcmp(buf, data, len), 0, "size %zu", sizes[k]);
+                cr_assert_eq(buf[len], '\0');
+                free(buf);
+                if (sizes[k] > 0) {
+                        cr_assert_eq(read_file(tmpl, sizes[k], &buf, &len), 0, "exactly the limit, %zu", sizes[k]);
+                        cr_assert_eq(len, sizes[k]);
+                        free(buf);
+                        cr_assert_eq(read_file(tmpl, sizes[k] - 1, &buf, &len), -EFBIG, "one over, %zu", sizes[k]);
+                }
+                unlink(tmpl);
+                memcpy(tmpl + strlen(tmpl) - 6, "XXXXXX", 6);
+        }
+}
+
 Test(util, json_fputs) {
         char *out = NULL;
         size_t len = 0;

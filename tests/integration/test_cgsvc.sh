@@ -26,7 +26,7 @@ MEM_OWN=$mem_mnt$(own_v1_cgroup memory)
 V2_OWN=$v2_mnt$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
 CPU_OWN=${CPU_OWN%/} MEM_OWN=${MEM_OWN%/} V2_OWN=${V2_OWN%/}
 
-SRCS="$ROOT/src/cgsvc.c $ROOT/src/cgroup.c $ROOT/src/cgroup-v1.c $ROOT/src/util.c $ROOT/src/spawn.c $ROOT/src/signals.c"
+SRCS="$ROOT/src/cgsvc.c $ROOT/src/cgroup.c $ROOT/src/mountdesc.c $ROOT/src/cgroup-v1.c $ROOT/src/util.c $ROOT/src/spawn.c $ROOT/src/signals.c"
 build_drivers() {
 	cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT/include" -O2 -o "$TMP/drive-libcgroup" \
 		"$ROOT/tests/helpers/cgsvc_drive.c" $SRCS -lcgroup 2>"$TMP/cc.err" || return 1

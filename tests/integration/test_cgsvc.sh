@@ -26,6 +26,8 @@ MEM_OWN=$mem_mnt$(own_v1_cgroup memory)
 V2_OWN=$v2_mnt$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
 CPU_OWN=${CPU_OWN%/} MEM_OWN=${MEM_OWN%/} V2_OWN=${V2_OWN%/}
 
+# The driver links the modules cgsvc.c needs, by name: one they start to
+# call goes here too (cgsvc_build fails with the linker's words otherwise).
 SRCS="$ROOT/src/cgsvc.c $ROOT/src/cgroup.c $ROOT/src/mountdesc.c $ROOT/src/cgroup-v1.c $ROOT/src/util.c $ROOT/src/spawn.c $ROOT/src/signals.c"
 build_drivers() {
 	cc -std=gnu11 -D_GNU_SOURCE -I"$ROOT/include" -O2 -o "$TMP/drive-libcgroup" \

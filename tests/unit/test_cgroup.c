@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1055,33 +1056,29 @@ Test(resolve_kernel, own_cgroup_limits_as_the_full_read, .timeout = 20) {
         own_mem[0] = own_cpu[0] = '\0';
 }
 
-/* In a cgroup namespace of its own, the process's cgroups are "/" while
- * the mounts, made outside, have roots above it ("/.."): the kernel's view
- * cannot place them, and the launch read takes mountinfo's word, notes
- * included. A child does it (it cannot move back out of its namespace). */
-struct ns_result {
-        int decided_memory;
+/* What a child found, in its own namespace (it cannot move back out of
+ * one), inside the test's own cgroups (64 MiB, 0.5 CPU). */
+struct child_result {
+        int decided_memory; /* cg_resolve_kernel gave 0 for memory */
         int fast_layout;
         bool fast_mem_limited, full_mem_limited, fast_cpu_limited, full_cpu_limited;
+        uint64_t fast_mem_bytes, full_mem_bytes;
         size_t fast_notes, notes_in_full;
+        char fast_mem_file[256];
 };
 
-static void ns_child(int fd) {
+static void child_read(int fd) {
         struct cg_limits fast = {}, full = {};
-        struct ns_result res = {};
+        struct child_result res = {};
         struct self_view v = {};
+        struct cg_dir d;
+        int r;
 
-        if (unshare(CLONE_NEWCGROUP) < 0)
-                _exit(2);
         self_view_read(&v);
-        {
-                struct cg_dir d;
-                int r = cg_resolve_kernel(v.mem, v.nmem, "memory", &d);
-
-                res.decided_memory = r == -EAGAIN ? 0 : 1;
-                if (r == 0)
-                        cg_dir_done(&d);
-        }
+        r = cg_resolve_kernel(v.mem, v.nmem, "memory", &d);
+        res.decided_memory = r == 0;
+        if (r == 0)
+                cg_dir_done(&d);
         self_view_done(&v);
         if (cg_read_limits_opt(NULL, 0, NULL, CG_READ_CPU | CG_READ_MEMORY_FAST, &fast) < 0 ||
             cg_read_limits_opt(NULL, 0, NULL, CG_READ_ALL, &full) < 0)
@@ -1089,8 +1086,11 @@ static void ns_child(int fd) {
         res.fast_layout = (int)fast.layout;
         res.fast_mem_limited = fast.mem_limited;
         res.full_mem_limited = full.mem_limited;
+        res.fast_mem_bytes = fast.mem_bytes;
+        res.full_mem_bytes = full.mem_bytes;
         res.fast_cpu_limited = fast.cpu_limited;
         res.full_cpu_limited = full.cpu_limited;
+        snprintf(res.fast_mem_file, sizeof res.fast_mem_file, "%s", fast.mem_file ? fast.mem_file : "");
         res.fast_notes = fast.n_notes;
         for (size_t i = 0; i < fast.n_notes; i++)
                 for (size_t j = 0; j < full.n_notes; j++)
@@ -1101,18 +1101,20 @@ static void ns_child(int fd) {
         _exit(write(fd, &res, sizeof res) == sizeof res ? 0 : 4);
 }
 
-Test(resolve_kernel, cgroup_namespace_defers_to_mountinfo, .timeout = 20) {
-        struct ns_result res;
+/* Run setup() and child_read() in a child placed in the test's own
+ * cgroups; the parent takes them back down. -1 with *why when the test
+ * must be skipped: no cgroups of its own, or setup() failed (it needs what
+ * `needs` says). */
+static int in_child(int (*setup)(void), const char *needs, struct child_result *res, const char **why) {
         int pfd[2], gate[2], status;
+        ssize_t n;
         char go;
         pid_t pid;
 
-        if (!kernel_can_describe())
-                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
         if (!own_cgroups_enter())
-                cr_skip_test("needs root and writable v1 memory and cpu hierarchies at /sys/fs/cgroup/{memory,cpu}");
-        /* Back out at once: only the child stays in the test's cgroups. */
-        own_cgroups_leave_keep();
+                return (*why = "needs root and writable v1 memory and cpu hierarchies at /sys/fs/cgroup/{memory,cpu}"),
+                       -1;
+        own_cgroups_leave_keep(); /* only the child stays in them */
         cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
         cr_assert_eq(pipe2(gate, O_CLOEXEC), 0);
         pid = fork();
@@ -1121,7 +1123,9 @@ Test(resolve_kernel, cgroup_namespace_defers_to_mountinfo, .timeout = 20) {
                 close(gate[1]);
                 if (read(gate[0], &go, 1) != 1)
                         _exit(5);
-                ns_child(pfd[1]);
+                if (setup() < 0)
+                        _exit(6);
+                child_read(pfd[1]);
         }
         close(gate[0]);
         cr_assert(move_to(own_mem, pid), "child into %s: %s", own_mem, strerror(errno));
@@ -1129,17 +1133,73 @@ Test(resolve_kernel, cgroup_namespace_defers_to_mountinfo, .timeout = 20) {
         cr_assert_eq(write(gate[1], "g", 1), 1);
         close(gate[1]);
         close(pfd[1]);
-        cr_assert_eq(read(pfd[0], &res, sizeof res), (ssize_t)sizeof res);
+        n = read(pfd[0], res, sizeof *res);
         close(pfd[0]);
         cr_assert_eq(waitpid(pid, &status, 0), pid);
-        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
         own_cgroups_leave();
         own_mem[0] = own_cpu[0] = '\0';
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 6)
+                return (*why = needs), -1;
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+        cr_assert_eq(n, (ssize_t)sizeof *res);
+        return 0;
+}
 
+static int enter_cgroup_namespace(void) {
+        return unshare(CLONE_NEWCGROUP);
+}
+
+/* In a cgroup namespace of its own, the process's cgroups are "/" while
+ * the mounts, made outside, have roots above it ("/.."): the kernel's view
+ * cannot place them, and the launch read takes mountinfo's word, notes
+ * included. */
+Test(resolve_kernel, cgroup_namespace_defers_to_mountinfo, .timeout = 20) {
+        struct child_result res;
+        const char *why = NULL;
+
+        if (!kernel_can_describe())
+                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
+        if (in_child(enter_cgroup_namespace, "unshare(CLONE_NEWCGROUP) failed: needs CAP_SYS_ADMIN", &res, &why) < 0)
+                cr_skip_test("%s", why);
         cr_assert_eq(res.decided_memory, 0, "a root of \"/..\" is not the kernel's to place");
         cr_assert_eq(res.fast_layout, CG_LAYOUT_HYBRID, "mountinfo was read");
         cr_assert_eq(res.fast_mem_limited, res.full_mem_limited);
         cr_assert_eq(res.fast_cpu_limited, res.full_cpu_limited);
         cr_assert(res.fast_notes > 0, "the namespace's cgroups are outside every mount: a note says so");
         cr_assert_eq(res.notes_in_full, res.fast_notes, "every note of the launch read is the full read's");
+}
+
+/* The memory hierarchy mounted somewhere else, and the usual place left
+ * an empty tmpfs directory (a private mount namespace): the kernel says
+ * that is no cgroup mount, and mountinfo finds the real one. */
+static char elsewhere[64];
+
+static int move_memory_hierarchy(void) {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return -1;
+        if (umount2("/sys/fs/cgroup/memory", MNT_DETACH) < 0)
+                return -1;
+        return mount("cgroup", elsewhere, "cgroup", 0, "memory");
+}
+
+Test(resolve_kernel, hierarchy_mounted_elsewhere, .timeout = 20) {
+        struct child_result res;
+        const char *why = NULL;
+        int r;
+
+        if (!kernel_can_describe())
+                cr_skip_test("statmount(2) is missing (Linux older than 6.8): only mountinfo can place a cgroup");
+        snprintf(elsewhere, sizeof elsewhere, "/tmp/gorral-test-memcg-%d", (int)getpid());
+        cr_assert_eq(mkdir(elsewhere, 0755), 0, "%s: %s", elsewhere, strerror(errno));
+        r = in_child(move_memory_hierarchy, "a private mount namespace and a cgroup mount: needs CAP_SYS_ADMIN", &res,
+                     &why);
+        rmdir(elsewhere);
+        if (r < 0)
+                cr_skip_test("%s", why);
+        cr_assert_eq(res.decided_memory, 0, "a tmpfs directory is not the hierarchy");
+        cr_assert(res.fast_mem_limited, "the limit is found where the hierarchy is");
+        cr_assert_eq(res.fast_mem_bytes, 67108864);
+        cr_assert_eq(res.full_mem_bytes, 67108864);
+        cr_assert(strncmp(res.fast_mem_file, elsewhere, strlen(elsewhere)) == 0, "read from %s", res.fast_mem_file);
+        cr_assert_eq(res.fast_cpu_limited, res.full_cpu_limited);
 }

@@ -135,21 +135,22 @@ void limits_state_done(struct limits_state *s) {
         *s = (struct limits_state){ .go_err = -ENOENT };
 }
 
-void limits_log(const struct limits_state *s) {
+void limits_log(const struct limits_state *s, const char *service) {
         const struct limits_decision *d = &s->d;
+        const char *sv = service ? service : "";
 
         for (size_t i = 0; i < s->cg.n_errors; i++)
-                log_event(LOG_LEVEL_ERROR, "limits-error", "file", s->cg.errors[i].file ? s->cg.errors[i].file : "?",
+                log_event(LOG_LEVEL_ERROR, "limits-error", LOG_OPT(service, "service"), sv, "file", s->cg.errors[i].file ? s->cg.errors[i].file : "?",
                           "message", s->cg.errors[i].message ? s->cg.errors[i].message : "?", NULL);
         for (unsigned i = 0; i < d->n_warnings; i++)
                 log_event(d->gomemlimit_env_fatal && strstr(d->warnings[i], "GOMEMLIMIT") ? LOG_LEVEL_ERROR
                                                                                          : LOG_LEVEL_WARN,
-                          "limits-warning", "message", d->warnings[i], NULL);
-        log_event(LOG_LEVEL_INFO, "limits", "gomaxprocs",
+                          "limits-warning", LOG_OPT(service, "service"), sv, "message", d->warnings[i], NULL);
+        log_event(LOG_LEVEL_INFO, "limits", LOG_OPT(service, "service"), sv, "gomaxprocs",
                   d->set_gomaxprocs ? LF_U64(d->gomaxprocs) : s->env_gomaxprocs ? "inherited" : "unset",
                   "target", d->gomaxprocs_known ? LF_U64(d->gomaxprocs) : "none", "affinity_cpus",
                   LF_U64(d->affinity_cpus), "reason", d->gomaxprocs_reason, NULL);
-        log_event(LOG_LEVEL_INFO, "limits", "gomemlimit",
+        log_event(LOG_LEVEL_INFO, "limits", LOG_OPT(service, "service"), sv, "gomemlimit",
                   d->set_gomemlimit ? LF_U64(d->gomemlimit) : s->env_gomemlimit ? "inherited" : "unset", "budget",
                   d->mem_budget_known ? LF_U64(d->mem_budget) : "none", "reason", d->gomemlimit_reason, NULL);
 }
@@ -198,7 +199,7 @@ int limits_prepare_env_for(const struct limits_options *o, const char *exe, char
         r = gather(o, exe, base_env, false, &s);
         if (r < 0)
                 return r;
-        limits_log(&s);
+        limits_log(&s, o->service);
         r = build_env(&s.d, base_env, &env);
         if (r >= 0) {
                 *ret_env = env;

@@ -479,7 +479,7 @@ int cmd_env(int argc, char **argv) {
         }
         /* stdout carries only the variables; the explanation goes to the
          * log (stderr) as it does for exec. */
-        limits_log(&s);
+        limits_log(&s, NULL);
         if (s.d.set_gomaxprocs) {
                 snprintf(v, sizeof v, "%u", s.d.gomaxprocs);
                 print_var(a.format, &first, "GOMAXPROCS", v);

@@ -641,7 +641,7 @@ int cmd_run(int argc, char **argv) {
                         unsigned nerr = ls.n_errors;
 
                         if (nerr > 0)
-                                limits_log(&ls);
+                                limits_log(&ls, sc.name);
                         limits_state_done(&ls);
                         if (nerr > 0) {
                                 log_msg(LOG_LEVEL_ERROR, 0, "--strict: %u malformed limit file(s), not starting '%s'",

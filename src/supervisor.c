@@ -185,6 +185,7 @@ static void unit_limits_options(const struct unit *u, struct limits_options *ret
         const struct config_service *c = &u->spec;
 
         *ret = u->sup->opt.limits;
+        ret->service = c->name;
         ret->rounding = c->rounding == LIMITS_ROUND_FLOOR ? LIMITS_ROUND_FLOOR : LIMITS_ROUND_CEIL;
         ret->min_procs = c->min_procs ? c->min_procs : ret->min_procs;
         ret->min_procs_set = c->min_procs_set;

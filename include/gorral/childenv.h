@@ -35,13 +35,15 @@ int limits_gather(const struct limits_options *o, const char *exe, struct limits
 int limits_gather_for(const struct limits_options *o, const char *exe, char *const *base_env,
                       struct limits_state *ret);
 void limits_state_done(struct limits_state *s);
-/* Log the decision: one "limits" event per variable, warnings and errors. */
-void limits_log(const struct limits_state *s);
+/* Log the decision: one "limits" event per variable, warnings and errors;
+ * service (may be NULL) names whose decision it is, as service=NAME. */
+void limits_log(const struct limits_state *s, const char *service);
 
 /* Everything a launcher needs: read the cgroups, inspect exe (resolved on
- * PATH; may be NULL), decide, log the decision (one line each), and
- * return a copy of environ with GOMAXPROCS/GOMEMLIMIT added, in one
- * block (strv_pack: free with free(), not strv_free). ret_errors: number of errors found. */
+ * PATH; may be NULL), decide, log the decision (one line each, naming
+ * o->service when set), and return a copy of environ with
+ * GOMAXPROCS/GOMEMLIMIT added, in one block (strv_pack: free with free(),
+ * not strv_free). ret_errors: number of errors found. */
 int limits_prepare_env(const struct limits_options *o, const char *exe, char ***ret_env, unsigned *ret_errors);
 /* The same over base_env instead of environ (a supervisor's per-service
  * environment): the copy is of base_env, and a GOMAXPROCS/GOMEMLIMIT in it

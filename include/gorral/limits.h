@@ -38,6 +38,9 @@ struct limits_options {
          * the explanation. */
         uint64_t pending_quota_us, pending_period_us, pending_memory_bytes;
         const char *pending_source;
+        /* The service the decision is for, named in its log lines (a
+         * supervisor's spawn: several services log theirs); NULL: none. */
+        const char *service;
 };
 
 /* Defaults; sysroot from $GORRAL_SYSROOT when set and not empty. */

@@ -213,7 +213,7 @@ generation_row() {
 	[ "$mem" = 9223372036854775807 ] && mem="none"
 	env=$(sed -n 's/^env_GOMAXPROCS="\([^"]*\)".*/\1/p' "$TMP/gen.out")
 	printf '  %-22s %-28s %-10s %-11s %s\n' "$label $(banner gen go_version)" "$how" "$procs" "$mem" "${env:-(unset)}"
-	why=$(sed -n 's/.*event=limits gomaxprocs=.*reason="\(.*\)"$/\1/p' "$TMP/gen.err")
+	why=$(sed -n 's/.*event=limits .*gomaxprocs=.*reason="\(.*\)"$/\1/p' "$TMP/gen.err")
 	[ -n "$why" ] && WHYS+=("$label, $how: ${why##*; }")
 	stop_service
 }

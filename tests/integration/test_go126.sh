@@ -150,7 +150,7 @@ for mode in exec run; do
 		expect_eq "go1.26 under gorral $mode in 0.5 CPU/256 MiB: runtime gomaxprocs, memlimit from gorral" \
 			"$(field gomaxprocs) $(field memlimit)" "$want 241591910"
 		check "go1.26 under gorral $mode: the decision says not exported" \
-			grep -q 'event=limits gomaxprocs=unset .*not exported' "$TMP/leaf_$mode.err"
+			grep -qE 'event=limits (service=main )?gomaxprocs=unset .*not exported' "$TMP/leaf_$mode.err"
 	fi
 done
 if [ -n "${GORRAL_STATIC:-}" ] && [ -x "$GORRAL_STATIC" ]; then

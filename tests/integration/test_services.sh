@@ -147,6 +147,9 @@ for b in "${builds[@]}"; do
 	if wait_grep "$d/crash.err" 'event=restart service=flaky' 50 && wait_grep "$d/crash.err" 'event=spawn service=flaky.*start=2' 50; then
 		expect_eq "$kind: crash restarts only its service" \
 			"$(grep -c 'event=spawn service=steady' "$d/crash.err")/$(grep -c 'event=spawn service=flaky' "$d/crash.err")" "1/2"
+		# Each start's limits decision names its service (two lines a start).
+		expect_eq "$kind: each limits line names its service (steady/flaky/unnamed)" \
+			"$(grep -c 'event=limits service=steady ' "$d/crash.err")/$(grep -c 'event=limits service=flaky ' "$d/crash.err")/$(grep 'event=limits ' "$d/crash.err" | grep -vc 'event=limits service=')" "2/4/0"
 	else
 		fail "$kind: crash restarts only its service" "$(tail -5 "$d/crash.err")"
 	fi

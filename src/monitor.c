@@ -212,8 +212,8 @@ static void self_dirs_done(struct self_dirs *d) {
 
 /* The cgroup directories of gorral itself, from mountinfo and
  * /proc/self/cgroup (as cg_read_limits() finds them), and the quota
- * holder from cg_read_limits(). Failures leave a directory out: its
- * values are then absent. */
+ * holder from the quota walk (CG_READ_CPU). Failures leave a directory
+ * out: its values are then absent. */
 static void resolve_self(struct monitor *m) {
         _cleanup_free_ char *mi_path = under_root(m, "/proc/self/mountinfo"), *cg_path = under_root(m, "/proc/self/cgroup");
         _cleanup_free_ char *mi = NULL, *cgb = NULL;
@@ -238,7 +238,7 @@ static void resolve_self(struct monitor *m) {
                         *dst[i] = under_root(m, d.dir);
                 cg_dir_done(&d);
         }
-        if (cg_read_limits(m->sysroot, 0, &lim) >= 0 && lim.cpu_limited && lim.cpu_file) {
+        if (cg_read_limits_opt(m->sysroot, 0, NULL, CG_READ_CPU, &lim) >= 0 && lim.cpu_limited && lim.cpu_file) {
                 char *slash = strrchr(lim.cpu_file, '/');
 
                 if (slash) {
@@ -809,7 +809,10 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
                 /* Its own quota, or the nearest ancestor's. */
                 struct cg_limits lim = { 0 };
 
-                if (cg_read_limits_sub(m->sysroot, 0, cgroup_subpath, &lim) >= 0 && lim.cpu_limited && lim.cpu_file) {
+                /* The quota walk alone: at every start of the service,
+                 * and the kernel places the cgroup (no mountinfo). */
+                if (cg_read_limits_opt(m->sysroot, 0, cgroup_subpath, CG_READ_CPU, &lim) >= 0 && lim.cpu_limited &&
+                    lim.cpu_file) {
                         char *slash = strrchr(lim.cpu_file, '/');
 
                         if (slash) {

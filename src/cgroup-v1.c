@@ -93,14 +93,6 @@ static unsigned char *bss_resident(void) {
         return v;
 }
 
-/* cgroup_init() starts by clearing libcgroup's mount table, a static array
- * of 100 entries of two FILENAME_MAX buffers each (820 KiB of BSS in
- * 2.0.2), with one memset: every page of it becomes resident although a
- * host fills a dozen entries, and that was a quarter of gorral's RSS with
- * 50 services. Give back the BSS pages the call faulted in and left all
- * zero: MADV_DONTNEED on private anonymous memory makes the next access
- * read a fresh zero page, which is what they hold, so only the RSS
- * changes. No thread can write them meanwhile (gorral has one). */
 /* A whole page, across globals: in the ASan build the redzones between
  * them are poisoned, so this read must not be instrumented (it only looks
  * for a non-zero word; memcmp would be intercepted and checked). */
@@ -113,6 +105,14 @@ __attribute__((no_sanitize_address)) static bool page_is_zero(const void *page, 
         return true;
 }
 
+/* cgroup_init() starts by clearing libcgroup's mount table, a static array
+ * of 100 entries of two FILENAME_MAX buffers each (820 KiB of BSS in
+ * 2.0.2), with one memset: every page of it becomes resident although a
+ * host fills a dozen entries, and that was a quarter of gorral's RSS with
+ * 50 services. Give back the BSS pages the call faulted in and left all
+ * zero: MADV_DONTNEED on private anonymous memory makes the next access
+ * read a fresh zero page, which is what they hold, so only the RSS
+ * changes. No thread can write them meanwhile (gorral has one). */
 static void bss_release_zeroed(const unsigned char *before) {
         _cleanup_free_ unsigned char *after = bss_resident();
         uintptr_t a;

@@ -140,8 +140,9 @@ void limits_log(const struct limits_state *s, const char *service) {
         const char *sv = service ? service : "";
 
         for (size_t i = 0; i < s->cg.n_errors; i++)
-                log_event(LOG_LEVEL_ERROR, "limits-error", LOG_OPT(service, "service"), sv, "file", s->cg.errors[i].file ? s->cg.errors[i].file : "?",
-                          "message", s->cg.errors[i].message ? s->cg.errors[i].message : "?", NULL);
+                log_event(LOG_LEVEL_ERROR, "limits-error", LOG_OPT(service, "service"), sv, "file",
+                          s->cg.errors[i].file ? s->cg.errors[i].file : "?", "message",
+                          s->cg.errors[i].message ? s->cg.errors[i].message : "?", NULL);
         for (unsigned i = 0; i < d->n_warnings; i++)
                 log_event(d->gomemlimit_env_fatal && strstr(d->warnings[i], "GOMEMLIMIT") ? LOG_LEVEL_ERROR
                                                                                          : LOG_LEVEL_WARN,

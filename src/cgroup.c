@@ -1043,15 +1043,19 @@ struct mounts {
         const char *sysroot, *path;
         bool kernel_first; /* ask the kernel about the conventional mount first */
         bool read;         /* path was read (it gave m, or a note or error) */
-        bool none;         /* nothing can be placed: a note or error says why */
         struct cg_mount *m;
-        size_t nm;
+        size_t nm;         /* 0 once read: nothing can be placed, a note or error says why */
 };
+
+/* Was mountinfo read and found no cgroup mount to place anything on? */
+static bool mounts_none(const struct mounts *mt) {
+        return mt->read && mt->nm == 0;
+}
 
 static int add_bad_line(struct cg_limits *l, const char *path, const char *buf, size_t n, unsigned line);
 
 /* Read and parse mountinfo once. 1: mt->m is there; 0: no limit can be
- * known (a note or an error says why, and mt->none is set); -ENOMEM. */
+ * known (a note or an error says why: mounts_none()); -ENOMEM. */
 static int load_mounts(struct cg_limits *l, struct mounts *mt) {
         _cleanup_free_ char *mi = NULL;
         size_t mi_n;
@@ -1060,8 +1064,8 @@ static int load_mounts(struct cg_limits *l, struct mounts *mt) {
         int r;
 
         if (mt->read)
-                return mt->none ? 0 : 1;
-        mt->read = mt->none = true;
+                return mounts_none(mt) ? 0 : 1;
+        mt->read = true;
         /* No mountinfo: no cgroupfs, no limit known. */
         r = read_one(l, mt->path, GR_READ_MAX, &err, &mi, &mi_n);
         if (r == 0 && !err)
@@ -1083,7 +1087,6 @@ static int load_mounts(struct cg_limits *l, struct mounts *mt) {
         l->layout = any_v1 && any_v2 ? CG_LAYOUT_HYBRID : any_v1 ? CG_LAYOUT_V1 : any_v2 ? CG_LAYOUT_V2 : CG_LAYOUT_NONE;
         if (l->layout == CG_LAYOUT_NONE)
                 return add_note(l, "no cgroup or cgroup2 mount in %s: no limit known", mt->path);
-        mt->none = false;
         return 1;
 }
 
@@ -1213,7 +1216,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
                         r = walk_levels(&d, visit_cpu, &w);
                 cg_dir_done(&d);
         }
-        if (r < 0 || (mt.read && mt.none))
+        if (r < 0 || mounts_none(&mt))
                 goto out;
 
         r = !(what & CG_READ_CPUSET) ? 0 : resolve(l, &mt, cg_path, mem, nmem, "cpuset", subpath, &d);
@@ -1221,7 +1224,7 @@ static int read_limits(struct cg_limits *l, const char *sysroot, pid_t pid, cons
                 r = read_cpuset(l, sysroot, &d);
                 cg_dir_done(&d);
         }
-        if (r < 0 || (mt.read && mt.none))
+        if (r < 0 || mounts_none(&mt))
                 goto out;
 
         r = l->mem_skipped ? 0 : resolve(l, &mt, cg_path, mem, nmem, "memory", subpath, &d);

@@ -210,6 +210,26 @@ static void self_dirs_done(struct self_dirs *d) {
         *d = (struct self_dirs){ 0 };
 }
 
+/* The cpu.stat beside the tightest CPU quota of gorral's cgroup (subpath
+ * NULL) or a service's, and that quota in cores; both left as they are
+ * when none is found. The quota walk alone, and the kernel places the
+ * cgroup (no mountinfo). */
+static void quota_holder(const struct monitor *m, const char *subpath, char **ret_stat, double *ret_cores) {
+        struct cg_limits lim = { 0 };
+
+        if (cg_read_limits_opt(m->sysroot, 0, subpath, CG_READ_CPU, &lim) >= 0 && lim.cpu_limited && lim.cpu_file) {
+                char *slash = strrchr(lim.cpu_file, '/');
+
+                if (slash) {
+                        *slash = '\0';
+                        *ret_stat = path_join(lim.cpu_file, "cpu.stat");
+                }
+                if (lim.cpu_period_us)
+                        *ret_cores = (double)lim.cpu_quota_us / (double)lim.cpu_period_us;
+        }
+        cg_limits_done(&lim);
+}
+
 /* The cgroup directories of gorral itself, from mountinfo and
  * /proc/self/cgroup (as cg_read_limits() finds them), and the quota
  * holder from the quota walk (CG_READ_CPU). Failures leave a directory
@@ -220,7 +240,6 @@ static void resolve_self(struct monitor *m) {
         struct cg_mount *mounts = NULL;
         struct cg_member *mem = NULL;
         size_t nm = 0, nmem = 0, len;
-        struct cg_limits lim = { 0 };
         unsigned line;
         static const char *const ctrls[] = { NULL, "cpu", "cpuacct", "memory", "pids" };
         char **dst[] = { &m->self.v2, &m->self.cpu, &m->self.cpuacct, &m->self.memory, &m->self.pids };
@@ -238,17 +257,7 @@ static void resolve_self(struct monitor *m) {
                         *dst[i] = under_root(m, d.dir);
                 cg_dir_done(&d);
         }
-        if (cg_read_limits_opt(m->sysroot, 0, NULL, CG_READ_CPU, &lim) >= 0 && lim.cpu_limited && lim.cpu_file) {
-                char *slash = strrchr(lim.cpu_file, '/');
-
-                if (slash) {
-                        *slash = '\0';
-                        m->self.quota_cpu_stat = path_join(lim.cpu_file, "cpu.stat");
-                }
-                if (lim.cpu_period_us)
-                        m->self.quota_cores = (double)lim.cpu_quota_us / (double)lim.cpu_period_us;
-        }
-        cg_limits_done(&lim);
+        quota_holder(m, NULL, &m->self.quota_cpu_stat, &m->self.quota_cores);
 out:
         cg_mounts_free(mounts, nm);
         cg_members_free(mem, nmem);
@@ -805,25 +814,11 @@ void mon_service_started(struct mon_service *ms, pid_t pid, const char *cgroup_s
          * (cgsvc makes cpu, memory and freezer ones): its pids are
          * gorral's there, which is not the service's count. */
         pids = cgroup_subpath ? NULL : sub(m->self.pids, NULL);
-        if (cgroup_subpath) {
-                /* Its own quota, or the nearest ancestor's. */
-                struct cg_limits lim = { 0 };
-
-                /* The quota walk alone: at every start of the service,
-                 * and the kernel places the cgroup (no mountinfo). */
-                if (cg_read_limits_opt(m->sysroot, 0, cgroup_subpath, CG_READ_CPU, &lim) >= 0 && lim.cpu_limited &&
-                    lim.cpu_file) {
-                        char *slash = strrchr(lim.cpu_file, '/');
-
-                        if (slash) {
-                                *slash = '\0';
-                                quota = path_join(lim.cpu_file, "cpu.stat");
-                        }
-                        if (lim.cpu_period_us)
-                                ms->quota_cores = (double)lim.cpu_quota_us / (double)lim.cpu_period_us;
-                }
-                cg_limits_done(&lim);
-        } else if (m->self.quota_cpu_stat)
+        if (cgroup_subpath)
+                /* Its own quota, or the nearest ancestor's: read at every
+                 * start of the service. */
+                quota_holder(m, cgroup_subpath, &quota, &ms->quota_cores);
+        else if (m->self.quota_cpu_stat)
                 quota = strdup(m->self.quota_cpu_stat);
         if (quota) {
                 /* The quota itself beside the holder's cpu.stat: a resize in

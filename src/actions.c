@@ -347,9 +347,9 @@ static void member_real(struct json_writer *w, const char *k, double v) {
 }
 
 static void member_time(struct json_writer *w, const char *k, double t) {
-        char buf[ALERT_TIME_LEN];
+        char buf[UTC_MS_LEN];
 
-        alert_format_time(actions_wall_usec(t), buf);
+        fmt_utc_ms(buf, actions_wall_usec(t));
         json_member_string(w, k, buf);
 }
 

@@ -93,10 +93,6 @@ int alert_kind_from_string(const char *s) {
         return -EINVAL;
 }
 
-void alert_format_time(int64_t realtime_usec, char *buf) {
-        fmt_utc_ms(buf, realtime_usec);
-}
-
 #define AM_PATH "/api/v2/alerts"
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -535,7 +531,7 @@ static int write_pairs(struct json_writer *w, const char *const *pairs, bool *re
 static int am_object(const char *labels, const char *const *annotations, const char *generator_url,
                      int64_t starts_at_usec, int64_t ends_at_usec, char **ret, size_t *ret_len) {
         struct json_writer w;
-        char t[ALERT_TIME_LEN];
+        char t[UTC_MS_LEN];
         int r;
 
         json_writer_init(&w, ALERT_JSON_MAX);
@@ -548,10 +544,10 @@ static int am_object(const char *labels, const char *const *annotations, const c
                 json_writer_done(&w);
                 return r;
         }
-        alert_format_time(starts_at_usec, t);
+        fmt_utc_ms(t, starts_at_usec);
         json_member_string(&w, "startsAt", t);
         if (ends_at_usec != 0) {
-                alert_format_time(ends_at_usec, t);
+                fmt_utc_ms(t, ends_at_usec);
                 json_member_string(&w, "endsAt", t);
         }
         if (generator_url && generator_url[0])

@@ -221,7 +221,7 @@ static int unit_base_env(const struct unit *u, char ***ret) {
         char *const *base = u->spec.env ? u->spec.env : environ;
         size_t n = 0, k = 0, own;
         char **env;
-        int r = -ENOMEM;
+        int r;
         bool has_procs = false, has_mem = false;
         bool trace = u->mon && (u->spec.schedtrace_usec || u->spec.gctrace);
         const char *godebug = NULL;
@@ -1924,7 +1924,7 @@ static void write_unit(struct json_writer *w, const struct unit *u) {
 /* "findings": the active ones, "finding_restarts". */
 static void write_findings(struct json_writer *w, const struct actions_service *as) {
         const struct detect *d = actions_service_detect(as);
-        char when[ALERT_TIME_LEN];
+        char when[UTC_MS_LEN];
 
         json_key(w, "findings");
         json_begin_array(w);
@@ -1939,7 +1939,7 @@ static void write_findings(struct json_writer *w, const struct actions_service *
                 json_member_string(w, "severity", detect_severity_name(f->severity));
                 json_member_string(w, "summary", f->summary);
                 json_member_string(w, "cause", f->cause[0] ? f->cause : NULL);
-                alert_format_time(actions_wall_usec(f->since), when);
+                fmt_utc_ms(when, actions_wall_usec(f->since));
                 json_member_string(w, "since", when);
                 json_key(w, "value");
                 if (isnan(f->value))

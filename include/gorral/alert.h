@@ -55,8 +55,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gorral/util.h"
-
 struct loop;
 struct alert_sink;
 
@@ -172,8 +170,3 @@ const char *alert_sink_name(const struct alert_sink *s);
 enum alert_kind alert_sink_kind(const struct alert_sink *s);
 /* The URL posted to (alertmanager: with /api/v2/alerts). */
 const char *alert_sink_url(const struct alert_sink *s);
-
-/* "2026-12-01T13:45:31.123Z" (RFC 3339, UTC, milliseconds) into buf of at
- * least ALERT_TIME_LEN bytes. Pure. */
-#define ALERT_TIME_LEN UTC_MS_LEN
-void alert_format_time(int64_t realtime_usec, char *buf);

@@ -36,16 +36,17 @@
 
 /* ---- pure parts ---- */
 
+/* startsAt/endsAt: RFC 3339 UTC with milliseconds (fmt_utc_ms). */
 Test(alert_time, rfc3339_utc_millis) {
-        char b[ALERT_TIME_LEN];
+        char b[UTC_MS_LEN];
 
-        alert_format_time(INT64_C(1796132731123456), b);
+        fmt_utc_ms(b, INT64_C(1796132731123456));
         cr_assert_str_eq(b, "2026-12-01T13:45:31.123Z");
-        alert_format_time(INT64_C(951868799999999), b);
+        fmt_utc_ms(b, INT64_C(951868799999999));
         cr_assert_str_eq(b, "2000-02-29T23:59:59.999Z");
-        alert_format_time(0, b);
+        fmt_utc_ms(b, 0);
         cr_assert_str_eq(b, "1970-01-01T00:00:00.000Z");
-        alert_format_time(-1000, b);
+        fmt_utc_ms(b, -1000);
         cr_assert_str_eq(b, "1969-12-31T23:59:59.999Z");
 }
 
@@ -459,7 +460,7 @@ Test(alert_webhook, queue_bound_drops_the_oldest) {
 
 static void check_am_alert(const struct json_value *a, const char *alertname, int64_t starts, int64_t ends) {
         const struct json_value *labels = json_get(a, "labels"), *ann = json_get(a, "annotations");
-        char t[ALERT_TIME_LEN];
+        char t[UTC_MS_LEN];
 
         cr_assert_not_null(labels);
         cr_assert_eq(labels->type, JSON_OBJECT);
@@ -469,10 +470,10 @@ static void check_am_alert(const struct json_value *a, const char *alertname, in
         cr_assert_null(json_get(labels, "empty"), "an empty label is no label");
         cr_assert_not_null(ann);
         cr_assert_str_eq(json_get_string(ann, "summary"), "goroutines grow by 120/h");
-        alert_format_time(starts, t);
+        fmt_utc_ms(t, starts);
         cr_assert_str_eq(json_get_string(a, "startsAt"), t);
         if (ends) {
-                alert_format_time(ends, t);
+                fmt_utc_ms(t, ends);
                 cr_assert_str_eq(json_get_string(a, "endsAt"), t);
         } else
                 cr_assert_null(json_get(a, "endsAt"));
@@ -790,7 +791,7 @@ Test(alert_am_real, fire_then_resolve, .timeout = 60) {
         struct loop *l;
         struct alert_sink *s;
         int64_t starts = realtime_usec() - 60 * (int64_t)SEC, ends;
-        char t[ALERT_TIME_LEN], *body = NULL;
+        char t[UTC_MS_LEN], *body = NULL;
         struct json_doc *d;
         const struct json_value *a;
         pid_t pid;
@@ -857,7 +858,7 @@ Test(alert_am_real, fire_then_resolve, .timeout = 60) {
         cr_assert_str_eq(json_get_string(json_get(a, "labels"), "service"), "api");
         cr_assert_str_eq(json_get_string(json_get(a, "labels"), "severity"), "warning");
         cr_assert_str_eq(json_get_string(json_get(a, "annotations"), "summary"), "goroutines grow by 120/h");
-        alert_format_time(starts, t);
+        fmt_utc_ms(t, starts);
         cr_assert_str_eq(json_get_string(a, "startsAt"), t);
         cr_assert_str_eq(json_get_string(a, "generatorURL"), "http://127.0.0.1:9100/status");
         json_doc_free(d);
@@ -877,7 +878,7 @@ Test(alert_am_real, fire_then_resolve, .timeout = 60) {
         d = parse_body(&(struct req){ .body = body });
         a = am_find(d, "GorralTestLeak");
         if (a) {
-                alert_format_time(ends, t);
+                fmt_utc_ms(t, ends);
                 cr_assert_str_eq(json_get_string(a, "endsAt"), t, "%s", body);
                 cr_assert_str_neq(json_get_string(json_get(a, "status"), "state"), "active", "%s", body);
         }
